@@ -25,6 +25,21 @@ class Settings(BaseSettings):
     templates_dir: Path = ROOT / "templates"
     static_dir: Path = ROOT / "static"
 
+    # Caps (issue 6): past one of these the API answers 429 or 422 and nothing is lost.
+    max_sessions_in_memory: int = Field(200, ge=1)
+    sessions_per_client_per_minute: int = Field(30, ge=1)
+    max_hidden_layers: int = Field(8, ge=1, le=8)
+    max_units: int = Field(64, ge=1, le=64)
+    max_samples: int = Field(2000, ge=10)
+    max_upload_bytes: int = Field(1_000_000, ge=1024)
+    max_step_count: int = Field(1000, ge=1)
+    idle_ttl_seconds: float = Field(1800.0, gt=0)
+    save_interval_seconds: float = Field(5.0, gt=0)
+    stream_max_fps: float = Field(20.0, gt=0, le=60)
+    stream_maps_fps: float = Field(4.0, gt=0, le=20)
+    stream_ping_seconds: float = Field(15.0, gt=0)
+    stream_send_timeout_seconds: float = Field(10.0, gt=0)
+
 
 def get_settings() -> Settings:
     return Settings()
