@@ -1,0 +1,69 @@
+"""Conflating broadcaster: one session's newest frame, read by any number of stream subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+
+class Broadcaster:
+    """Holds only the latest frame and a version counter; a slow subscriber skips, never queues.
+
+    `publish` runs on the event loop. Subscribers remember the version they last sent and wait on an
+    event that is swapped at every publish, so memory stays constant however many frames are missed.
+    Heat maps travel separately with their own version because they are produced at a lower rate.
+    `arch_version` changes when the network's shape changes; a subscriber then sends a snapshot.
+    """
+
+    def __init__(self) -> None:
+        self.frame: dict[str, Any] | None = None
+        self.version = 0
+        self.maps: dict[str, Any] | None = None
+        self.maps_version = 0
+        self.arch_version = 0
+        self.closed = False
+        self._changed = asyncio.Event()
+        self._texts: dict[tuple[int, int], str] = {}
+
+    def publish(
+        self, frame: dict[str, Any], maps: dict[str, Any] | None = None, *, arch: bool = False
+    ) -> None:
+        self.frame = frame
+        self.version += 1
+        if maps is not None:
+            self.maps = maps
+            self.maps_version += 1
+        if arch:
+            self.arch_version += 1
+        self._wake()
+
+    def close(self) -> None:
+        """The session is gone (deleted): every subscriber wakes up and ends its stream."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait_newer(self, seen_version: int, timeout: float) -> bool:
+        """Wait until a frame newer than `seen_version` exists (or closed); False on timeout."""
+        while self.version == seen_version and not self.closed:
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    def text(self, with_maps: bool) -> str:
+        """The latest frame as JSON, serialised once per version however many subscribers read it."""
+        assert self.frame is not None
+        key = (self.version, self.maps_version if with_maps else -1)
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) > 4:
+                self._texts.clear()
+            frame = dict(self.frame, maps=self.maps if with_maps else None)
+            text = self._texts[key] = json.dumps(frame, separators=(",", ":"), allow_nan=False)
+        return text

@@ -1,0 +1,209 @@
+"""JSON API under /api: thin handlers that validate, call the session's Run, and answer its state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from engine.stepper import Run
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from app import convert
+from app.schemas import (
+    ConfigPatch,
+    PlayRequest,
+    PointAdd,
+    RegenerateRequest,
+    ResetRequest,
+    SessionCreate,
+    SessionState,
+    StepRequest,
+    WeightEdit,
+)
+from app.sessions import Session, SessionError, SessionManager
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+MAX_IMPORT_KEYS = 64
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the idle-eviction task; on shutdown stop every play task and save every session."""
+    sessions: SessionManager = app.state.sessions
+    await sessions.start()
+    try:
+        yield
+    finally:
+        await sessions.shutdown()
+
+
+def manager(request: Request) -> SessionManager:
+    sessions: SessionManager = request.app.state.sessions
+    return sessions
+
+
+Manager = Annotated[SessionManager, Depends(manager)]
+
+
+async def session(session_id: str, sessions: Manager) -> Session:
+    """Authorisation is knowing the id: a malformed or unknown id is a 404 before any engine call."""
+    return await sessions.get(session_id)
+
+
+Current = Annotated[Session, Depends(session)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _state(sessions: SessionManager, s: Session, *, reset: bool = False) -> SessionState:
+    fields = await sessions.read(s, convert.state_fields)
+    return SessionState(id=s.id, playing=s.playing, reset=reset, **fields)
+
+
+@router.post("/sessions", status_code=201, response_model=SessionState)
+async def create_session(config: SessionCreate, request: Request, sessions: Manager) -> SessionState:
+    convert.check_caps(config, sessions.settings)
+    s = await sessions.create(lambda: Run(convert.run_config(config)), _client(request))
+    return await _state(sessions, s)
+
+
+@router.post("/sessions/import", status_code=201, response_model=SessionState)
+async def import_session(
+    document: Annotated[dict[str, Any], Body(max_length=MAX_IMPORT_KEYS)], request: Request, sessions: Manager
+) -> SessionState:
+    """A new session from an export document; a malformed or tampered one is a 422 naming the field."""
+    s = await sessions.create(lambda: convert.import_checked(document, sessions.settings), _client(request))
+    return await _state(sessions, s)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionState)
+async def get_session(s: Current, sessions: Manager) -> SessionState:
+    return await _state(sessions, s)
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+async def delete_session(s: Current, sessions: Manager) -> Response:
+    await sessions.delete(s.id)
+    return Response(status_code=204)
+
+
+@router.patch("/sessions/{session_id}/config", response_model=SessionState)
+async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> SessionState:
+    """Optimizer and regularization change live; anything else rebuilds the run (`reset: true`)."""
+    rebuild = convert.patch_rebuilds(patch)
+    if rebuild:
+        await sessions.replace(s, lambda run: convert.rebuilt(run, patch, sessions.settings))
+    else:
+        await sessions.call(s, lambda run: convert.apply_live(run, patch))
+    return await _state(sessions, s, reset=rebuild)
+
+
+@router.post("/sessions/{session_id}/step", response_model=SessionState)
+async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
+    await sessions.call(s, lambda run: run.step(body.unit, body.count))
+    return await _state(sessions, s)
+
+
+@router.post("/sessions/{session_id}/back", response_model=SessionState)
+async def back(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
+    await sessions.call(s, lambda run: run.back(body.unit, body.count))
+    return await _state(sessions, s)
+
+
+@router.post("/sessions/{session_id}/play", response_model=SessionState)
+async def play(body: PlayRequest, s: Current, sessions: Manager) -> SessionState:
+    await sessions.play(s, body.unit, body.speed)
+    return await _state(sessions, s)
+
+
+@router.post("/sessions/{session_id}/pause", response_model=SessionState)
+async def pause(s: Current, sessions: Manager) -> SessionState:
+    await sessions.pause(s)
+    return await _state(sessions, s)
+
+
+@router.post("/sessions/{session_id}/reset", response_model=SessionState)
+async def reset(s: Current, sessions: Manager, body: ResetRequest | None = None) -> SessionState:
+    seed = body.seed if body is not None else None
+    await sessions.pause(s)
+    await sessions.call(s, lambda run: run.reset(seed), arch=True)
+    return await _state(sessions, s, reset=True)
+
+
+@router.get("/sessions/{session_id}/trace")
+async def trace(s: Current, sessions: Manager) -> dict[str, Any]:
+    """The last step's trace with the engine's field names; arrays as nested lists."""
+    return await sessions.read(s, convert.trace_dict)
+
+
+@router.get("/sessions/{session_id}/network")
+async def network(s: Current, sessions: Manager) -> dict[str, Any]:
+    return await sessions.read(s, convert.network_dict)
+
+
+@router.put("/sessions/{session_id}/network/weight", response_model=SessionState)
+async def put_weight(edit: WeightEdit, s: Current, sessions: Manager) -> SessionState:
+    await sessions.call(
+        s, lambda run: run.set_parameter(edit.layer, edit.unit, edit.input, edit.value, piece=edit.piece)
+    )
+    return await _state(sessions, s)
+
+
+@router.get("/sessions/{session_id}/export")
+async def export(s: Current, sessions: Manager) -> dict[str, Any]:
+    return await sessions.read(s, convert.export_document)
+
+
+@router.get("/sessions/{session_id}/metrics")
+async def metrics(s: Current, sessions: Manager) -> dict[str, Any]:
+    return await sessions.read(s, convert.metrics_dict)
+
+
+@router.post("/sessions/{session_id}/data/points", response_model=SessionState)
+async def add_point(point: PointAdd, s: Current, sessions: Manager) -> SessionState:
+    await sessions.replace(s, lambda run: convert.add_point(run, point, sessions.settings))
+    return await _state(sessions, s, reset=True)
+
+
+@router.delete("/sessions/{session_id}/data/points/{index}", response_model=SessionState)
+async def remove_point(index: int, s: Current, sessions: Manager) -> SessionState:
+    await sessions.replace(s, lambda run: convert.remove_point(run, index))
+    return await _state(sessions, s, reset=True)
+
+
+@router.post("/sessions/{session_id}/data/csv", response_model=SessionState)
+async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> SessionState:
+    """Read at most max_upload_bytes (in chunks, so a huge upload is refused without being held)."""
+    cap = sessions.settings.max_upload_bytes
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            raise SessionError(413, {"field": "file", "message": f"the file is larger than {cap} bytes"})
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    await sessions.replace(s, lambda run: convert.load_csv(run, data, sessions.settings))
+    return await _state(sessions, s, reset=True)
+
+
+@router.post("/sessions/{session_id}/data/regenerate", response_model=SessionState)
+async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | None = None) -> SessionState:
+    seed = body.seed if body is not None else None
+    await sessions.replace(s, lambda run: convert.regenerate(run, seed))
+    return await _state(sessions, s, reset=True)
+
+
+async def session_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SessionError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def value_error(request: Request, exc: Exception) -> JSONResponse:
+    """The engine validates before it mutates and raises ValueError naming the field: a 422."""
+    return JSONResponse({"detail": str(exc)}, status_code=422)

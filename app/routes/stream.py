@@ -1,0 +1,64 @@
+"""SSE under /api/sessions/{id}/stream: a snapshot first, then the newest frame at most N times a second."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.routes.api import Current, Manager
+from app.sessions import Session, SessionManager
+
+router = APIRouter(prefix="/api", tags=["stream"])
+
+
+async def frames_for(
+    sessions: SessionManager, s: Session, request: Request
+) -> AsyncIterator[ServerSentEvent]:
+    """Every frame is the full visible state, so a snapshot after a reconnect loses nothing and a
+    skipped frame is never needed: conflation is just "send the latest version you have not sent"."""
+    settings = sessions.settings
+    b = s.broadcaster
+    interval = 1.0 / settings.stream_max_fps
+    s.subscribers += 1
+    try:
+        await sessions.snapshot(s)
+        sent_version, sent_maps, sent_arch = -1, -1, b.arch_version
+        event = "snapshot"
+        while not b.closed:
+            assert b.frame is not None
+            with_maps = event == "snapshot" or b.maps_version != sent_maps
+            sent_version, sent_maps = b.version, b.maps_version
+            yield ServerSentEvent(b.text(with_maps), event=event, id=str(b.frame["id"]))
+            await asyncio.sleep(interval)  # the rate cap: at most stream_max_fps events per second
+            while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
+                if await request.is_disconnected():
+                    return
+            if b.arch_version != sent_arch:
+                sent_arch, event = b.arch_version, "snapshot"
+            else:
+                event = "frame"
+        yield ServerSentEvent("{}", event="closed")
+    finally:
+        s.subscribers -= 1
+
+
+@router.get("/sessions/{session_id}/stream", response_class=EventSourceResponse)
+async def stream(
+    s: Current,
+    sessions: Manager,
+    request: Request,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> EventSourceResponse:
+    """Server-Sent Events; event id = the run's step_id. Whether or not `Last-Event-ID` is sent, the
+    first event is a full "snapshot" (frame + heat maps), then "frame" events; "closed" if deleted."""
+    settings = sessions.settings
+    return EventSourceResponse(
+        frames_for(sessions, s, request),
+        ping=int(settings.stream_ping_seconds),
+        send_timeout=settings.stream_send_timeout_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,168 @@
+"""Pydantic models for every JSON request and response body of the API, each field bounded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The API's own ceiling; Settings may lower it (max_hidden_layers, max_units) but never raise it.
+API_MAX_LAYERS = 8
+API_MAX_UNITS = 64
+API_MAX_SAMPLES = 5000
+API_MAX_STEP_COUNT = 1000
+SEED_MAX = 2**32 - 1
+
+Activation = Literal[
+    "sigmoid", "tanh", "relu", "leaky_relu", "elu", "abs", "linear", "maxout", "softplus", "swish"
+]
+OutputUnit = Literal["linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse"]
+Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1x2", "sin x1", "sin x2"]
+DatasetName = Literal[
+    "circle", "xor", "gauss", "spiral", "reg_plane", "reg_gauss", "blobs", "spiral_multi", "csv"
+]
+Init = Literal["uniform", "xavier", "he"]
+StepUnit = Literal["micro", "sample", "batch", "epoch"]
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error (a typo must not be silently ignored); NaN/inf are never accepted."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class LayerSpec(Strict):
+    units: int = Field(4, ge=1, le=API_MAX_UNITS)
+    activation: Activation = "tanh"
+    alpha: float | None = Field(None, ge=0.0, le=10.0, description="leaky_relu slope / elu scale")
+    pieces: int = Field(2, ge=2, le=4, description="maxout pieces per unit")
+
+
+class DatasetSpec(Strict):
+    name: DatasetName = "circle"
+    noise: float = Field(0.0, ge=0.0, le=0.5)
+    n_samples: int = Field(200, ge=10, le=API_MAX_SAMPLES)
+    train_fraction: float = Field(0.5, ge=0.1, le=0.9)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    classes: int = Field(3, ge=3, le=6, description="multi-class datasets only")
+
+
+class ScheduleSpec(Strict):
+    kind: Literal["constant", "step", "exponential", "warmup_decay"] = "constant"
+    step_size: int = Field(100, ge=1, le=1_000_000, description="steps between decays (step)")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
+    warmup: int = Field(0, ge=0, le=1_000_000, description="warm-up steps (warmup_decay)")
+    total: int = Field(10_000, ge=1, le=10_000_000, description="steps to decay over (warmup_decay)")
+
+
+class OptimizerSpec(Strict):
+    kind: Literal["sgd", "momentum", "adam"] = "sgd"
+    learning_rate: float = Field(0.03, gt=0.0, le=10.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    eps: float = Field(1e-8, gt=0.0, le=1.0)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+
+
+class RegularizationSpec(Strict):
+    kind: Literal["none", "l1", "l2"] = "none"
+    rate: float = Field(0.0, ge=0.0, le=1.0)
+
+
+def _default_hidden() -> list[LayerSpec]:
+    return [LayerSpec(units=4), LayerSpec(units=2)]
+
+
+class SessionCreate(Strict):
+    """The whole configuration of a run; the defaults are the page's first network [2, 4, 2, 1]."""
+
+    hidden: list[LayerSpec] = Field(default_factory=_default_hidden, max_length=API_MAX_LAYERS)
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, max_length=7)
+    output_unit: OutputUnit = "tanh_mse"
+    init: Init | None = None
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
+    batch_size: int = Field(10, ge=1, le=API_MAX_SAMPLES)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+
+    @field_validator("features")
+    @classmethod
+    def _features_unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each feature may appear once")
+        return value
+
+
+class ConfigPatch(Strict):
+    """Any subset of SessionCreate; optimizer/regularization changes keep the weights, the rest reset."""
+
+    hidden: list[LayerSpec] | None = Field(None, max_length=API_MAX_LAYERS)
+    dataset: DatasetSpec | None = None
+    features: list[Feature] | None = Field(None, min_length=1, max_length=7)
+    output_unit: OutputUnit | None = None
+    init: Init | None = None
+    optimizer: OptimizerSpec | None = None
+    regularization: RegularizationSpec | None = None
+    batch_size: int | None = Field(None, ge=1, le=API_MAX_SAMPLES)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+
+
+class StepRequest(Strict):
+    unit: StepUnit = "micro"
+    count: int = Field(1, ge=1, le=API_MAX_STEP_COUNT)
+
+
+class PlayRequest(Strict):
+    """Play advances `speed` steps of `unit` per second (fractions accumulate between ticks)."""
+
+    unit: StepUnit = "batch"
+    speed: float = Field(10.0, gt=0.0, le=1000.0)
+
+
+class ResetRequest(Strict):
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="omit to keep the seed (same weights)")
+
+
+class WeightEdit(Strict):
+    """input = None edits the bias; maxout layers pick the piece."""
+
+    layer: int = Field(ge=1, le=API_MAX_LAYERS + 1)
+    unit: int = Field(ge=0, le=API_MAX_UNITS * 2)
+    input: int | None = Field(None, ge=0, le=API_MAX_UNITS * 2)
+    piece: int = Field(0, ge=0, le=3)
+    value: float = Field(ge=-1e3, le=1e3)
+
+
+class PointAdd(Strict):
+    x1: float = Field(ge=-10.0, le=10.0)
+    x2: float = Field(ge=-10.0, le=10.0)
+    label: float = Field(ge=-1e6, le=1e6, description="class index or regression target")
+    split: Literal["train", "test"] = "train"
+
+
+class RegenerateRequest(Strict):
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+
+
+class SessionState(BaseModel):
+    """What the API answers after every change: counters and where the teaching sequence is."""
+
+    id: str
+    step_id: int
+    epoch: int
+    batch: int
+    sample: int
+    phase: str | None
+    playing: bool
+    diverged: str | None
+    loss: dict[str, float | None]
+    config: dict[str, Any]
+    reset: bool = Field(False, description="true when the change rebuilt the network (PATCH config)")
+
+
+class Detail(BaseModel):
+    detail: Any

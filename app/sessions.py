@@ -1,0 +1,269 @@
+"""SessionManager: the server's training runs in memory, their locks, caps, play tasks and persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from engine.stepper import Run
+
+from app import frames
+from app.broadcast import Broadcaster
+from app.settings import Settings
+from app.store import SessionStore
+from engine import serialize
+
+T = TypeVar("T")
+
+
+def _document(run: Run) -> str:
+    """The run's export document as compact JSON text (what the store keeps)."""
+    return json.dumps(serialize.export_run(run), separators=(",", ":"), allow_nan=False)
+
+# secrets.token_urlsafe(24) is 24 random bytes (192 bits) -> exactly 32 URL-safe characters.
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+class SessionError(Exception):
+    """A request the manager refuses; routes turn it into JSON {"detail": ...} with this status."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+@dataclass
+class Session:
+    id: str
+    run: Run
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    # asyncio.Lock (not threading.Lock): waiting for a busy session never parks a worker thread.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    last_saved: float = 0.0
+    play_task: asyncio.Task[None] | None = None
+    play_unit: str = "batch"
+    play_speed: float = 0.0
+    subscribers: int = 0
+
+    @property
+    def playing(self) -> bool:
+        return self.play_task is not None and not self.play_task.done()
+
+
+class SessionManager:
+    """Owns every in-memory Session; every engine call goes through `call` (worker thread + lock)."""
+
+    def __init__(self, settings: Settings, store: SessionStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.sessions: dict[str, Session] = {}
+        self._created: dict[str, deque[float]] = {}
+        self._janitor: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._janitor = asyncio.create_task(self._evict_idle_forever())
+
+    async def shutdown(self) -> None:
+        """Stop every play task and save every session; called from the app's lifespan on exit."""
+        if self._janitor is not None:
+            self._janitor.cancel()
+        for session in list(self.sessions.values()):
+            await self._stop_play(session)
+            session.broadcaster.close()
+            await self._save(session)
+        self.store.close()
+
+    # ---- lookup and creation ---------------------------------------------------------------------
+    async def get(self, session_id: str) -> Session:
+        """The session with this id, loaded from the store if it was evicted or the server restarted."""
+        if not SESSION_ID_RE.match(session_id):
+            raise SessionError(404, "unknown session")
+        session = self.sessions.get(session_id)
+        if session is None:
+            document = await anyio.to_thread.run_sync(self.store.load, session_id)
+            if document is None:
+                raise SessionError(404, "unknown session")
+            session = self.sessions.get(session_id)  # another request may have loaded it meanwhile
+            if session is None:
+                await self._make_room()
+                run = await anyio.to_thread.run_sync(serialize.import_run, json.loads(document))
+                session = Session(session_id, run, last_saved=time.monotonic())
+                self.sessions[session_id] = session
+                await self._publish(session, arch=True)
+        session.last_used = time.monotonic()
+        return session
+
+    async def create(self, build: Callable[[], Run], client: str) -> Session:
+        """Add a new session whose Run `build` makes (in a worker thread; its ValueErrors become 422)."""
+        self._check_rate(client)
+        await self._make_room()
+        run = await anyio.to_thread.run_sync(build)
+        session = Session(secrets.token_urlsafe(24), run)
+        self.sessions[session.id] = session
+        await self._publish(session, arch=True)
+        await self._save(session)
+        return session
+
+    async def delete(self, session_id: str) -> None:
+        session = await self.get(session_id)
+        await self._stop_play(session)
+        session.broadcaster.close()
+        self.sessions.pop(session_id, None)
+        await anyio.to_thread.run_sync(self.store.delete, session_id)
+
+    def _check_rate(self, client: str) -> None:
+        now = time.monotonic()
+        stamps = self._created.setdefault(client, deque())
+        while stamps and now - stamps[0] > 60.0:
+            stamps.popleft()
+        if len(stamps) >= self.settings.sessions_per_client_per_minute:
+            raise SessionError(429, "too many sessions created from this address; wait a minute")
+        stamps.append(now)
+        if len(self._created) > 10_000:  # forget quiet clients so the table cannot grow without bound
+            self._created = {k: v for k, v in self._created.items() if v and now - v[-1] <= 60.0}
+
+    async def _make_room(self) -> None:
+        """Evict the least recently used idle session when memory is full; 429 when none is idle."""
+        if len(self.sessions) < self.settings.max_sessions_in_memory:
+            return
+        idle = [s for s in self.sessions.values() if not s.playing and s.subscribers == 0]
+        if not idle:
+            raise SessionError(429, "the server is full; try again in a few minutes")
+        await self._evict(min(idle, key=lambda s: s.last_used))
+
+    async def _evict(self, session: Session) -> None:
+        await self._stop_play(session)
+        await self._save(session)
+        self.sessions.pop(session.id, None)
+
+    async def _evict_idle_forever(self) -> None:
+        period = min(30.0, self.settings.idle_ttl_seconds / 2)
+        while True:
+            await asyncio.sleep(period)
+            await self.evict_idle()
+
+    async def evict_idle(self) -> None:
+        now = time.monotonic()
+        for session in list(self.sessions.values()):
+            idle_for = now - session.last_used
+            if idle_for > self.settings.idle_ttl_seconds and not session.playing and session.subscribers == 0:
+                await self._evict(session)
+
+    # ---- engine calls ----------------------------------------------------------------------------
+    async def call(
+        self, session: Session, change: Callable[[Run], T], *, arch: bool = False, save: bool = True
+    ) -> T:
+        """Run `change(run)` in a worker thread under the session's lock, then publish and persist.
+
+        One thread hop does the change, the frame, the heat maps and the save, so a click costs one
+        trip off the event loop. `change` must validate before it mutates (the engine raises ValueError
+        before touching state), so a refused request leaves the session exactly as it was.
+        """
+
+        def work(run: Run) -> tuple[T, dict[str, Any], dict[str, Any]]:
+            result = change(run)
+            frame, maps = frames.build_frame(run), frames.build_maps(run)
+            if save:
+                self.store.save(session.id, _document(run))
+            return result, frame, maps
+
+        async with session.lock:
+            result, frame, maps = await anyio.to_thread.run_sync(work, session.run)
+            session.broadcaster.publish(frame, maps, arch=arch)
+        if save:
+            session.last_saved = time.monotonic()
+        session.last_used = time.monotonic()
+        return result
+
+    async def replace(self, session: Session, build: Callable[[Run], Run]) -> None:
+        """Swap in a new Run built from the old one (new network or data); the old one stays on error."""
+        await self._stop_play(session)
+        async with session.lock:
+            session.run = await anyio.to_thread.run_sync(build, session.run)
+        await self.call(session, lambda run: None, arch=True)
+
+    async def read(self, session: Session, look: Callable[[Run], T]) -> T:
+        """Read from the run under the lock (play may be mid-step in another thread)."""
+        async with session.lock:
+            return await anyio.to_thread.run_sync(look, session.run)
+
+    async def _publish(self, session: Session, *, arch: bool = False) -> None:
+        await self.call(session, lambda run: None, arch=arch, save=False)
+
+    async def _save(self, session: Session) -> None:
+        await self.call(session, lambda run: None, save=True)
+
+    async def snapshot(self, session: Session) -> None:
+        """Make sure the broadcaster holds a frame with current maps (a new subscriber starts from it)."""
+        if session.broadcaster.frame is None or session.broadcaster.maps is None:
+            await self._publish(session)
+
+    # ---- play ------------------------------------------------------------------------------------
+    async def play(self, session: Session, unit: str, speed: float) -> None:
+        await self._stop_play(session)
+        session.play_unit, session.play_speed = unit, speed
+        session.play_task = asyncio.create_task(self._play_loop(session))
+
+    async def pause(self, session: Session) -> None:
+        await self._stop_play(session)
+        await self._publish(session)
+        await self._save(session)
+
+    async def _stop_play(self, session: Session) -> None:
+        task, session.play_task = session.play_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _play_loop(self, session: Session) -> None:
+        """Advance `speed` units per second in ticks of at most stream_max_fps per second.
+
+        Fractions of a step accumulate across ticks; the work per tick is capped (max_step_count) so one
+        tick never holds the session lock for long, and a slow machine simply plays slower.
+        """
+        loop = asyncio.get_running_loop()
+        tick = 1.0 / min(session.play_speed, self.settings.stream_max_fps)
+        per_tick = session.play_speed * tick
+        cap = self.settings.max_step_count
+        pending = 0.0
+        last_maps = 0.0
+        unit = session.play_unit
+
+        while True:
+            started = loop.time()
+            pending = min(pending + per_tick, float(cap))
+            count = int(pending)
+            if count >= 1:
+                pending -= count
+                want_maps = started - last_maps >= 1.0 / self.settings.stream_maps_fps
+
+                def advance(run: Run, count: int = count, want_maps: bool = want_maps) -> Any:
+                    run.step(unit, count)
+                    return frames.build_frame(run), frames.build_maps(run) if want_maps else None
+
+                async with session.lock:
+                    frame, maps = await anyio.to_thread.run_sync(advance, session.run)
+                if maps is not None:
+                    last_maps = started
+                session.broadcaster.publish(frame, maps)
+                session.last_used = time.monotonic()
+                if frame["diverged"] is not None:
+                    session.play_task = None
+                    await self._save(session)
+                    return
+                if time.monotonic() - session.last_saved >= self.settings.save_interval_seconds:
+                    await self._save(session)
+            await asyncio.sleep(max(0.0, tick - (loop.time() - started)))

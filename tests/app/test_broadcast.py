@@ -1,0 +1,62 @@
+"""The broadcaster conflates: subscribers see only the newest frame, memory never grows with backlog."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from app.broadcast import Broadcaster
+
+
+def test_slow_subscriber_skips_to_the_newest_frame_instead_of_queueing() -> None:
+    async def scenario() -> list[int]:
+        b = Broadcaster()
+        b.publish({"id": 0})
+        seen = b.version
+        for step_id in range(1, 1001):
+            b.publish({"id": step_id})
+        assert await b.wait_newer(seen, timeout=0.1)
+        return [json.loads(b.text(with_maps=False))["id"], len(b._texts)]
+
+    newest, cached_texts = asyncio.run(scenario())
+    assert newest == 1000
+    assert cached_texts == 1
+
+
+def test_waiting_subscribers_all_wake_on_one_publish() -> None:
+    async def scenario() -> list[bool]:
+        b = Broadcaster()
+        b.publish({"id": 1})
+        waiters = [asyncio.create_task(b.wait_newer(b.version, timeout=2.0)) for _ in range(5)]
+        await asyncio.sleep(0.01)
+        b.publish({"id": 2})
+        return list(await asyncio.gather(*waiters))
+
+    assert asyncio.run(scenario()) == [True] * 5
+
+
+def test_wait_times_out_without_a_new_frame_and_close_wakes_everyone() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        b = Broadcaster()
+        b.publish({"id": 1})
+        timed_out = await b.wait_newer(b.version, timeout=0.02)
+        waiter = asyncio.create_task(b.wait_newer(b.version, timeout=2.0))
+        await asyncio.sleep(0.01)
+        b.close()
+        return timed_out, await waiter
+
+    assert asyncio.run(scenario()) == (False, True)
+
+
+def test_maps_are_sent_only_to_who_asks_and_nan_is_refused() -> None:
+    b = Broadcaster()
+    b.publish({"id": 1, "maps": None}, {"out": "AAEC"})
+    assert json.loads(b.text(with_maps=True))["maps"] == {"out": "AAEC"}
+    assert json.loads(b.text(with_maps=False))["maps"] is None
+    b.publish({"id": 2, "loss": float("nan")})
+    try:
+        b.text(with_maps=False)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a NaN reached the JSON of a frame")
