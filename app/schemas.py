@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,9 +24,6 @@ DatasetName = Literal[
 Init = Literal["uniform", "xavier", "he"]
 StepUnit = Literal["micro", "sample", "batch", "epoch"]
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-
-
 class Strict(BaseModel):
     """Unknown fields are an error (a typo must not be silently ignored); NaN/inf are never accepted."""
 
@@ -34,42 +31,42 @@ class Strict(BaseModel):
 
 
 class LayerSpec(Strict):
-    units: int = Field(4, ge=1, le=API_MAX_UNITS)
+    units: int = Field(default=4, ge=1, le=API_MAX_UNITS)
     activation: Activation = "tanh"
-    alpha: float | None = Field(None, ge=0.0, le=10.0, description="leaky_relu slope / elu scale")
-    pieces: int = Field(2, ge=2, le=4, description="maxout pieces per unit")
+    alpha: float | None = Field(default=None, ge=0.0, le=10.0, description="leaky_relu slope / elu scale")
+    pieces: int = Field(default=2, ge=2, le=4, description="maxout pieces per unit")
 
 
 class DatasetSpec(Strict):
     name: DatasetName = "circle"
-    noise: float = Field(0.0, ge=0.0, le=0.5)
-    n_samples: int = Field(200, ge=10, le=API_MAX_SAMPLES)
-    train_fraction: float = Field(0.5, ge=0.1, le=0.9)
-    seed: int = Field(0, ge=0, le=SEED_MAX)
-    classes: int = Field(3, ge=3, le=6, description="multi-class datasets only")
+    noise: float = Field(default=0.0, ge=0.0, le=0.5)
+    n_samples: int = Field(default=200, ge=10, le=API_MAX_SAMPLES)
+    train_fraction: float = Field(default=0.5, ge=0.1, le=0.9)
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
+    classes: int = Field(default=3, ge=3, le=6, description="multi-class datasets only")
 
 
 class ScheduleSpec(Strict):
     kind: Literal["constant", "step", "exponential", "warmup_decay"] = "constant"
-    step_size: int = Field(100, ge=1, le=1_000_000, description="steps between decays (step)")
-    gamma: float = Field(0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
-    warmup: int = Field(0, ge=0, le=1_000_000, description="warm-up steps (warmup_decay)")
-    total: int = Field(10_000, ge=1, le=10_000_000, description="steps to decay over (warmup_decay)")
+    step_size: int = Field(default=100, ge=1, le=1_000_000, description="steps between decays (step)")
+    gamma: float = Field(default=0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
+    warmup: int = Field(default=0, ge=0, le=1_000_000, description="warm-up steps (warmup_decay)")
+    total: int = Field(default=10_000, ge=1, le=10_000_000, description="steps to decay over (warmup_decay)")
 
 
 class OptimizerSpec(Strict):
     kind: Literal["sgd", "momentum", "adam"] = "sgd"
-    learning_rate: float = Field(0.03, gt=0.0, le=10.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    beta1: float = Field(0.9, ge=0.0, lt=1.0)
-    beta2: float = Field(0.999, ge=0.0, lt=1.0)
-    eps: float = Field(1e-8, gt=0.0, le=1.0)
+    learning_rate: float = Field(default=0.03, gt=0.0, le=10.0)
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
+    eps: float = Field(default=1e-8, gt=0.0, le=1.0)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
 
 
 class RegularizationSpec(Strict):
     kind: Literal["none", "l1", "l2"] = "none"
-    rate: float = Field(0.0, ge=0.0, le=1.0)
+    rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 def _default_hidden() -> list[LayerSpec]:
@@ -86,8 +83,8 @@ class SessionCreate(Strict):
     init: Init | None = None
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
-    batch_size: int = Field(10, ge=1, le=API_MAX_SAMPLES)
-    seed: int = Field(0, ge=0, le=SEED_MAX)
+    batch_size: int = Field(default=10, ge=1, le=API_MAX_SAMPLES)
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)
 
     @field_validator("features")
     @classmethod
@@ -100,31 +97,33 @@ class SessionCreate(Strict):
 class ConfigPatch(Strict):
     """Any subset of SessionCreate; optimizer/regularization changes keep the weights, the rest reset."""
 
-    hidden: list[LayerSpec] | None = Field(None, max_length=API_MAX_LAYERS)
+    hidden: list[LayerSpec] | None = Field(default=None, max_length=API_MAX_LAYERS)
     dataset: DatasetSpec | None = None
-    features: list[Feature] | None = Field(None, min_length=1, max_length=7)
+    features: list[Feature] | None = Field(default=None, min_length=1, max_length=7)
     output_unit: OutputUnit | None = None
     init: Init | None = None
     optimizer: OptimizerSpec | None = None
     regularization: RegularizationSpec | None = None
-    batch_size: int | None = Field(None, ge=1, le=API_MAX_SAMPLES)
-    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    batch_size: int | None = Field(default=None, ge=1, le=API_MAX_SAMPLES)
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
 
 
 class StepRequest(Strict):
     unit: StepUnit = "micro"
-    count: int = Field(1, ge=1, le=API_MAX_STEP_COUNT)
+    count: int = Field(default=1, ge=1, le=API_MAX_STEP_COUNT)
 
 
 class PlayRequest(Strict):
     """Play advances `speed` steps of `unit` per second (fractions accumulate between ticks)."""
 
     unit: StepUnit = "batch"
-    speed: float = Field(10.0, gt=0.0, le=1000.0)
+    speed: float = Field(default=10.0, gt=0.0, le=1000.0)
 
 
 class ResetRequest(Strict):
-    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="omit to keep the seed (same weights)")
+    """Omit the seed to keep it: the same seed gives the same initial weights."""
+
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
 
 
 class WeightEdit(Strict):
@@ -132,8 +131,8 @@ class WeightEdit(Strict):
 
     layer: int = Field(ge=1, le=API_MAX_LAYERS + 1)
     unit: int = Field(ge=0, le=API_MAX_UNITS * 2)
-    input: int | None = Field(None, ge=0, le=API_MAX_UNITS * 2)
-    piece: int = Field(0, ge=0, le=3)
+    input: int | None = Field(default=None, ge=0, le=API_MAX_UNITS * 2)
+    piece: int = Field(default=0, ge=0, le=3)
     value: float = Field(ge=-1e3, le=1e3)
 
 
@@ -145,7 +144,7 @@ class PointAdd(Strict):
 
 
 class RegenerateRequest(Strict):
-    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    seed: int | None = Field(default=None, ge=0, le=SEED_MAX)
 
 
 class SessionState(BaseModel):
@@ -161,7 +160,7 @@ class SessionState(BaseModel):
     diverged: str | None
     loss: dict[str, float | None]
     config: dict[str, Any]
-    reset: bool = Field(False, description="true when the change rebuilt the network (PATCH config)")
+    reset: bool = Field(default=False, description="true when the change rebuilt the network (PATCH config)")
 
 
 class Detail(BaseModel):

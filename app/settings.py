@@ -20,25 +20,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEPWISE_")
 
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Field(default_factory=_default_data_dir)
     templates_dir: Path = ROOT / "templates"
     static_dir: Path = ROOT / "static"
 
     # Caps (issue 6): past one of these the API answers 429 or 422 and nothing is lost.
-    max_sessions_in_memory: int = Field(200, ge=1)
-    sessions_per_client_per_minute: int = Field(30, ge=1)
-    max_hidden_layers: int = Field(8, ge=1, le=8)
-    max_units: int = Field(64, ge=1, le=64)
-    max_samples: int = Field(2000, ge=10)
-    max_upload_bytes: int = Field(1_000_000, ge=1024)
-    max_step_count: int = Field(1000, ge=1)
-    idle_ttl_seconds: float = Field(1800.0, gt=0)
-    save_interval_seconds: float = Field(5.0, gt=0)
-    stream_max_fps: float = Field(20.0, gt=0, le=60)
-    stream_maps_fps: float = Field(4.0, gt=0, le=20)
-    stream_ping_seconds: float = Field(15.0, gt=0)
-    stream_send_timeout_seconds: float = Field(10.0, gt=0)
+    max_sessions_in_memory: int = Field(default=200, ge=1)
+    sessions_per_client_per_minute: int = Field(default=30, ge=1)
+    max_hidden_layers: int = Field(default=8, ge=1, le=8)
+    max_units: int = Field(default=64, ge=1, le=64)
+    max_samples: int = Field(default=2000, ge=10)
+    max_upload_bytes: int = Field(default=1_000_000, ge=1024)
+    max_step_count: int = Field(default=1000, ge=1)
+    idle_ttl_seconds: float = Field(default=1800.0, gt=0)
+    save_interval_seconds: float = Field(default=5.0, gt=0)
+    stream_max_fps: float = Field(default=20.0, gt=0, le=60)
+    stream_maps_fps: float = Field(default=4.0, gt=0, le=20)
+    stream_ping_seconds: float = Field(default=15.0, gt=0)
+    stream_send_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 def get_settings() -> Settings:

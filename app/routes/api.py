@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from engine.stepper import Run
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import convert
@@ -202,6 +203,17 @@ async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | No
 async def session_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SessionError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
+async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    """Pydantic's 422 without the echoed input: it may hold NaN (not JSON) or a megabyte of junk."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")),
+         "type": str(error.get("type", ""))}
+        for error in exc.errors()[:20]
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def value_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,163 @@
+"""SSE against a real uvicorn process: snapshot first, frames in order, Last-Event-ID, prompt SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("engine.stepper")
+pytest.importorskip("engine.serialize")
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_server(data_dir: Path) -> Server:
+    """uvicorn on a free port with its own data dir; returns once /healthz answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "STEPWISE_DATA_DIR": str(data_dir), "OPENBLAS_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+                return Server(url, process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = start_server(tmp_path)
+    yield running
+    stop_server(running)
+
+
+def read_events(response: httpx.Response, wanted: int) -> list[dict[str, Any]]:
+    """Parse SSE lines into {event, id, data} until `wanted` events (pings are comments, skipped)."""
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in response.iter_lines():
+        if not line:
+            if "data" in current:
+                events.append(current)
+                if len(events) >= wanted:
+                    return events
+            current = {}
+        elif line.startswith("event:"):
+            current["event"] = line[6:].strip()
+        elif line.startswith("id:"):
+            current["id"] = int(line[3:].strip())
+        elif line.startswith("data:"):
+            current["data"] = json.loads(line[5:].strip())
+    return events
+
+
+def test_stream_starts_with_a_snapshot_and_frames_come_in_step_order(server: Server) -> None:
+    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 100})
+    with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = read_events(response, 12)
+    assert events[0]["event"] == "snapshot" and events[0]["data"]["maps"] is not None
+    assert all(e["event"] == "frame" for e in events[1:])
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids) and ids[-1] > ids[0]
+    assert all(e["data"]["id"] == e["id"] for e in events)
+    assert "NaN" not in json.dumps([e["data"] for e in events])
+
+
+def test_reconnect_with_last_event_id_gets_a_snapshot_of_the_current_state(server: Server) -> None:
+    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
+    with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
+        first = read_events(response, 1)[0]
+    for _ in range(3):
+        httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1})
+    headers = {"Last-Event-ID": str(first["id"])}
+    with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", headers=headers, timeout=10) as r:
+        again = read_events(r, 1)[0]
+    state = httpx.get(f"{server.url}/api/sessions/{sid}").json()
+    assert again["event"] == "snapshot"
+    assert again["id"] == state["step_id"] > first["id"]
+    assert again["data"]["phase"] == state["phase"]
+
+
+def test_frames_stay_small_for_the_default_network(server: Server) -> None:
+    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 50})
+    with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
+        events = read_events(response, 10)
+    without_maps = [e for e in events[1:] if e["data"]["maps"] is None]
+    assert without_maps
+    assert max(len(json.dumps(e["data"], separators=(",", ":"))) for e in without_maps) <= 2048
+
+
+def test_sigterm_with_open_streams_exits_within_two_seconds(tmp_path: Path) -> None:
+    running = start_server(tmp_path)
+    try:
+        sid = httpx.post(f"{running.url}/api/sessions", json={}).json()["id"]
+        httpx.post(f"{running.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 20})
+        clients = [httpx.Client(timeout=10) for _ in range(3)]
+        streams = [c.stream("GET", f"{running.url}/api/sessions/{sid}/stream") for c in clients]
+        for s in streams:
+            read_events(s.__enter__(), 1)
+        started = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        running.process.wait(5)
+        assert time.monotonic() - started < 2.0
+        for c in clients:
+            c.close()
+    finally:
+        stop_server(running)
+
+
+def test_restarted_server_process_continues_the_session(tmp_path: Path) -> None:
+    first = start_server(tmp_path)
+    try:
+        sid = httpx.post(f"{first.url}/api/sessions", json={}).json()["id"]
+        httpx.post(f"{first.url}/api/sessions/{sid}/step", json={"unit": "batch", "count": 4})
+        saved = httpx.get(f"{first.url}/api/sessions/{sid}/export").json()
+        first.process.send_signal(signal.SIGTERM)
+        first.process.wait(5)
+    finally:
+        stop_server(first)
+    second = start_server(tmp_path)
+    try:
+        loaded = httpx.get(f"{second.url}/api/sessions/{sid}/export").json()
+        assert loaded["parameters"] == saved["parameters"]
+        assert httpx.post(f"{second.url}/api/sessions/{sid}/step", json={"unit": "batch"}).status_code == 200
+    finally:
+        stop_server(second)
