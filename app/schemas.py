@@ -69,6 +69,10 @@ class RegularizationSpec(Strict):
     rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+def _default_features() -> list[Feature]:
+    return ["x1", "x2"]
+
+
 def _default_hidden() -> list[LayerSpec]:
     return [LayerSpec(units=4), LayerSpec(units=2)]
 
@@ -78,7 +82,7 @@ class SessionCreate(Strict):
 
     hidden: list[LayerSpec] = Field(default_factory=_default_hidden, max_length=API_MAX_LAYERS)
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
-    features: list[Feature] = Field(default_factory=lambda: ["x1", "x2"], min_length=1, max_length=7)
+    features: list[Feature] = Field(default_factory=_default_features, min_length=1, max_length=7)
     output_unit: OutputUnit = "tanh_mse"
     init: Init | None = None
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
