@@ -1,0 +1,330 @@
+/* Stepwise's one JavaScript module: an htmx 4 extension that animates the playground from the stream.
+ *
+ * htmx does everything that is a request (buttons, the setup form, uploads) and swaps server-rendered
+ * fragments. This extension does only what HTML swaps cannot do cheaply (measured: JSON frames cost
+ * ~3 KB and ~12 ms of main thread per message, HTML out-of-band swaps 4-5x more):
+ *   - listen to the run's Server-Sent Events (`data-stream` on #page) and apply each compact JSON frame
+ *     (docs/architecture.md "Frames") by setting attributes on SVG elements with stable ids
+ *     (node n{l}_{j}, link w{l}_{j}_{i}, bias b{l}_{j}); CSS transitions one frame long smooth it;
+ *   - paint heat maps (base64 uint8 grids) on canvases, grow the loss chart;
+ *   - keyboard shortcuts (space, →, ←, r), hover values, click-to-edit weights, click-to-add points.
+ * It computes nothing about the network: every value comes from the server.
+ */
+(() => {
+  "use strict";
+
+  // Colour-blind-safe diverging scale (TF Playground's): orange = −1, grey = 0, blue = +1.
+  const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
+  const PALETTE = new Uint8ClampedArray(256 * 3);  // byte b -> colour of value b / 127.5 − 1
+  for (let b = 0; b < 256; b++) {
+    const v = b / 127.5 - 1, end = v < 0 ? NEG : POS, t = Math.min(1, Math.abs(v));
+    for (let c = 0; c < 3; c++) PALETTE[b * 3 + c] = MID[c] + (end[c] - MID[c]) * t;
+  }
+  const CLASS_COLOURS = ["#f59322", "#0877bd", "#2ca25f", "#9e58b8", "#d6604d", "#4d4d4d"];
+
+  /** CSS colour of a value in [−1, 1] (clipped). */
+  function colour(v) {
+    const b = Math.round((Math.max(-1, Math.min(1, v)) + 1) * 127.5) * 3;
+    return `rgb(${PALETTE[b]},${PALETTE[b + 1]},${PALETTE[b + 2]})`;
+  }
+
+  /** base64 -> Uint8Array of res*res bytes (row 0 = lowest x₂). */
+  function decode(b64) {
+    const raw = atob(b64), out = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  /** Paint a res×res byte grid on a canvas context, flipping rows so +x₂ is up. */
+  function paintGrid(ctx, bytes, res, discretize) {
+    const img = ctx.createImageData(res, res);
+    for (let row = 0; row < res; row++) {
+      for (let col = 0; col < res; col++) {
+        let b = bytes[row * res + col];
+        if (discretize) b = b >= 128 ? 255 : 0;
+        const o = ((res - 1 - row) * res + col) * 4, p = b * 3;
+        img.data[o] = PALETTE[p]; img.data[o + 1] = PALETTE[p + 1]; img.data[o + 2] = PALETTE[p + 2];
+        img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  const scratch = document.createElement("canvas");
+  /** A grid as a PNG data URL (for SVG <image> node maps). */
+  function gridURL(b64, res) {
+    scratch.width = scratch.height = res;
+    paintGrid(scratch.getContext("2d"), decode(b64), res, false);
+    return scratch.toDataURL();
+  }
+
+  // ---- state ---------------------------------------------------------------------------------------
+  const state = {
+    source: null, url: null,      // the EventSource and its URL
+    els: new Map(),               // id -> element cache, cleared after every swap
+    prevW: null,                  // previous frame's weights, to flash the ones that changed
+    pending: null, raf: 0,        // newest frame not yet applied (apply at most once per animation frame)
+    lastMaps: null,
+    history: { train: [], test: [], reg: [] }, lastPoint: null,
+    stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
+  };
+  window.Stepwise = { stats: state.stats };  // read by the browser tests and the curious
+
+  function el(id) {
+    let e = state.els.get(id);
+    if (e === undefined) { e = document.getElementById(id); state.els.set(id, e); }
+    return e;
+  }
+
+  // ---- the stream ----------------------------------------------------------------------------------
+  function connect(url) {
+    if (state.url === url && state.source) return;
+    if (state.source) state.source.close();
+    state.url = url;
+    state.source = new EventSource(url);
+    const onMessage = (ev) => {
+      state.stats.framesReceived++;
+      const frame = JSON.parse(ev.data);
+      if (ev.type === "snapshot") { state.prevW = null; }
+      if (frame.maps) state.lastMaps = frame.maps;
+      // Conflate: a frame that arrives before the last one was painted replaces it (keep its maps).
+      if (state.pending && state.pending.maps && !frame.maps) frame.maps = state.pending.maps;
+      state.pending = frame;
+      if (!state.raf) state.raf = requestAnimationFrame(flush);
+    };
+    state.source.addEventListener("snapshot", onMessage);
+    state.source.addEventListener("frame", onMessage);
+    state.source.addEventListener("closed", () => state.source.close());
+  }
+
+  function flush() {
+    state.raf = 0;
+    const frame = state.pending;
+    state.pending = null;
+    if (frame) applyFrame(frame);
+  }
+
+  // ---- applying a frame ----------------------------------------------------------------------------
+  function setText(id, text) { const e = el(id); if (e && e.textContent !== text) e.textContent = text; }
+  const num = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(3));
+
+  function applyFrame(f) {
+    setText("c-epoch", String(f.epoch)); setText("c-batch", String(f.batch));
+    setText("c-sample", String(f.sample)); setText("c-phase", f.phase || "—");
+    const page = el("page");
+    if (page) { page.dataset.phase = f.phase || ""; page.dataset.step = String(f.id); }
+
+    // Nodes: fill = the focus sample's activation (the map inside shows the whole plane).
+    if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => {
+      const n = el(`n${l}_${j}`);
+      if (n) { n.style.fill = colour(a ?? 0); n.dataset.value = a; }
+    }));
+    if (f.delta) f.delta.forEach((layer, l) => layer.forEach((d, j) => {
+      const n = el(`n${l}_${j}`); if (n) n.dataset.delta = d;
+    }));
+    // Links: colour = sign of w, width = |w|; flash those whose weight changed since the last frame.
+    const flash = f.phase === "update" || (state.prevW && f.phase === null);
+    f.w.forEach((layer, l) => layer.forEach((row, j) => row.forEach((w, i) => {
+      const k = el(`w${l}_${j}_${i}`);
+      if (!k) return;
+      k.style.stroke = w >= 0 ? "var(--pos)" : "var(--neg)";
+      k.style.strokeWidth = Math.min(8, 0.6 + 4 * Math.abs(w ?? 0)).toFixed(2);
+      k.dataset.value = w;
+      if (f.g) k.dataset.grad = f.g[l][j][i];
+      const before = state.prevW && state.prevW[l] && state.prevW[l][j] ? state.prevW[l][j][i] : w;
+      if (flash && before !== w) k.animate([{ opacity: 1, filter: "brightness(1.6)" }, { opacity: 0.75 }],
+                                         { duration: 450 });
+    })));
+    state.prevW = f.w;
+    f.b.forEach((layer, l) => layer.forEach((b, j) => {
+      const e = el(`b${l}_${j}`);
+      const v = Array.isArray(b) ? b[0] : b;
+      if (e) { e.style.fill = colour(v ?? 0); e.dataset.value = v; }
+    }));
+    focus(f);
+    losses(f);
+    if (f.maps) maps(f.maps);
+    const div = el("divergence");
+    if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
+    state.stats.framesApplied++; state.stats.lastId = f.id;
+  }
+
+  /** Highlight the focused neuron and the links it reads (forward) or that carry δ back (backward). */
+  let lit = [];
+  function focus(f) {
+    for (const e of lit) e.classList.remove("focus", "reading", "flow-back");
+    lit = [];
+    const net = el("net");
+    if (net) net.dataset.phase = f.phase || "";
+    if (!f.focus || !net) return;
+    const { layer, unit } = f.focus;
+    const mark = (e, cls) => { if (e) { e.classList.add(cls); lit.push(e); } };
+    mark(el(`n${layer}_${unit}`), "focus");
+    if (f.phase === "forward" || f.phase === "update" || f.phase === "accumulate") {
+      const prev = f.w[layer] ? f.w[layer][unit].length : 0;
+      for (let i = 0; i < prev; i++) mark(el(`w${layer}_${unit}_${i}`), "reading");
+      mark(el(`b${layer}_${unit}`), "reading");
+    } else if (f.phase === "backward" && f.w[layer + 1]) {
+      f.w[layer + 1].forEach((_, k) => mark(el(`w${layer + 1}_${k}_${unit}`), "flow-back"));
+    } else if (f.phase === "error") {
+      mark(el(`n${layer}_${unit}`), "flow-back");
+    }
+  }
+
+  function losses(f) {
+    if (!f.loss) return;
+    setText("loss-train", num(f.loss.train)); setText("loss-test", num(f.loss.test));
+    setText("loss-reg", num(f.loss.reg));
+    if (f.acc) setText("acc", `${(100 * f.acc.train).toFixed(1)} % / ${(100 * (f.acc.test ?? 0)).toFixed(1)} %`);
+    // One chart point per change of (epoch, batch): micro-steps inside a batch do not move the loss.
+    const key = `${f.epoch}:${f.batch}`;
+    if (key !== state.lastPoint && f.loss.train !== null) {
+      state.lastPoint = key;
+      const h = state.history;
+      h.train.push(f.loss.train); h.test.push(f.loss.test); h.reg.push(f.loss.reg ?? 0);
+      if (h.train.length > 600) for (const k of ["train", "test", "reg"]) h[k] = h[k].filter((_, i) => i % 2 === 0);
+      drawChart();
+    }
+  }
+
+  function drawChart() {
+    const c = el("loss-chart");
+    if (!c) return;
+    const ctx = c.getContext("2d"), h = state.history, n = h.train.length;
+    ctx.clearRect(0, 0, c.width, c.height);
+    if (n < 2) return;
+    const all = [...h.train, ...h.test, ...h.reg].filter((v) => v !== null && isFinite(v));
+    const top = Math.max(1e-9, ...all) * 1.05;
+    const line = (series, style, dash) => {
+      ctx.beginPath(); ctx.strokeStyle = style; ctx.setLineDash(dash); ctx.lineWidth = 1.5;
+      series.forEach((v, i) => {
+        const x = (i / (n - 1)) * (c.width - 2) + 1, y = c.height - 1 - ((v ?? 0) / top) * (c.height - 4);
+        i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+      });
+      ctx.stroke();
+    };
+    line(h.reg, "#8a8a8a", [3, 3]); line(h.test, "#111", []); line(h.train, "#9aa0a6", []);
+    c.dataset.points = String(n);
+  }
+
+  // ---- heat maps -----------------------------------------------------------------------------------
+  function maps(m) {
+    for (const [id, b64] of Object.entries(m.nodes || {})) {
+      const img = el(`m${id.slice(1)}`);
+      if (img) img.setAttribute("href", gridURL(b64, m.node_res || m.res));
+    }
+    drawBoundary(m);
+  }
+
+  function drawBoundary(m) {
+    const c = el("boundary");
+    if (!c || !m) return;
+    const ctx = c.getContext("2d"), res = m.res;
+    scratch.width = scratch.height = res;
+    paintGrid(scratch.getContext("2d"), decode(m.out), res, el("discretize")?.checked);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(scratch, 0, 0, c.width, c.height);
+    drawPoints(c, ctx, m.extent);
+  }
+
+  function drawPoints(c, ctx, extent) {
+    const [x0, x1, y0, y1] = extent || (c.dataset.extent || "-6,6,-6,6").split(",").map(Number);
+    const points = JSON.parse(c.dataset.points || "[]");
+    const showTest = el("show-test")?.checked;
+    const classes = Number(c.dataset.classes || 2), classification = c.dataset.kind === "classification";
+    for (const [px, py, label, isTest] of points) {
+      if (isTest && !showTest) continue;
+      const x = ((px - x0) / (x1 - x0)) * c.width, y = c.height - ((py - y0) / (y1 - y0)) * c.height;
+      ctx.beginPath(); ctx.arc(x, y, 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = classification ? CLASS_COLOURS[label % Math.max(2, classes)] : colour(label);
+      ctx.fill(); ctx.lineWidth = 1; ctx.strokeStyle = isTest ? "#000" : "#fff"; ctx.stroke();
+    }
+  }
+
+  /** Static maps the server rendered into data-map attributes (input features, first paint). */
+  function paintStaticMaps(root) {
+    root.querySelectorAll("canvas[data-map]").forEach((c) => {
+      if (c.dataset.map) paintGrid(c.getContext("2d"), decode(c.dataset.map), Number(c.dataset.res), false);
+    });
+    root.querySelectorAll("image[data-map]").forEach((img) => {
+      img.setAttribute("href", gridURL(img.dataset.map, Number(img.dataset.res)));
+    });
+  }
+
+  // ---- page wiring ---------------------------------------------------------------------------------
+  function setup(root) {
+    state.els.clear();
+    const page = document.getElementById("page");
+    if (!page) return;
+    paintStaticMaps(root);
+    const chart = document.getElementById("loss-chart");
+    if (chart && chart.dataset.history && root.contains(chart)) {
+      state.history = JSON.parse(chart.dataset.history);
+      state.lastPoint = null;
+      drawChart();
+    }
+    if (state.lastMaps) drawBoundary(state.lastMaps);
+    else { const c = document.getElementById("boundary"); if (c) drawPoints(c, c.getContext("2d"), null); }
+    if (page.dataset.stream) connect(page.dataset.stream);
+  }
+
+  const KEYS = { " ": "btn-play", ArrowRight: "btn-step", ArrowLeft: "btn-back", r: "btn-reset" };
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target.closest && ev.target.closest("input, select, textarea, [contenteditable]")) return;
+    const id = KEYS[ev.key];
+    if (!id) return;
+    const button = document.getElementById(id);
+    if (button && !button.disabled) { ev.preventDefault(); button.click(); }
+  });
+
+  // Hover: the live value of a link, node or bias (read from the last frame applied).
+  document.addEventListener("mouseover", (ev) => {
+    const t = ev.target.closest && ev.target.closest("#net [data-label]");
+    const out = document.getElementById("hover-value");
+    if (!t || !out) return;
+    let text = `${t.dataset.label} = ${t.dataset.value === undefined ? "—" : t.dataset.value}`;
+    if (t.dataset.delta !== undefined && t.dataset.delta !== "null") text += `, δ = ${t.dataset.delta}`;
+    if (t.dataset.grad !== undefined && t.dataset.grad !== "null") text += `, ∂L/∂w = ${t.dataset.grad}`;
+    out.textContent = text;
+  });
+
+  document.addEventListener("click", (ev) => {
+    const form = document.getElementById("edit-weight");
+    const target = ev.target.closest && ev.target.closest("#net .link, #net .bias");
+    if (target && form) {  // click a link or bias: edit its value
+      form.hidden = false;
+      form.elements.layer.value = target.dataset.layer;
+      form.elements.unit.value = target.dataset.unit;
+      form.elements.input.value = target.dataset.input ?? "";
+      form.elements.value.value = target.dataset.value ?? "";
+      document.getElementById("edit-weight-name").textContent = target.dataset.label;
+      form.elements.value.focus();
+      return;
+    }
+    if (ev.target.closest && ev.target.closest("#edit-weight .cancel")) { form.hidden = true; return; }
+    const plot = ev.target.closest && ev.target.closest("#boundary");
+    const pointForm = document.getElementById("point-form");
+    if (plot && pointForm) {  // click the output plot: add a point of the chosen class there
+      const r = plot.getBoundingClientRect();
+      const [x0, x1, y0, y1] = plot.dataset.extent.split(",").map(Number);
+      pointForm.elements.x1.value = (x0 + ((ev.clientX - r.left) / r.width) * (x1 - x0)).toFixed(3);
+      pointForm.elements.x2.value = (y1 - ((ev.clientY - r.top) / r.height) * (y1 - y0)).toFixed(3);
+      pointForm.requestSubmit();
+    }
+  });
+  document.addEventListener("change", (ev) => {
+    if (ev.target.id === "discretize" || ev.target.id === "show-test") {
+      if (state.lastMaps) drawBoundary(state.lastMaps);
+    }
+  });
+
+  htmx.registerExtension("stepwise", {
+    init: () => { document.addEventListener("DOMContentLoaded", () => setup(document)); },
+    htmx_after_swap: (elt) => {
+      setup(document);
+      if (elt.id === "edit-weight" || elt.closest?.("#edit-weight")) elt.hidden = true;
+    },
+  });
+  if (document.readyState !== "loading") setup(document);
+})();
