@@ -92,7 +92,7 @@ class NetworkLayout:
     labels: dict[str, str] = field(default_factory=dict)  # node id -> lecture name (x₁, y₃, ŷ)
 
 
-def neuron_labels(sizes: Sequence[int], features: Sequence[str]) -> dict[str, str]:
+def neuron_labels(sizes: Sequence[int], features: Sequence[str] = ()) -> dict[str, str]:
     """Lecture names per node id: inputs by feature, neurons numbered 1, 2, … through the layers.
 
     The output is called ŷ when there is one output unit, ŷ₁, ŷ₂, … otherwise.

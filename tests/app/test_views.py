@@ -1,0 +1,83 @@
+"""The page's view helpers: SVG layout ids and geometry, lecture names, number printing, URL setup."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+
+from app.inspector import MINUS, factor, fmt
+from app.schemas import LayerSpec, SessionCreate
+from app.urlstate import setup_from_query, setup_query
+from app.views import network_layout, neuron_labels, neuron_numbers
+
+
+def test_layout_has_every_stable_id_of_the_frame_contract_including_the_output_bias() -> None:
+    layout = network_layout([2, 3, 2, 1], ["x1", "x2"])
+    node_ids = {n.id for n in layout.nodes}
+    assert node_ids == {"n0_0", "n0_1", "n1_0", "n1_1", "n1_2", "n2_0", "n2_1", "n3_0"}
+    link_ids = {k.id for k in layout.links}
+    assert len(link_ids) == 2 * 3 + 3 * 2 + 2 * 1
+    assert "w1_2_1" in link_ids and "w3_0_1" in link_ids and "w1_0_2" not in link_ids
+    assert {b.id for b in layout.biases} == {"b1_0", "b1_1", "b1_2", "b2_0", "b2_1", "b3_0"}
+
+
+def test_links_run_from_the_source_nodes_right_edge_to_the_targets_left_edge() -> None:
+    layout = network_layout([2, 3, 1])
+    nodes = {n.id: n for n in layout.nodes}
+    link = next(k for k in layout.links if k.id == "w1_2_0")
+    start, *_, end = link.d.replace("M", "").replace("C", "").split()
+    half = layout.node_size / 2
+    assert [float(v) for v in start.split(",")] == pytest.approx([nodes["n0_0"].x + half, nodes["n0_0"].y], abs=0.1)
+    assert [float(v) for v in end.split(",")] == pytest.approx([nodes["n1_2"].x - half, nodes["n1_2"].y], abs=0.1)
+
+
+def test_a_sixteen_unit_layer_fits_without_overlapping_nodes() -> None:
+    layout = network_layout([7, 16, 16, 16, 16, 16, 16, 1])
+    column = sorted(n.y for n in layout.nodes if n.layer == 3)
+    gaps = [b - a for a, b in zip(column, column[1:], strict=False)]
+    assert min(gaps) >= layout.node_size
+    assert column[0] - layout.node_size / 2 >= 0 and column[-1] + layout.node_size / 2 <= layout.height
+
+
+def test_neurons_are_numbered_through_the_layers_as_in_the_lecture() -> None:
+    labels = neuron_labels([2, 3, 2, 1], ["x1", "sin x2"])
+    assert labels["n0_1"] == "sin x₂"
+    assert [labels[f"n1_{j}"] for j in range(3)] == ["y₁", "y₂", "y₃"]
+    assert [labels[f"n2_{j}"] for j in range(2)] == ["y₄", "y₅"]
+    assert labels["n3_0"] == "ŷ"
+    assert neuron_numbers([2, 3, 2, 1])["n2_1"] == 5
+    assert neuron_labels([2, 3])["n1_2"] == "ŷ₃"  # several outputs are numbered
+
+
+def test_a_network_without_an_output_layer_is_refused() -> None:
+    with pytest.raises(ValueError, match="output"):
+        network_layout([2])
+
+
+def test_numbers_print_with_a_real_minus_and_negative_factors_in_parentheses() -> None:
+    assert fmt(-1.304) == f"{MINUS}1.30"
+    assert factor(-0.17) == f"({MINUS}0.17)"
+    assert factor(0.42) == "0.42"
+    assert fmt(-0.0001) != "0.00" and fmt(-0.0001).startswith(MINUS)  # a tiny gradient is not shown as 0
+    assert fmt(-0.0) == "0.00"
+    assert fmt(float("nan")) == "overflow"
+
+
+def test_the_url_setup_round_trips_to_the_same_config() -> None:
+    config = SessionCreate.model_validate({
+        "hidden": [LayerSpec(units=8, activation="relu"), LayerSpec(units=3, activation="sigmoid")],
+        "dataset": {"name": "spiral", "noise": 0.15, "train_fraction": 0.7, "seed": 4},
+        "features": ["x1", "x2", "sin x1"], "output_unit": "sigmoid_bce",
+        "optimizer": {"kind": "adam", "learning_rate": 0.003, "schedule": {"kind": "exponential"}},
+        "regularization": {"kind": "l2", "rate": 0.001}, "batch_size": 1, "seed": 9,
+    })
+    parsed, error = setup_from_query(dict(parse_qsl(setup_query(config))))
+    assert error is None
+    assert parsed == config
+
+
+def test_an_invalid_url_setup_falls_back_to_defaults_and_names_the_field() -> None:
+    parsed, error = setup_from_query({"data": "spiral", "lr": "-3"})
+    assert parsed == SessionCreate()
+    assert error is not None and "learning_rate" in error
