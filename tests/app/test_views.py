@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from urllib.parse import parse_qsl
 
 import pytest
@@ -28,14 +29,15 @@ def test_links_run_from_the_source_nodes_right_edge_to_the_targets_left_edge() -
     link = next(k for k in layout.links if k.id == "w1_2_0")
     start, *_, end = link.d.replace("M", "").replace("C", "").split()
     half = layout.node_size / 2
-    assert [float(v) for v in start.split(",")] == pytest.approx([nodes["n0_0"].x + half, nodes["n0_0"].y], abs=0.1)
-    assert [float(v) for v in end.split(",")] == pytest.approx([nodes["n1_2"].x - half, nodes["n1_2"].y], abs=0.1)
+    source, target = nodes["n0_0"], nodes["n1_2"]
+    assert [float(v) for v in start.split(",")] == pytest.approx([source.x + half, source.y], abs=0.1)
+    assert [float(v) for v in end.split(",")] == pytest.approx([target.x - half, target.y], abs=0.1)
 
 
 def test_a_sixteen_unit_layer_fits_without_overlapping_nodes() -> None:
     layout = network_layout([7, 16, 16, 16, 16, 16, 16, 1])
     column = sorted(n.y for n in layout.nodes if n.layer == 3)
-    gaps = [b - a for a, b in zip(column, column[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(column)]
     assert min(gaps) >= layout.node_size
     assert column[0] - layout.node_size / 2 >= 0 and column[-1] + layout.node_size / 2 <= layout.height
 
