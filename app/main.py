@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__
+from app.routes import pages
 from app.settings import Settings, get_settings
 
 
@@ -14,10 +16,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Stepwise", version=__version__)
     app.state.settings = settings
+    # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
+    app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    # --- routers: one include_router line per routes/ module ---
+    app.include_router(pages.router)
+    # --- end of routers ---
 
     return app
