@@ -1,0 +1,49 @@
+"""Input features: TF Playground's seven transforms of a point (x1, x2), in one fixed order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2")
+FEATURE_LABELS = {
+    "x1": "x₁", "x2": "x₂", "x1_sq": "x₁²", "x2_sq": "x₂²",
+    "x1_x2": "x₁x₂", "sin_x1": "sin x₁", "sin_x2": "sin x₂",
+}
+
+_TRANSFORMS: dict[str, Callable[[NDArray, NDArray], NDArray]] = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1_sq": lambda x1, x2: x1 * x1,
+    "x2_sq": lambda x1, x2: x2 * x2,
+    "x1_x2": lambda x1, x2: x1 * x2,
+    "sin_x1": lambda x1, x2: np.sin(x1),
+    "sin_x2": lambda x1, x2: np.sin(x2),
+}
+
+
+def ordered(features: Sequence[str]) -> tuple[str, ...]:
+    """The enabled features in FEATURES order, each once: the network's input layer, unit by unit.
+
+    ValueError for an unknown name or an empty selection (a network needs at least one input)."""
+    if isinstance(features, str):
+        features = (features,)
+    unknown = [name for name in features if name not in FEATURES]
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise ValueError(f"features: unknown {names}; choose from {', '.join(FEATURES)}")
+    if not features:
+        raise ValueError("features: enable at least one input feature")
+    return tuple(name for name in FEATURES if name in features)
+
+
+def transform(points: NDArray, features: Sequence[str]) -> NDArray[np.float64]:
+    """Raw points (N, 2) -> feature values (N, F), columns in FEATURES order whatever order was given."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points: expected shape (N, 2), got {points.shape}")
+    x1, x2 = points[:, 0], points[:, 1]
+    columns = [_TRANSFORMS[name](x1, x2) for name in ordered(features)]
+    return np.column_stack(columns) if columns else np.empty((points.shape[0], 0))
