@@ -1,0 +1,140 @@
+"""Shared fixtures: a live server subprocess, Chromium for Playwright, console-error capture, a TestClient."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SERVER_START_TIMEOUT = 30.0
+
+
+def in_ci() -> bool:
+    """CI sets CI=true: there, a missing browser or Docker engine is a failure, not a skip."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_healthz(base_url: str, timeout: float, process: subprocess.Popen[Any] | None = None) -> None:
+    """Poll GET /healthz until it answers 200; fail early if the server process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before answering /healthz")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{base_url}/healthz did not answer 200 within {timeout} s")
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `grace` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "STEPWISE_DATA_DIR": str(data_dir), "OPENBLAS_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m app` on a free loopback port with its own data dir; yields "http://127.0.0.1:PORT"."""
+    data_dir = tmp_path_factory.mktemp("live-server-data")
+    port = free_port()
+    log_path = data_dir.parent / f"live-server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "--port", str(port)],
+            cwd=ROOT, env=server_env(data_dir), stdout=log, stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            try:
+                wait_for_healthz(base_url, SERVER_START_TIMEOUT, process)
+            except (RuntimeError, TimeoutError) as error:
+                log.flush()
+                raise RuntimeError(f"{error}\n--- server log ---\n{log_path.read_text()}") from error
+            yield base_url
+        finally:
+            stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Drive Debian's Chromium (never a Playwright-downloaded browser)."""
+    if not CHROMIUM.exists():
+        reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Console errors and uncaught page errors of `page`, collected from the moment the fixture is used.
+
+    Request it before `page.goto(...)`, then `assert console_errors == []` at the end of the test.
+    Failed resource loads (a 404 for a script) show up here too, as Chromium logs them as errors.
+    """
+    errors: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            errors.append(f"console.error: {message.text} ({message.location.get('url', '')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    return errors
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def client(tmp_settings: Settings) -> Iterator[TestClient]:
+    """An in-process client; the `with` block runs the app's startup and shutdown (lifespan)."""
+    with TestClient(create_app(tmp_settings)) as test_client:
+        yield test_client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e drives a browser: mark it `e2e` so `-m "not e2e"` skips it."""
+    e2e_dir = ROOT / "tests" / "e2e"
+    for item in items:
+        if e2e_dir in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
