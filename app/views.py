@@ -176,3 +176,200 @@ def network_layout(sizes: Sequence[int], features: Sequence[str] = ()) -> Networ
 def layer_sizes(config: Any, n_outputs: int) -> list[int]:
     """[inputs, hidden..., outputs] from a RunConfig (features, hidden) and the network's output count."""
     return [len(config.features), *(layer.units for layer in config.hidden), n_outputs]
+
+
+# ---- page context (the first paint and every fragment render from this) ---------------------------------
+
+# The API's feature names -> engine/features.py's (the page speaks the API's; labels accept both).
+ENGINE_FEATURE_NAMES = {
+    "x1^2": "x1_sq", "x2^2": "x2_sq", "x1x2": "x1_x2", "sin x1": "sin_x1", "sin x2": "sin_x2",
+}
+FEATURE_LABELS.update({
+    "x1_sq": "x₁²", "x2_sq": "x₂²", "x1_x2": "x₁x₂", "sin_x1": "sin x₁", "sin_x2": "sin x₂",
+})
+
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+OUTPUT_UNITS = (
+    ("tanh_mse", "tanh + squared error (TF)"), ("sigmoid_bce", "sigmoid + cross-entropy"),
+    ("softmax_ce", "softmax + cross-entropy"), ("linear_mse", "linear + squared error"),
+    ("linear_l1", "linear + absolute error"),
+)
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "abs", "softplus", "swish", "maxout")
+PAGE_MAX_LAYERS = 6
+PAGE_MAX_UNITS = 16
+FEATURE_MAP_RES = 24
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    name: str
+    title: str
+    icon: str
+    hint: str
+
+
+DATASET_CHOICES = (
+    DatasetChoice("circle", "circle", "circle", "a blob of one class inside a ring of the other"),
+    DatasetChoice("xor", "xor", "xor", "opposite quadrants share a class"),
+    DatasetChoice("gauss", "gauss", "gauss", "two clouds"),
+    DatasetChoice("spiral", "spiral", "spiral", "two interleaved spiral arms (hard)"),
+    DatasetChoice("blobs", "3 blobs", "blobs", "several classes in clouds (softmax output)"),
+    DatasetChoice("spiral_multi", "3 spirals", "spiral_multi", "several spiral arms (softmax output)"),
+    DatasetChoice("reg_plane", "plane", "reg_plane", "regression: the value grows along x₁ + x₂"),
+    DatasetChoice("reg_gauss", "bumps", "reg_gauss", "regression: six bumps of alternating sign"),
+)
+
+
+def _encode_map(values: Any) -> str:
+    """(res, res) feature values -> base64 uint8 on the frames' scale, divided by the largest |value| so
+    every feature's map spans the colour range (a display choice: the map shows the shape, not the size)."""
+    import base64
+
+    import numpy as np
+
+    grid = np.asarray(values, dtype=np.float64)
+    peak = float(np.max(np.abs(grid))) or 1.0
+    scaled = np.rint((np.clip(grid / peak, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    return base64.b64encode(scaled.tobytes()).decode("ascii")
+
+
+def feature_maps(extent: Sequence[float], names: Sequence[str], res: int = FEATURE_MAP_RES) -> dict[str, str]:
+    """Each feature's value over the input plane, evaluated by the engine's own transform (row 0 = ymin)."""
+    import numpy as np
+
+    from engine import features as engine_features
+
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    xs, ys = np.meshgrid(np.linspace(x0, x1, res), np.linspace(y0, y1, res))
+    plane = np.column_stack([xs.ravel(), ys.ravel()])
+    maps: dict[str, str] = {}
+    for name in names:
+        column = engine_features.transform(plane, [ENGINE_FEATURE_NAMES.get(name, name)])
+        maps[name] = _encode_map(column[:, 0].reshape(res, res))
+    return maps
+
+
+def _choice(value: float, choices: Sequence[float]) -> float:
+    """The offered value nearest to `value` (so a select shows something sensible for any run)."""
+    return min(choices, key=lambda c: abs(c - value))
+
+
+def setup_values(config: Any) -> dict[str, Any]:
+    """RunConfig -> the values the setup controls show."""
+    optimizer, regularization = config.optimizer, config.regularization
+    return {
+        "learning_rate": _choice(optimizer.learning_rate, LEARNING_RATES),
+        "schedule": optimizer.schedule.kind,
+        "optimizer": optimizer.kind,
+        "regularization": regularization.kind,
+        "regularization_rate": _choice(regularization.rate, REG_RATES),
+        "batch_size": config.batch_size,
+        "output_unit": config.output_unit,
+        "activations": [layer.activation for layer in config.hidden],
+        "hidden_units": [layer.units for layer in config.hidden],
+        "dataset": config.dataset.name,
+        "noise": config.dataset.noise,
+        "train_fraction": config.dataset.train_fraction,
+    }
+
+
+def net_names(run: Any) -> tuple[list[int], Any]:
+    """Layer sizes and the inspector's names for a Run."""
+    from app.inspector import NetNames
+
+    config = run.config
+    sizes = layer_sizes(config, int(run.network.layers[-1].bias.shape[0]))
+    features = list(config.features)
+    activations = [layer.activation for layer in config.hidden] + [config.output_unit]
+    names = NetNames(neuron_labels(sizes, features), neuron_numbers(sizes), sizes, activations)
+    return sizes, names
+
+
+def inspector_context(run: Any) -> dict[str, Any]:
+    """The inspector partial's context: the current micro-step's formula with the trace's numbers."""
+    from app.inspector import inspector_view
+
+    _, names = net_names(run)
+    event = run.current_event
+    new_params = run.network.get_params() if event is not None and event.kind == "update" else None
+    view = inspector_view(run.last_trace, event, names, new_params)
+    return {"inspector": view, "step_id": run.step_id}
+
+
+def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict[str, Any]:
+    """Everything index.html needs for the first paint (and for re-rendering #page after a rebuild)."""
+    import json
+
+    from app.frames import r4
+
+    config = run.config
+    dataset = run.dataset
+    sizes, _ = net_names(run)
+    features = list(config.features)
+    extent = [float(v) for v in dataset.extent]
+    maps = feature_maps(extent, [*ALL_FEATURES])
+    engine_to_page = {v: k for k, v in ENGINE_FEATURE_NAMES.items()}
+    enabled = {engine_to_page.get(f, f) for f in features}
+    test_rows = set(int(i) for i in dataset.test_index)
+    regression = dataset.task == "regression"
+    labels = dataset.labels.tolist()
+    points = [
+        [round(float(x), 3), round(float(y), 3), float(label) if regression else int(label),
+         1 if i in test_rows else 0]
+        for i, ((x, y), label) in enumerate(zip(dataset.points.tolist(), labels, strict=True))
+    ]
+    event = run.current_event
+    train, test = run.losses()
+    history = run.history_metrics
+    last_acc = getattr(history[-1], "accuracy", None) if history else None
+    classes = getattr(dataset, "class_names", ()) or ()
+    context = {
+        "sid": sid,
+        "layout": network_layout(sizes, features),
+        "input_maps": {f"n0_{i}": maps[engine_to_page.get(f, f)] for i, f in enumerate(features)
+                       if engine_to_page.get(f, f) in maps},
+        "input_map_res": FEATURE_MAP_RES,
+        "max_layers": PAGE_MAX_LAYERS,
+        "counters": {"epoch": run.epoch, "batch": run.batch, "sample": run.sample,
+                     "phase": event.kind if event is not None else None},
+        "playing": playing, "step_unit": "micro", "speed": 10,
+        "share_url": f"/?{share_query}",
+        "cfg": setup_values(config),
+        "learning_rates": LEARNING_RATES, "reg_rates": REG_RATES, "output_units": OUTPUT_UNITS,
+        "activations": ACTIVATIONS, "max_batch": 500,
+        "datasets": DATASET_CHOICES,
+        "features": [{"name": name, "label": FEATURE_LABELS[name], "on": name in enabled, "map": maps[name]}
+                     for name in ALL_FEATURES],
+        "feature_map_res": FEATURE_MAP_RES,
+        "point_classes": [{"value": i, "text": f"class {name}"} for i, name in enumerate(classes)]
+        or [{"value": 0, "text": "value −1"}, {"value": 1, "text": "value +1"}],
+        "plot_size": 276,
+        "extent": extent,
+        "points_json": json.dumps(points, separators=(",", ":")),
+        "n_classes": max(2, len(classes)),
+        "task": dataset.task,
+        "losses": {"train": _three(r4(train)), "test": _three(r4(test)),
+                   "reg": _three(r4(run.last_trace.loss_reg) if run.last_trace is not None else 0.0),
+                   "acc": "—" if last_acc is None else str(last_acc)},
+        "history_json": json.dumps(_history(history), separators=(",", ":")),
+        "diverged": run.diverged.message if run.diverged is not None else None,
+        "setup_error": None,
+    }
+    context.update(inspector_context(run))
+    return context
+
+
+def _three(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _history(history: Sequence[Any]) -> dict[str, list[float | None]]:
+    """Loss history for the chart's first paint; the stream appends from there."""
+    from app.frames import r4
+
+    return {
+        "train": [r4(getattr(m, "train", None)) for m in history],
+        "test": [r4(getattr(m, "test", None)) for m in history],
+        "reg": [r4(getattr(m, "reg", 0.0)) for m in history],
+    }
