@@ -1,17 +1,352 @@
-"""HTML pages and htmx fragments (first version: the playground page's placeholder)."""
+"""HTML pages and htmx fragments of the playground: thin handlers that call the session manager and render.
+
+The first paint and every fragment come from the same templates (index.html's `page` block and the
+partials), so they cannot drift apart. Errors are answered 4xx with a short message that htmx 4 swaps
+next to the control that caused it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from app import __version__
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from app import __version__, views
+from app.urlstate import setup_from_query, setup_query
 
 router = APIRouter(tags=["pages"])
 
+Unit = Annotated[str, Form(pattern="^(micro|sample|batch|epoch)$")]
+
+
+def _templates(request: Request) -> Any:
+    return request.app.state.templates
+
+
+def _sessions(request: Request) -> Any:
+    return getattr(request.app.state, "sessions", None)
+
+
+def _message(error: Exception) -> str:
+    """A refused request's message in words (SessionError detail, ValueError text or pydantic's)."""
+    detail = getattr(error, "detail", None)
+    if isinstance(detail, dict):
+        return str(detail.get("message") or detail)
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail[:3])
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(map(str, first.get('loc', ())))}: {first.get('msg')}"
+    return str(detail if detail is not None else error)
+
+
+def _error(text: str, status: int = 422) -> HTMLResponse:
+    from html import escape
+
+    return HTMLResponse(f'<span class="error-text">{escape(text)}</span>', status_code=status)
+
+
+async def _page_context(request: Request, session: Any) -> dict[str, Any]:
+    from app.convert import config_dict
+    from app.schemas import SessionCreate
+
+    sessions = _sessions(request)
+
+    def build(run: Any) -> dict[str, Any]:
+        query = setup_query(SessionCreate.model_validate(config_dict(run)))
+        return views.page_context(run, session.id, playing=session.playing, share_query=query)
+
+    context: dict[str, Any] = await sessions.read(session, build)
+    return context
+
+
+def _page_url(context: dict[str, Any]) -> str:
+    return f"{context['share_url']}&{urlencode({'session': context['sid']})}"
+
+
+async def _render_page(request: Request, session: Any, *, block: bool = True) -> HTMLResponse:
+    context = await _page_context(request, session)
+    templates = _templates(request)
+    if block:
+        response: HTMLResponse = templates.TemplateResponse(request, "index.html", context, block_name="page")
+    else:
+        response = templates.TemplateResponse(request, "index.html", context)
+    response.headers["HX-Replace-Url"] = _page_url(context)
+    return response
+
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
-    templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(request, "index.html", {"version": __version__})
+async def index(request: Request) -> Response:
+    """`?session=ID` continues that run (after a reload or a server restart); otherwise a new session is
+    made from the setup in the query string and the browser is sent to its own URL."""
+    sessions = _sessions(request)
+    if sessions is None:  # the server part is not wired into the app (yet)
+        placeholder: HTMLResponse = _templates(request).TemplateResponse(
+            request, "index.html", {"version": __version__, "unwired": True})
+        return placeholder
+    from engine.stepper import Run
+
+    from app.convert import check_caps, run_config
+    from app.sessions import SessionError
+
+    session_id = request.query_params.get("session")
+    if session_id:
+        try:
+            session = await sessions.get(session_id)
+            return await _render_page(request, session, block=False)
+        except SessionError:
+            pass  # unknown (or expired and unsaved) session: start a new one with the same setup
+    config, _problem = setup_from_query(request.query_params)
+    try:
+        check_caps(config, sessions.settings)
+    except SessionError:
+        config, _problem = setup_from_query({})
+    client = request.client.host if request.client else "unknown"
+    session = await sessions.create(lambda: Run(run_config(config)), client)
+    query = setup_query(config)
+    return RedirectResponse(f"/?{query}&{urlencode({'session': session.id})}", status_code=303)
+
+
+async def _session(request: Request, sid: str) -> Any:
+    return await _sessions(request).get(sid)
+
+
+async def _inspector(request: Request, session: Any, *, error: str | None = None) -> HTMLResponse:
+    context = await _sessions(request).read(session, views.inspector_context)
+    context["error"] = error
+    response: HTMLResponse = _templates(request).TemplateResponse(request, "partials/inspector.html", context)
     return response
+
+
+@router.post("/ui/{sid}/step", response_class=HTMLResponse)
+async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
+    session = await _session(request, sid)
+    if session.playing:
+        await _sessions(request).pause(session)
+    await _sessions(request).call(session, lambda run: run.step(unit, 1))
+    return await _inspector(request, session)
+
+
+@router.post("/ui/{sid}/back", response_class=HTMLResponse)
+async def back(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
+    session = await _session(request, sid)
+    if session.playing:
+        await _sessions(request).pause(session)
+    await _sessions(request).call(session, lambda run: run.back(unit, 1))
+    return await _inspector(request, session)
+
+
+def _play_button(request: Request, sid: str, playing: bool) -> HTMLResponse:
+    response: HTMLResponse = _templates(request).TemplateResponse(
+        request, "partials/play_button.html", {"sid": sid, "playing": playing})
+    return response
+
+
+@router.post("/ui/{sid}/play", response_class=HTMLResponse)
+async def play(
+    request: Request, sid: str, unit: Unit = "batch", speed: Annotated[float, Form(gt=0, le=1000)] = 10.0
+) -> HTMLResponse:
+    session = await _session(request, sid)
+    await _sessions(request).play(session, unit, speed)
+    return _play_button(request, sid, True)
+
+
+@router.post("/ui/{sid}/pause", response_class=HTMLResponse)
+async def pause(request: Request, sid: str) -> HTMLResponse:
+    session = await _session(request, sid)
+    await _sessions(request).pause(session)
+    return _play_button(request, sid, False)
+
+
+@router.post("/ui/{sid}/reset", response_class=HTMLResponse)
+async def reset(request: Request, sid: str) -> HTMLResponse:
+    session = await _session(request, sid)
+    sessions = _sessions(request)
+    await sessions.pause(session)
+    await sessions.call(session, lambda run: run.reset(None), arch=True)
+    return await _render_page(request, session)
+
+
+async def _apply(request: Request, session: Any, patch_data: dict[str, Any]) -> HTMLResponse:
+    """Apply a config change (live or rebuilding, as the API decides) and re-render the page."""
+    from app import convert
+    from app.schemas import ConfigPatch
+    from app.sessions import SessionError
+
+    sessions = _sessions(request)
+    try:
+        patch = ConfigPatch.model_validate(patch_data)
+        if convert.patch_rebuilds(patch):
+            await sessions.replace(session, lambda run: convert.rebuilt(run, patch, sessions.settings))
+        else:
+            await sessions.call(session, lambda run: convert.apply_live(run, patch))
+    except (ValidationError, SessionError, ValueError) as error:
+        return _error(f"Not changed: {_message(error)}")
+    return await _render_page(request, session)
+
+
+@router.post("/ui/{sid}/config", response_class=HTMLResponse)
+async def config(request: Request, sid: str) -> HTMLResponse:
+    """The whole setup form; only what differs from the run's config is patched."""
+    from app.convert import config_dict
+
+    session = await _session(request, sid)
+    form = await request.form()
+    current = await _sessions(request).read(session, config_dict)
+    units = [int(str(u)) for u in form.getlist("units")]
+    activations = [str(a) for a in form.getlist("activation")]
+    get = form.get
+    dataset, optimizer = current["dataset"], current["optimizer"]
+    wanted: dict[str, Any] = {
+        "hidden": [{**layer, "units": u, "activation": a}
+                   for layer, u, a in zip(current["hidden"], units, activations, strict=False)],
+        "dataset": {**dataset, "name": get("dataset", dataset["name"]),
+                    "noise": float(str(get("noise", dataset["noise"]))),
+                    "train_fraction": float(str(get("train_fraction", dataset["train_fraction"])))},
+        "features": [str(f) for f in form.getlist("features")] or current["features"],
+        "output_unit": get("output_unit", current["output_unit"]),
+        "optimizer": {**optimizer, "kind": get("optimizer", optimizer["kind"]),
+                      "learning_rate": float(str(get("learning_rate", optimizer["learning_rate"]))),
+                      "schedule": {**optimizer["schedule"],
+                                   "kind": get("schedule", optimizer["schedule"]["kind"])}},
+        "regularization": {"kind": get("regularization", current["regularization"]["kind"]),
+                           "rate": float(str(get("regularization_rate", current["regularization"]["rate"])))},
+        "batch_size": int(str(get("batch_size", current["batch_size"]))),
+    }
+    patch = {key: value for key, value in wanted.items() if json.dumps(value) != json.dumps(current.get(key))}
+    if not patch:
+        return await _render_page(request, session)
+    return await _apply(request, session, patch)
+
+
+async def _hidden_patch(request: Request, sid: str, change: Any) -> HTMLResponse:
+    from app.convert import config_dict
+
+    session = await _session(request, sid)
+    hidden = (await _sessions(request).read(session, config_dict))["hidden"]
+    change(hidden)
+    if len(hidden) > views.PAGE_MAX_LAYERS or any(not 1 <= layer["units"] <= views.PAGE_MAX_UNITS
+                                                   for layer in hidden):
+        return _error(f"The page offers up to {views.PAGE_MAX_LAYERS} hidden layers of "
+                      f"{views.PAGE_MAX_UNITS} units.")
+    return await _apply(request, session, {"hidden": hidden})
+
+
+@router.post("/ui/{sid}/layers/add", response_class=HTMLResponse)
+async def add_layer(request: Request, sid: str) -> HTMLResponse:
+    def add(hidden: list[dict[str, Any]]) -> None:
+        hidden.append(dict(hidden[-1]) if hidden else {"units": 4, "activation": "tanh"})
+    return await _hidden_patch(request, sid, add)
+
+
+@router.post("/ui/{sid}/layers/remove", response_class=HTMLResponse)
+async def remove_layer(request: Request, sid: str) -> HTMLResponse:
+    return await _hidden_patch(request, sid, lambda hidden: hidden.pop() if hidden else None)
+
+
+@router.post("/ui/{sid}/layers/{layer}/units/{change}", response_class=HTMLResponse)
+async def change_units(request: Request, sid: str, layer: int, change: str) -> HTMLResponse:
+    step = {"add": 1, "remove": -1}.get(change)
+    if step is None:
+        return _error("change must be add or remove", 404)
+
+    def apply(hidden: list[dict[str, Any]]) -> None:
+        if 1 <= layer <= len(hidden):
+            hidden[layer - 1]["units"] += step
+    return await _hidden_patch(request, sid, apply)
+
+
+@router.put("/ui/{sid}/weight", response_class=HTMLResponse)
+async def edit_weight(request: Request, sid: str) -> HTMLResponse:
+    """Click-to-edit on a link (input = its source unit) or a bias (input empty)."""
+    from app.schemas import WeightEdit
+    from app.sessions import SessionError
+
+    session = await _session(request, sid)
+    form = await request.form()
+    raw_input = str(form.get("input", "")).strip()
+    try:
+        edit = WeightEdit.model_validate({
+            "layer": form.get("layer"), "unit": form.get("unit"),
+            "input": int(raw_input) if raw_input else None, "value": form.get("value")})
+        await _sessions(request).call(
+            session, lambda run: run.set_parameter(edit.layer, edit.unit, edit.input, edit.value))
+    except (ValidationError, SessionError, ValueError) as error:
+        return await _inspector(request, session, error=f"Weight not changed: {_message(error)}")
+    return await _inspector(request, session)
+
+
+@router.post("/ui/{sid}/regenerate", response_class=HTMLResponse)
+async def regenerate(request: Request, sid: str) -> HTMLResponse:
+    from app import convert
+
+    session = await _session(request, sid)
+    seed = (await _sessions(request).read(session, lambda run: run.config.dataset.seed)) + 1
+    await _sessions(request).replace(session, lambda run: convert.regenerate(run, seed))
+    return await _render_page(request, session)
+
+
+@router.post("/ui/{sid}/points", response_class=HTMLResponse)
+async def add_point(request: Request, sid: str) -> HTMLResponse:
+    from app import convert
+    from app.schemas import PointAdd
+    from app.sessions import SessionError
+
+    session = await _session(request, sid)
+    form = await request.form()
+    sessions = _sessions(request)
+    try:
+        point = PointAdd.model_validate({"x1": form.get("x1"), "x2": form.get("x2"),
+                                         "label": form.get("label"), "split": form.get("split", "train")})
+        await sessions.replace(session, lambda run: convert.add_point(run, point, sessions.settings))
+    except (ValidationError, SessionError, ValueError) as error:
+        return _error(f"Point not added: {_message(error)}")
+    return await _render_page(request, session)
+
+
+@router.post("/ui/{sid}/csv", response_class=HTMLResponse)
+async def upload_csv(request: Request, sid: str, file: UploadFile) -> HTMLResponse:
+    """A bad file answers 422 with the parser's message (swapped next to the control); a good one
+    re-renders the whole page (retargeted to #page)."""
+    from app import convert
+    from app.sessions import SessionError
+
+    session = await _session(request, sid)
+    sessions = _sessions(request)
+    cap = sessions.settings.max_upload_bytes
+    data = await file.read(cap + 1)
+    if len(data) > cap:
+        return _error(f"The file is larger than {cap} bytes.", 413)
+    try:
+        await sessions.replace(session, lambda run: convert.load_csv(run, data, sessions.settings))
+    except (SessionError, ValueError) as error:
+        return _error(_message(error))
+    response = await _render_page(request, session)
+    response.headers["HX-Retarget"] = "#page"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@router.post("/ui/import", response_class=HTMLResponse)
+async def import_run(request: Request, file: UploadFile) -> Response:
+    """An exported run becomes a new session; the browser goes to it."""
+    from app import convert
+    from app.sessions import SessionError
+
+    sessions = _sessions(request)
+    data = await file.read(sessions.settings.max_upload_bytes + 1)
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict):
+            raise ValueError("the file is not an exported Stepwise run (expected a JSON object)")
+        client = request.client.host if request.client else "unknown"
+        session = await sessions.create(lambda: convert.import_checked(document, sessions.settings), client)
+    except json.JSONDecodeError as error:
+        return _error(f"Not JSON: {error.msg} at line {error.lineno}")
+    except (SessionError, ValueError) as error:
+        return _error(f"Not imported: {_message(error)}")
+    return Response(status_code=204, headers={"HX-Redirect": f"/?{urlencode({'session': session.id})}"})
