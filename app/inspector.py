@@ -69,6 +69,7 @@ class InspectorView:
     lines: list[Line]
     notes: list[str]
     phase: str | None
+    focus: tuple[int, int, int] | None = None  # (layer, unit, sample) of the event, for the page and tests
 
 
 def _name(index: int, *, weight_of: int | None = None) -> str:
@@ -122,6 +123,12 @@ def inspector_view(trace: Any, event: Any, names: NetNames, new_params: Any = No
              SIGN_NOTE],
             None,
         )
+    view = _view_for(trace, event, names, new_params)
+    view.focus = (int(event.layer), int(event.unit), int(event.sample))
+    return view
+
+
+def _view_for(trace: Any, event: Any, names: NetNames, new_params: Any) -> InspectorView:
     kind = event.kind
     if kind == "forward":
         return _forward(trace, event, names)
