@@ -321,9 +321,10 @@
 
   htmx.registerExtension("stepwise", {
     init: () => { document.addEventListener("DOMContentLoaded", () => setup(document)); },
-    htmx_after_swap: (elt) => {
+    htmx_after_swap: () => {
       setup(document);
-      if (elt.id === "edit-weight" || elt.closest?.("#edit-weight")) elt.hidden = true;
+      const form = document.getElementById("edit-weight");
+      if (form) form.hidden = true;  // an edit was answered (or the page re-rendered): close the editor
     },
   });
   if (document.readyState !== "loading") setup(document);
