@@ -17,9 +17,9 @@ Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "elu", "abs", "linear", "maxout", "softplus", "swish"
 ]
 OutputUnit = Literal["linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse"]
-Feature = Literal["x1", "x2", "x1^2", "x2^2", "x1x2", "sin x1", "sin x2"]
+Feature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 DatasetName = Literal[
-    "circle", "xor", "gauss", "spiral", "reg_plane", "reg_gauss", "blobs", "spiral_multi", "csv"
+    "circle", "xor", "gauss", "spiral", "plane", "multi_gauss", "blobs", "spiral_k", "custom"
 ]
 Init = Literal["uniform", "xavier", "he"]
 StepUnit = Literal["micro", "sample", "batch", "epoch"]

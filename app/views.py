@@ -12,8 +12,8 @@ from typing import Any
 
 # Feature names as the API spells them -> how the page writes them.
 FEATURE_LABELS: dict[str, str] = {
-    "x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1x2": "x₁x₂", "sin x1": "sin x₁",
-    "sin x2": "sin x₂",
+    "x1": "x₁", "x2": "x₂", "x1_sq": "x₁²", "x2_sq": "x₂²", "x1_x2": "x₁x₂", "sin_x1": "sin x₁",
+    "sin_x2": "sin x₂",
 }
 ALL_FEATURES: tuple[str, ...] = tuple(FEATURE_LABELS)
 
@@ -180,13 +180,6 @@ def layer_sizes(config: Any, n_outputs: int) -> list[int]:
 
 # ---- page context (the first paint and every fragment render from this) ---------------------------------
 
-# The API's feature names -> engine/features.py's (the page speaks the API's; labels accept both).
-ENGINE_FEATURE_NAMES = {
-    "x1^2": "x1_sq", "x2^2": "x2_sq", "x1x2": "x1_x2", "sin x1": "sin_x1", "sin x2": "sin_x2",
-}
-FEATURE_LABELS.update({
-    "x1_sq": "x₁²", "x2_sq": "x₂²", "x1_x2": "x₁x₂", "sin_x1": "sin x₁", "sin_x2": "sin x₂",
-})
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -215,9 +208,9 @@ DATASET_CHOICES = (
     DatasetChoice("gauss", "gauss", "gauss", "two clouds"),
     DatasetChoice("spiral", "spiral", "spiral", "two interleaved spiral arms (hard)"),
     DatasetChoice("blobs", "3 blobs", "blobs", "several classes in clouds (softmax output)"),
-    DatasetChoice("spiral_multi", "3 spirals", "spiral_multi", "several spiral arms (softmax output)"),
-    DatasetChoice("reg_plane", "plane", "reg_plane", "regression: the value grows along x₁ + x₂"),
-    DatasetChoice("reg_gauss", "bumps", "reg_gauss", "regression: six bumps of alternating sign"),
+    DatasetChoice("spiral_k", "3 spirals", "spiral_k", "several spiral arms (softmax output)"),
+    DatasetChoice("plane", "plane", "plane", "regression: the value grows along x₁ + x₂"),
+    DatasetChoice("multi_gauss", "bumps", "multi_gauss", "regression: six bumps of alternating sign"),
 )
 
 
@@ -245,7 +238,7 @@ def feature_maps(extent: Sequence[float], names: Sequence[str], res: int = FEATU
     plane = np.column_stack([xs.ravel(), ys.ravel()])
     maps: dict[str, str] = {}
     for name in names:
-        column = engine_features.transform(plane, [ENGINE_FEATURE_NAMES.get(name, name)])
+        column = engine_features.transform(plane, [name])
         maps[name] = _encode_map(column[:, 0].reshape(res, res))
     return maps
 
@@ -309,8 +302,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     features = list(config.features)
     extent = [float(v) for v in dataset.extent]
     maps = feature_maps(extent, [*ALL_FEATURES])
-    engine_to_page = {v: k for k, v in ENGINE_FEATURE_NAMES.items()}
-    enabled = {engine_to_page.get(f, f) for f in features}
+    enabled = set(features)
     test_rows = set(int(i) for i in dataset.test_index)
     regression = dataset.task == "regression"
     labels = dataset.labels.tolist()
@@ -327,8 +319,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     context = {
         "sid": sid,
         "layout": network_layout(sizes, features),
-        "input_maps": {f"n0_{i}": maps[engine_to_page.get(f, f)] for i, f in enumerate(features)
-                       if engine_to_page.get(f, f) in maps},
+        "input_maps": {f"n0_{i}": maps[f] for i, f in enumerate(features) if f in maps},
         "input_map_res": FEATURE_MAP_RES,
         "max_layers": PAGE_MAX_LAYERS,
         "counters": {"epoch": run.epoch, "batch": run.batch, "sample": run.sample,

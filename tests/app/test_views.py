@@ -43,7 +43,7 @@ def test_a_sixteen_unit_layer_fits_without_overlapping_nodes() -> None:
 
 
 def test_neurons_are_numbered_through_the_layers_as_in_the_lecture() -> None:
-    labels = neuron_labels([2, 3, 2, 1], ["x1", "sin x2"])
+    labels = neuron_labels([2, 3, 2, 1], ["x1", "sin_x2"])
     assert labels["n0_1"] == "sin x₂"
     assert [labels[f"n1_{j}"] for j in range(3)] == ["y₁", "y₂", "y₃"]
     assert [labels[f"n2_{j}"] for j in range(2)] == ["y₄", "y₅"]
@@ -70,7 +70,7 @@ def test_the_url_setup_round_trips_to_the_same_config() -> None:
     config = SessionCreate.model_validate({
         "hidden": [LayerSpec(units=8, activation="relu"), LayerSpec(units=3, activation="sigmoid")],
         "dataset": {"name": "spiral", "noise": 0.15, "train_fraction": 0.7, "seed": 4},
-        "features": ["x1", "x2", "sin x1"], "output_unit": "sigmoid_bce",
+        "features": ["x1", "x2", "sin_x1"], "output_unit": "sigmoid_bce",
         "optimizer": {"kind": "adam", "learning_rate": 0.003, "schedule": {"kind": "exponential"}},
         "regularization": {"kind": "l2", "rate": 0.001}, "batch_size": 1, "seed": 9,
     })
