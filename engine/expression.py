@@ -1,0 +1,316 @@
+"""Safe expression parser: a strict whitelist over Python's `ast`, building an autodiff Graph.
+
+Nothing from the text is ever evaluated by Python: the text is checked character by character and for
+bracket depth, parsed by `ast.parse` (syntax only), every node is checked against the whitelist, and the
+arithmetic is done by engine.autodiff on floats. Allowed: numbers, variable names, + - * /, unary - and
++, ** with a constant exponent (|p| <= 10), and calls exp log tanh sigmoid relu abs (one argument) and
+max (two or more). Every error names the 1-based column where the problem starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from engine import autodiff
+from engine.autodiff import Graph, GraphError, Value
+
+MAX_LENGTH = 500
+MAX_NODES = 200
+MAX_DEPTH = 30  # bracket nesting, checked on the text before ast.parse sees it
+MAX_EXPONENT = 10.0
+MAX_NAME_LENGTH = 32
+MAX_ARGUMENTS = 16
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+UNARY_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
+    "exp": autodiff.exp, "log": autodiff.log, "tanh": autodiff.tanh,
+    "sigmoid": autodiff.sigmoid, "relu": autodiff.relu, "abs": autodiff.absolute,
+}
+FUNCTIONS = (*UNARY_FUNCTIONS, "max")
+BINARY_NAMES: dict[type[ast.operator], str] = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
+}
+BINARY: dict[str, Callable[[Value, Value], Value]] = {
+    "add": autodiff.add, "sub": autodiff.sub, "mul": autodiff.mul, "div": autodiff.div,
+}
+# Typographic operators a student may paste from the page; each is one character, so columns stay put.
+TYPOGRAPHIC = str.maketrans({"−": "-", "×": "*", "·": "*", "÷": "/", "\t": " ", "\n": " ", "\r": " "})
+# Messages for the node types people most often try, so the error says what was found.
+REFUSED = {
+    ast.Attribute: "attribute access (.) is not allowed",
+    ast.Subscript: "indexing with [ ] is not allowed",
+    ast.Lambda: "lambda is not allowed",
+    ast.ListComp: "comprehensions are not allowed", ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed", ast.GeneratorExp: "comprehensions are not allowed",
+    ast.Compare: "comparisons are not allowed", ast.BoolOp: "and/or are not allowed",
+    ast.IfExp: "if/else is not allowed", ast.JoinedStr: "strings are not allowed",
+    ast.NamedExpr: "assignment (:=) is not allowed", ast.Starred: "* unpacking is not allowed",
+    ast.Tuple: "tuples (a, b) are not allowed", ast.List: "lists are not allowed",
+    ast.Dict: "dicts are not allowed", ast.Set: "sets are not allowed", ast.Await: "await is not allowed",
+}
+
+
+class ExpressionError(ValueError):
+    """A refused or failing expression: `message`, and the 1-based `column` it points at (or None)."""
+
+    def __init__(self, message: str, column: int | None = None, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+        self.variable = variable  # set when a variable has no (valid) value
+
+    def __str__(self) -> str:
+        return f"column {self.column}: {self.message}" if self.column else self.message
+
+
+@dataclass(frozen=True)
+class Expr:
+    """One checked node. kind: "number" (value), "variable" (name), "op" (op name, args, exponent)."""
+
+    kind: str
+    column: int
+    text: str  # the source text of this node, for labels and messages
+    value: float = 0.0
+    name: str = ""
+    args: tuple[Expr, ...] = ()
+    exponent: float = 0.0
+
+
+def _check_text(text: str) -> str:
+    if len(text) > MAX_LENGTH:
+        message = f"the expression is {len(text)} characters long; at most {MAX_LENGTH}"
+        raise ExpressionError(message, MAX_LENGTH + 1)
+    text = text.translate(TYPOGRAPHIC)
+    depth = 0
+    for i, char in enumerate(text):
+        if not " " <= char <= "~":
+            # Rejects fullwidth digits, lookalike letters that NFKC would fold into other names, and
+            # zero-width characters alike: only printable ASCII reaches the parser.
+            name = unicodedata.name(char, "control character")
+            message = f"character U+{ord(char):04X} ({name}) is not allowed; use plain ASCII"
+            raise ExpressionError(message, i + 1)
+        if char in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExpressionError(f"brackets nested deeper than {MAX_DEPTH} levels", i + 1)
+        elif char in ")]}":
+            depth -= 1
+    if not text.strip():
+        raise ExpressionError("the expression is empty", 1)
+    return text
+
+
+def parse(text: str) -> Expr:
+    """Check `text` and return its tree of whitelisted nodes; ExpressionError (with column) otherwise."""
+    text = _check_text(text)
+    body = text.lstrip()
+    indent = len(text) - len(body)
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError as error:
+        column = (error.offset or 1) + indent if error.lineno in (None, 1) else None
+        raise ExpressionError(f"syntax error: {error.msg}", column) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        raise ExpressionError("the expression is too deeply nested or too large to read", 1) from None
+    count = 0
+    for node in ast.walk(tree.body):
+        if isinstance(node, ast.expr):
+            count += 1
+            if count > MAX_NODES:
+                raise ExpressionError(f"more than {MAX_NODES} nodes; make the expression smaller",
+                                      node.col_offset + 1 + indent)
+    return _Converter(body, indent).convert(tree.body)
+
+
+class _Converter:
+    """Walks the ast, allowing only whitelisted nodes (depth is bounded by MAX_NODES)."""
+
+    def __init__(self, source: str, indent: int) -> None:
+        self.source = source
+        self.indent = indent
+
+    def column(self, node: ast.AST) -> int:
+        return int(getattr(node, "col_offset", 0)) + 1 + self.indent
+
+    def text(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or ""
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, self.column(node))
+
+    def convert(self, node: ast.expr) -> Expr:
+        column, text = self.column(node), self.text(node)
+        if isinstance(node, ast.Constant):
+            return Expr("number", column, text, value=self.number(node))
+        if isinstance(node, ast.Name):
+            return Expr("variable", column, text, name=self.name(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.convert(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            if operand.kind == "number":  # -2 is a constant, not a negation node
+                return Expr("number", column, text, value=-operand.value)
+            return Expr("op", column, text, name="neg", args=(operand,))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return Expr("op", column, text, name="pow", args=(self.convert(node.left),),
+                        exponent=self.exponent(node.right))
+        if isinstance(node, ast.BinOp) and type(node.op) in BINARY_NAMES:
+            return Expr("op", column, text, name=BINARY_NAMES[type(node.op)],
+                        args=(self.convert(node.left), self.convert(node.right)))
+        if isinstance(node, ast.BinOp):
+            raise self.fail(node, "only + - * / and ** are allowed as operators")
+        if isinstance(node, ast.UnaryOp):
+            raise self.fail(node, "only unary - and + are allowed")
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        message = REFUSED.get(type(node), f"{type(node).__name__} is not allowed")
+        raise self.fail(node, message)
+
+    def number(self, node: ast.Constant) -> float:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a string" if isinstance(value, (str, bytes)) else repr(value)
+            raise self.fail(node, f"{kind} is not a number; only numbers and variables are allowed")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise self.fail(node, "the number is too large")
+        return number
+
+    def name(self, node: ast.Name) -> str:
+        name = node.id
+        if not NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH or name.startswith("__"):
+            raise self.fail(node, f"{name!r} is not allowed as a variable name "
+                                  f"(letters, digits and _, at most {MAX_NAME_LENGTH}, no leading __)")
+        if name in FUNCTIONS:
+            raise self.fail(node, f"{name} is a function; call it like {name}(x)")
+        return name
+
+    def exponent(self, node: ast.expr) -> float:
+        inner, sign = node, 1.0
+        while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, (ast.USub, ast.UAdd)):
+            sign = -sign if isinstance(inner.op, ast.USub) else sign
+            inner = inner.operand
+        if not isinstance(inner, ast.Constant):
+            raise self.fail(node, f"the exponent must be a plain number with |p| <= {MAX_EXPONENT:g}")
+        value = sign * self.number(inner)
+        if abs(value) > MAX_EXPONENT:
+            raise self.fail(node, f"the exponent {value:g} is too large; |p| <= {MAX_EXPONENT:g}")
+        return value
+
+    def call(self, node: ast.Call) -> Expr:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            allowed = ", ".join(FUNCTIONS)
+            called = "this call is not allowed"
+            if isinstance(node.func, ast.Name):
+                called = f"{node.func.id} cannot be called"
+            raise self.fail(node, f"{called}; the functions are {allowed}")
+        name = node.func.id
+        if node.keywords:
+            raise self.fail(node.keywords[0], "keyword arguments are not allowed")
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                raise self.fail(argument, "* unpacking is not allowed")
+        if name == "max" and not 2 <= len(node.args) <= MAX_ARGUMENTS:
+            raise self.fail(node, f"max needs 2 to {MAX_ARGUMENTS} arguments")
+        if name != "max" and len(node.args) != 1:
+            raise self.fail(node, f"{name} takes exactly one argument")
+        args = tuple(self.convert(argument) for argument in node.args)
+        return Expr("op", self.column(node), self.text(node), name=name, args=args)
+
+
+def variables(expr: Expr) -> list[str]:
+    """Variable names in order of first appearance."""
+    names: list[str] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.kind == "variable" and node.name not in names:
+            names.append(node.name)
+        stack.extend(reversed(node.args))
+    return names
+
+
+def evaluate(expr: Expr, values: Mapping[str, float]) -> Value:
+    """Build the autodiff nodes for `expr`; one shared leaf per variable so its grad accumulates."""
+    leaves: dict[str, Value] = {}
+    for name in variables(expr):
+        if name not in values:
+            raise ExpressionError(f"no value given for variable {name!r}", None, variable=name)
+        value = float(values[name])
+        if not math.isfinite(value):
+            raise ExpressionError(f"the value of {name!r} must be a finite number", None, variable=name)
+        leaves[name] = Value(value, name=name)
+
+    def build(node: Expr) -> Value:
+        if node.kind == "number":
+            return Value(node.value, column=node.column)
+        if node.kind == "variable":
+            return leaves[node.name]
+        args = [build(arg) for arg in node.args]
+        try:
+            if node.name == "pow":
+                out = autodiff.power(args[0], node.exponent)
+            elif node.name == "neg":
+                out = autodiff.neg(args[0])
+            elif node.name == "max":
+                out = autodiff.maximum(*args)
+            elif node.name in UNARY_FUNCTIONS:
+                out = UNARY_FUNCTIONS[node.name](args[0])
+            else:
+                out = BINARY[node.name](args[0], args[1])
+        except GraphError as error:
+            raise ExpressionError(f"in {node.text}: {error}", node.column) from None
+        out.column = node.column
+        out.name = node.text  # the op node's label: its own piece of the expression
+        return out
+
+    return build(expr)
+
+
+def build_graph(text: str, values: Mapping[str, float]) -> Graph:
+    """Parse, evaluate and run backward; every failure is an ExpressionError."""
+    output = evaluate(parse(text), values)
+    try:
+        return Graph(output)
+    except GraphError as error:
+        raise ExpressionError(str(error)) from None
+
+
+NEURON_ACTIVATIONS = {
+    "linear": "{e}", "tanh": "tanh({e})", "sigmoid": "sigmoid({e})", "relu": "relu({e})",
+    "abs": "abs({e})", "leaky_relu": "max({e}, 0.01*({e}))", "softplus": "log(1 + exp({e}))",
+    "swish": "({e})*sigmoid({e})",
+    # elu with alpha 1: relu(e) + exp(-relu(-e)) - 1 is e for e > 0 and exp(e) - 1 otherwise.
+    "elu": "relu({e}) + exp(-relu(-({e}))) - 1",
+}
+
+
+def neuron_expression(weights: list[float], inputs: list[float], bias: float, activation: str,
+                      target: float | None = None) -> tuple[str, dict[str, float]]:
+    """One neuron as a computation graph: e = Σ w_i·x_i + b, y = f(e), loss ½(y − t)² when a target is given.
+
+    Returns (expression, values) with variables w1.., x1.., b and t. ValueError for an activation the
+    expression language cannot write (maxout) or mismatched lengths.
+    """
+    if len(weights) != len(inputs) or not weights:
+        raise ValueError("weights and inputs must be non-empty and of the same length")
+    if activation not in NEURON_ACTIVATIONS:
+        raise ValueError(f"activation {activation!r} cannot be shown as a single-neuron graph")
+    terms = " + ".join(f"w{i}*x{i}" for i in range(1, len(weights) + 1))
+    pre_activation = f"{terms} + b"
+    expression = NEURON_ACTIVATIONS[activation].format(e=pre_activation)
+    values = {f"w{i}": float(w) for i, w in enumerate(weights, 1)}
+    values |= {f"x{i}": float(x) for i, x in enumerate(inputs, 1)}
+    values["b"] = float(bias)
+    if target is not None:
+        expression = f"0.5*({expression} - t)**2"
+        values["t"] = float(target)
+    return expression, values
