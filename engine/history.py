@@ -1,0 +1,150 @@
+"""Rewind history: compact snapshots of a run at batch boundaries (and hand edits), in a bounded ring.
+
+A snapshot packs every parameter and optimiser-state array into one float64 vector (one allocation, no
+per-array overhead) and keeps the tree's layout separately; equal layouts and unchanged RNG states are
+shared between snapshots, so 1,000 boundaries of the default network take a few hundred kilobytes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+SnapshotKind = Literal["start", "batch", "edit"]
+DEFAULT_HISTORY = 1000
+
+# A layout mirrors a tree of dicts / lists / tuples whose leaves are arrays or scalars:
+#   ("array", shape, dtype)  ("int",)  ("float",)  ("const", value)  ("dict", ((key, layout), ...))
+#   ("list", (layout, ...))  ("tuple", (layout, ...))
+Layout = tuple[Any, ...]
+_interned: dict[Layout, Layout] = {}
+
+
+def _layout_of(tree: Any, leaves: list[NDArray[np.float64]]) -> Layout:
+    if isinstance(tree, np.ndarray):
+        leaves.append(np.asarray(tree, dtype=np.float64).ravel())
+        return ("array", tree.shape, tree.dtype.str)
+    if isinstance(tree, bool | str) or tree is None:
+        return ("const", tree)
+    if isinstance(tree, int | np.integer):
+        leaves.append(np.array([float(tree)]))
+        return ("int",)
+    if isinstance(tree, float | np.floating):
+        leaves.append(np.array([float(tree)]))
+        return ("float",)
+    if isinstance(tree, dict):
+        return ("dict", tuple((key, _layout_of(value, leaves)) for key, value in tree.items()))
+    if isinstance(tree, list | tuple):
+        kind = "list" if isinstance(tree, list) else "tuple"
+        return (kind, tuple(_layout_of(item, leaves) for item in tree))
+    raise TypeError(f"cannot snapshot a {type(tree).__name__}")
+
+
+def flatten(tree: Any) -> tuple[NDArray[np.float64], Layout]:
+    """A tree of arrays and scalars -> (one float64 vector (n,), its layout). Ints must be < 2**53."""
+    leaves: list[NDArray[np.float64]] = []
+    layout = _layout_of(tree, leaves)
+    vector = np.concatenate(leaves) if leaves else np.empty(0)
+    return vector, _interned.setdefault(layout, layout)
+
+
+def unflatten(vector: NDArray[np.float64], layout: Layout) -> Any:
+    """Inverse of flatten: fresh arrays (copies), ints and floats back in their places."""
+    tree, end = _build(vector, layout, 0)
+    if end != vector.shape[0]:
+        raise ValueError(f"snapshot vector has {vector.shape[0]} numbers, layout needs {end}")
+    return tree
+
+
+def _build(vector: NDArray[np.float64], layout: Layout, start: int) -> tuple[Any, int]:
+    tag = layout[0]
+    if tag == "array":
+        shape, dtype = layout[1], np.dtype(layout[2])
+        size = int(np.prod(shape, dtype=np.int64))
+        return vector[start:start + size].reshape(shape).astype(dtype, copy=True), start + size
+    if tag == "int":
+        return int(vector[start]), start + 1
+    if tag == "float":
+        return float(vector[start]), start + 1
+    if tag == "const":
+        return layout[1], start
+    if tag == "dict":
+        result: dict[Any, Any] = {}
+        for key, child in layout[1]:
+            result[key], start = _build(vector, child, start)
+        return result, start
+    items = []
+    for child in layout[1]:
+        item, start = _build(vector, child, start)
+        items.append(item)
+    return (items if tag == "list" else tuple(items)), start
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A run at a boundary (no batch in progress): everything needed to continue bit for bit.
+
+    kind: 'start' (reset or import), 'batch' (after a batch's update), 'edit' (after a hand edit).
+    epoch, batch: counters (batch within the epoch); updates: batches applied since the start (the
+    optimiser's step number). params/optimizer: flattened trees (see flatten)."""
+
+    kind: SnapshotKind
+    epoch: int
+    batch: int
+    updates: int
+    params: NDArray[np.float64]
+    params_layout: Layout
+    optimizer: NDArray[np.float64]
+    optimizer_layout: Layout
+    optimizer_kind: str
+    rng_state: dict[str, Any]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by this snapshot's own arrays (layouts and RNG states are shared)."""
+        return int(self.params.nbytes + self.optimizer.nbytes)
+
+
+class History:
+    """The last `limit` snapshots, oldest first; the newest is the run's current boundary."""
+
+    def __init__(self, limit: int = DEFAULT_HISTORY) -> None:
+        if limit < 1:
+            raise ValueError("history: limit must be at least 1")
+        self.limit = limit
+        self._items: deque[Snapshot] = deque(maxlen=limit)
+
+    def push(self, snapshot: Snapshot) -> None:
+        """Append; share the previous RNG state object when equal (training rarely draws numbers)."""
+        if self._items and self._items[-1].rng_state == snapshot.rng_state:
+            object.__setattr__(snapshot, "rng_state", self._items[-1].rng_state)
+        self._items.append(snapshot)
+
+    def pop(self) -> Snapshot:
+        return self._items.pop()
+
+    @property
+    def top(self) -> Snapshot:
+        return self._items[-1]
+
+    def truncate(self, length: int) -> None:
+        """Keep the first `length` snapshots."""
+        while len(self._items) > length:
+            self._items.pop()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> Snapshot:
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Snapshot]:
+        return iter(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
