@@ -114,6 +114,8 @@ def parse(text: str) -> Expr:
         tree = ast.parse(body, mode="eval")
     except SyntaxError as error:
         column = (error.offset or 1) + indent if error.lineno in (None, 1) else None
+        if body.rstrip()[-1] in "+-*/(,":  # CPython points at the start here; the end is more useful
+            raise ExpressionError("the expression ends too early", len(text.rstrip())) from None
         raise ExpressionError(f"syntax error: {error.msg}", column) from None
     except (RecursionError, MemoryError, ValueError, OverflowError):
         raise ExpressionError("the expression is too deeply nested or too large to read", 1) from None
