@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__
-from app.routes import pages
+from app.routes import graph, pages
 from app.settings import Settings, get_settings
 
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # --- routers: one include_router line per routes/ module ---
     app.include_router(pages.router)
+    app.include_router(graph.router)
     # --- end of routers ---
 
     return app

@@ -1,0 +1,130 @@
+"""Computation-graph page (htmx fragments per step) and its JSON API `POST /api/graph`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from app.graph_view import PRESETS, kind_of, label_of, page_context
+from engine.expression import MAX_LENGTH, ExpressionError, build_graph
+
+router = APIRouter(tags=["graph"])
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class GraphRequest(BaseModel):
+    expression: str = Field(max_length=MAX_LENGTH)
+    values: dict[Annotated[str, Field(max_length=64)], FiniteFloat] = Field(
+        default_factory=dict, max_length=64)
+
+
+class GraphNode(BaseModel):
+    id: int
+    kind: Literal["variable", "constant", "operation"]
+    label: str
+    op: str | None
+    exponent: float | None
+    data: float
+    grad: float
+    inputs: list[int]
+
+
+class GraphEdge(BaseModel):
+    source: int
+    target: int
+    slot: int
+
+
+class InputGradient(BaseModel):
+    node: int
+    local_grad: float
+    product: float
+
+
+class GraphStep(BaseModel):
+    index: int  # 1-based, in order: forward steps, then backward (the first is the seed ∂f/∂f = 1)
+    phase: Literal["forward", "backward"]
+    node: int
+    data: float | None  # forward: the value computed
+    upstream: float | None  # backward: ∂f/∂node (None on the seed step)
+    inputs: list[InputGradient]
+
+
+class GraphResponse(BaseModel):
+    expression: str
+    output: float
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    steps: list[GraphStep]
+    gradients: dict[str, float]
+
+
+def expression_error(error: ExpressionError) -> HTTPException:
+    field = f"values.{error.variable}" if error.variable else "expression"
+    detail = {"field": field, "message": error.message, "column": error.column, "variable": error.variable}
+    return HTTPException(status_code=422, detail=detail)
+
+
+@router.post("/api/graph", response_model=GraphResponse)
+def api_graph(body: GraphRequest) -> GraphResponse:
+    try:
+        graph = build_graph(body.expression, body.values)
+    except ExpressionError as error:
+        raise expression_error(error) from None
+    index = graph.index
+    nodes = [
+        GraphNode(id=i, kind=kind_of(node), label=label_of(node), op=node.op or None, exponent=node.exponent,
+                  data=node.data, grad=node.grad, inputs=[index[id(c)] for c in node.inputs])
+        for i, node in enumerate(graph.nodes)
+    ]
+    steps = [
+        GraphStep(
+            index=k, phase=step.phase, node=step.node,
+            data=graph.nodes[step.node].data if step.phase == "forward" else None, upstream=step.upstream,
+            inputs=[InputGradient(node=index[id(child)], local_grad=local, product=product)
+                    for child, local, product in zip(graph.nodes[step.node].inputs, step.local_grads,
+                                                     step.products, strict=False)],
+        )
+        for k, step in enumerate(graph.steps, 1)
+    ]
+    return GraphResponse(
+        expression=body.expression, output=graph.output.data, nodes=nodes,
+        edges=[GraphEdge(source=s, target=t, slot=k) for s, t, k in graph.edges], steps=steps,
+        gradients={name: leaf.grad for name, leaf in graph.variables().items()},
+    )
+
+
+TextParam = Annotated[str, Query(max_length=2000)]
+
+
+def _resolve(expression: str | None, values: str | None, preset: str | None) -> tuple[str, str]:
+    if preset in PRESETS:
+        return PRESETS[preset][1], PRESETS[preset][2]
+    if expression is None:
+        return PRESETS["lecture"][1], PRESETS["lecture"][2]
+    return expression, values or ""
+
+
+@router.get("/graph", response_class=HTMLResponse)
+def graph_page(request: Request, expression: TextParam | None = None, values: TextParam | None = None,
+               preset: str | None = None, step: int = 0) -> HTMLResponse:
+    """The page; `?expression=...&values=x = 1, y = 2` opens it preloaded (see app.graph_view.graph_url)."""
+    expression, values = _resolve(expression, values, preset)
+    context = page_context(expression, values, step)
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "graph.html", context)
+    return response
+
+
+@router.get("/graph/view", response_class=HTMLResponse)
+def graph_view(request: Request, expression: TextParam = "", values: TextParam = "",
+               step: int = 0) -> HTMLResponse:
+    """The graph panel at one step (htmx swaps it in); 422 with the message when the input is refused."""
+    context = page_context(expression, values, step)
+    status = 422 if context["error"] else 200
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, "partials/graph_svg.html", context, status_code=status)
+    return response
