@@ -54,7 +54,8 @@ def main() -> None:
     gc.collect()
     per_run_rss = (rss_bytes() - start) / len(runs)
 
-    print(f"history points: {len(run.history)} (limit {run.history_limit}); metrics: {len(run.history_metrics)}")
+    print(f"history points: {len(run.history)} (limit {run.history_limit}); "
+          f"metrics: {len(run.history_metrics)}")
     print(f"snapshot arrays: {snapshot_bytes / 1024:.1f} KiB")
     print(f"tracemalloc, one run: {traced / 1024:.1f} KiB = {traced / BUDGET:.2f} of the 5 MB budget")
     print(f"RSS growth per run ({len(runs)} runs): {per_run_rss / 1024:.1f} KiB = {per_run_rss / BUDGET:.2f} "

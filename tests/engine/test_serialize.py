@@ -1,4 +1,4 @@
-"""Export/import: a JSON round trip continues bit for bit; a malformed or tampered document names its field."""
+"""Export/import: a JSON round trip continues bit for bit; a tampered document names its field."""
 
 from __future__ import annotations
 
