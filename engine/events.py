@@ -72,7 +72,8 @@ class TeachingSequence(Sequence[Event]):
         self.sizes = [int(lt.bias.shape[0]) for lt in trace.layers]
         n_layers = len(self.sizes)
         per_sample: list[tuple[EventKind, int, int]] = [
-            ("forward", layer, unit) for layer in range(1, n_layers + 1) for unit in range(self.sizes[layer - 1])
+            ("forward", layer, unit)
+            for layer in range(1, n_layers + 1) for unit in range(self.sizes[layer - 1])
         ]
         per_sample.append(("error", n_layers, 0))
         per_sample += [("backward", layer, unit) for layer in range(n_layers - 1, 0, -1)
@@ -80,7 +81,8 @@ class TeachingSequence(Sequence[Event]):
         per_sample.append(("accumulate", n_layers, 0))
         self._per_sample = per_sample
         self._updates: list[tuple[EventKind, int, int]] = [
-            ("update", layer, unit) for layer in range(1, n_layers + 1) for unit in range(self.sizes[layer - 1])
+            ("update", layer, unit)
+            for layer in range(1, n_layers + 1) for unit in range(self.sizes[layer - 1])
         ]
         self.sample_length = len(per_sample)
         self.first_update = self.batch_size * self.sample_length
@@ -217,7 +219,8 @@ class TeachingSequence(Sequence[Event]):
             else:  # only the chosen piece's row gets δ ⊗ input
                 k = lt.weights.shape[1]
                 chosen = lt.argmax[: sample + 1, :, None] == np.arange(k)  # (s+1, n_out, k)
-                contributions = (delta[:, :, None, None] * chosen[..., None]) * inputs[: sample + 1, None, None, :]
+                picked = delta[:, :, None, None] * chosen[..., None]
+                contributions = picked * inputs[: sample + 1, None, None, :]
             bias_contributions = delta if lt.argmax is None else delta[:, :, None] * chosen
             own_weights.append(_floats(contributions[-1]))
             own_bias.append(_floats(bias_contributions[-1]))
