@@ -230,17 +230,21 @@ def page_context(expression: str, values_text: str, step: int) -> dict[str, obje
         })
     edges = []
     edge_labels: dict[tuple[int, int], str] = {}
+    blocked: set[tuple[int, int]] = set()  # a gate sent 0 this way (max not chosen, relu closed)
     if current and current.rows:
         step_data = graph.steps[step - 1]
         for slot in range(len(step_data.products)):
             local, product = step_data.local_grads[slot], step_data.products[slot]
             edge_labels[(current.node, slot)] = f"{fmt(step_data.upstream)} × {fmt(local)} = {fmt(product)}"
+            if local == 0:
+                blocked.add((current.node, slot))
     for source, target, slot in graph.edges:
         sx, sy = centres[source]
         ox, oy = op_centre(centres[target])
         spread = (slot - (len(graph.nodes[target].inputs) - 1) / 2) * 6  # inputs meet the circle apart
         edges.append({"x1": sx + BOX_W / 2, "y1": sy, "x2": ox - OP_R, "y2": oy + spread,
-                      "label": edge_labels.get((target, slot), ""), "active": (target, slot) in edge_labels})
+                      "label": edge_labels.get((target, slot), ""),
+                      "active": (target, slot) in edge_labels, "blocked": (target, slot) in blocked})
     variables = [(name, fmt(leaf.grad)) for name, leaf in graph.variables().items()]
     context.update(graph=graph, nodes=nodes, edges=edges, width=width, height=height, step=step,
                    total=total, current=current, forward_total=sum(s.phase == "forward" for s in graph.steps),

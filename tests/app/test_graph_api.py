@@ -42,7 +42,8 @@ def test_cs231n_sigmoid_neuron_gradients(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "expression",
     ["__import__('os')", "().__class__", "9**9**9", "10**10**10", "x.__class__", "[x for x in y]",
-     "lambda: 1", "ｘ + 1", "x\u200b + 1", "１ + x", "\u1d62 + 1", "exp(1000 * x)", "x / (x - x)", "log(x - x)",
+     "lambda: 1", "ｘ + 1", "x\u200b + 1", "１ + x",
+     "\u1d62 + 1", "exp(1000 * x)", "x / (x - x)", "log(x - x)",
      "+".join(["x"] * 101), "(" * 40 + "x" + ")" * 40],
 )
 def test_hostile_expressions_get_422_with_message_and_column(client: TestClient, expression: str) -> None:
