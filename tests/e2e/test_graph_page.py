@@ -1,4 +1,4 @@
-"""The computation-graph page in Chromium: step the lecture's (x + y)·z forward and backward, read the numbers."""
+"""The computation-graph page in Chromium: step the lecture's (x + y)·z forward and back, read the numbers."""
 
 from __future__ import annotations
 
