@@ -1,0 +1,286 @@
+"""A fully connected network (0..N hidden layers + an output unit): init, forward, traced backward, grids.
+
+Each layer keeps its weights and bias side by side in one array `params` (rows, n_in + 1): the last
+column is the bias, and rows = n_out (n_out·k for maxout, piece-major within a unit). With a column of
+ones appended to the layer's input, one matrix product gives e = W·x + b for the whole batch and one
+gives the gradient of weights and bias together, which keeps the number of NumPy calls per batch low;
+tiny networks are dominated by per-call overhead, not arithmetic. `weights` and `bias` are views of
+`params` in the contract's shapes (engine/trace.py, docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import activations, outputs
+from engine.activations import RELU_FAMILY, Activation
+from engine.optim import Regularization, penalty
+from engine.trace import LayerTrace, Trace
+
+Array = NDArray[np.float64]
+Params = list[tuple[Array, Array]]
+INITS = ("uniform", "xavier", "he")
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    units: int
+    activation: str = "tanh"     # one of activations.ACTIVATIONS
+    alpha: float | None = None   # leaky_relu (default 0.01), elu (default 1.0)
+    pieces: int = 2              # maxout k in 2..4
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    n_inputs: int
+    hidden: tuple[LayerConfig, ...]
+    output_unit: str             # one of outputs.OUTPUT_UNITS
+    n_targets: int = 1           # softmax_ce: classes; gaussian_nll: d (outputs are 2d)
+    init: str | None = None      # uniform | xavier | he | None = per-activation default
+
+
+class Layer:
+    """One layer. `params` (rows, n_in + 1) is rebound (never written in place) by the optimiser, so a
+    Trace that holds the old array keeps its numbers; `weights`/`bias` are live views for reading and
+    in-place edits."""
+
+    def __init__(self, n_in: int, n_out: int, activation_name: str, activation: Activation | None,
+                 pieces: int, params: Array) -> None:
+        self.n_in = n_in
+        self.n_out = n_out
+        self.activation_name = activation_name  # the output layer's is its output unit's name
+        self.activation = activation            # None for the output layer (the output unit acts there)
+        self.pieces = pieces                    # 1 unless maxout
+        self._params = params
+        self._shared = False  # True while a Trace holds `params`: copy before any in-place write
+
+    @property
+    def params(self) -> Array:
+        return self._params
+
+    @params.setter
+    def params(self, value: Array) -> None:
+        self._params = value
+        self._shared = False
+
+    def writable_params(self) -> Array:
+        """`params`, copied first if a Trace shares it (so editing a weight never rewrites a trace)."""
+        if self._shared:
+            self._params = self._params.copy()
+            self._shared = False
+        return self._params
+
+    @property
+    def weights(self) -> Array:
+        """(n_out, n_in), or (n_out, k, n_in) for maxout; a view, writable in place."""
+        view = self.writable_params()[:, :-1]
+        return view if self.pieces == 1 else view.reshape(self.n_out, self.pieces, self.n_in)
+
+    @weights.setter
+    def weights(self, value: Array) -> None:
+        self.weights[...] = value
+
+    @property
+    def bias(self) -> Array:
+        """(n_out,), or (n_out, k) for maxout; a view, writable in place."""
+        view = self.writable_params()[:, -1]
+        return view if self.pieces == 1 else view.reshape(self.n_out, self.pieces)
+
+    @bias.setter
+    def bias(self, value: Array) -> None:
+        self.bias[...] = value
+
+
+def _with_ones(values: Array) -> Array:
+    """(B, n) -> (B, n + 1) with a last column of ones (the bias input)."""
+    augmented = np.ones((values.shape[0], values.shape[1] + 1))
+    augmented[:, :-1] = values
+    return augmented
+
+
+def _init_params(rng: np.random.Generator, scheme: str, n_in: int, n_out: int, pieces: int,
+                 bias_value: float) -> Array:
+    """Weights drawn by `scheme` for a (n_out, pieces, n_in) layer, packed with the bias column."""
+    shape = (n_out * pieces, n_in)
+    if scheme == "uniform":
+        weights = rng.uniform(-0.5, 0.5, shape)
+        bias_value = 0.1
+    elif scheme == "xavier":
+        limit = math.sqrt(6.0 / (n_in + n_out))
+        weights = rng.uniform(-limit, limit, shape)
+    elif scheme == "he":
+        weights = rng.normal(0.0, math.sqrt(2.0 / n_in), shape)
+    else:
+        raise ValueError(f"init: must be one of {', '.join(INITS)} or None")
+    return np.concatenate([weights, np.full((shape[0], 1), bias_value)], axis=1)
+
+
+class Network:
+    """The network of `config`, initialised from `rng` (layer 1 first). Layers are numbered from 1 in the
+    course; `layers[0]` is layer 1 and `layers[-1]` the output layer."""
+
+    def __init__(self, config: NetworkConfig, rng: np.random.Generator) -> None:
+        self.config = config
+        self.output = outputs.get(config.output_unit)
+        if config.n_inputs < 1 or config.n_targets < 1:
+            raise ValueError("n_inputs: a network needs at least one input and one target")
+        if config.init is not None and config.init not in INITS:
+            raise ValueError(f"init: must be one of {', '.join(INITS)} or None")
+        self.layers: list[Layer] = []
+        n_in = config.n_inputs
+        for spec in config.hidden:
+            if spec.units < 1:
+                raise ValueError("units: every hidden layer needs at least one unit")
+            activation = activations.get(spec.activation, spec.alpha, spec.pieces)
+            pieces = spec.pieces if spec.activation == "maxout" else 1
+            relu_like = spec.activation in RELU_FAMILY
+            scheme = config.init or ("he" if relu_like else "xavier")
+            params = _init_params(rng, scheme, n_in, spec.units, pieces, 0.01 if relu_like else 0.0)
+            self.layers.append(Layer(n_in, spec.units, spec.activation, activation, pieces, params))
+            n_in = spec.units
+        n_out = self.output.n_outputs(config.n_targets)
+        params = _init_params(rng, config.init or "xavier", n_in, n_out, 1, 0.0)
+        self.layers.append(Layer(n_in, n_out, config.output_unit, None, 1, params))
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].n_out
+
+    # ---- forward ----------------------------------------------------------------------------------
+    def _hidden_forward(self, layer: Layer, inputs: Array) -> tuple[Array, Array, NDArray[np.int64] | None]:
+        """inputs (B, n_in + 1) with the ones column -> (pre_activation (B, n_out) [(B, n_out, k)],
+        activation (B, n_out), argmax (B, n_out) for maxout else None)."""
+        pre_activation = inputs @ layer.params.T
+        if layer.pieces == 1:
+            assert layer.activation is not None
+            return pre_activation, layer.activation.f(pre_activation), None
+        pieces = pre_activation.reshape(inputs.shape[0], layer.n_out, layer.pieces)
+        argmax = pieces.argmax(axis=2)  # the first piece wins a tie
+        chosen = np.take_along_axis(pieces, argmax[:, :, None], axis=2)[:, :, 0]
+        return pieces, chosen, argmax
+
+    def _outputs_z(self, X: Array) -> tuple[list[Array], Array]:
+        """Every hidden layer's activation and the output pre-activation z (B, n_out)."""
+        values = np.asarray(X, dtype=np.float64)
+        hidden: list[Array] = []
+        for layer in self.layers[:-1]:
+            values = self._hidden_forward(layer, _with_ones(values))[1]
+            hidden.append(values)
+        last = self.layers[-1].params
+        return hidden, values @ last[:, :-1].T + last[:, -1]
+
+    def forward(self, X: Array) -> Array:
+        """(B, n_in) -> the output layer's pre-activation z (B, n_out)."""
+        return self._outputs_z(X)[1]
+
+    def predict(self, X: Array) -> Array:
+        """(B, n_in) -> ŷ (B, n_out): softmax probabilities, sigmoid probability, μ and σ², ..."""
+        return self.output.predict(self.forward(X))
+
+    def layer_outputs(self, X: Array) -> list[Array]:
+        """(B, n_in) -> every layer's activation [(B, n_1), ..., (B, n_out) = ŷ], for the heat maps."""
+        hidden, z = self._outputs_z(X)
+        return [*hidden, self.output.predict(z)]
+
+    def data_loss(self, X: Array, Y: Array) -> float:
+        """Mean per-sample loss on X (B, n_in), Y (B, n_targets); 0 for an empty set."""
+        if len(X) == 0:
+            return 0.0
+        return float(np.mean(self.output.loss(self.forward(X), np.asarray(Y, dtype=np.float64))))
+
+    def derivative(self, layer: int, pre_activation: Array) -> Array:
+        """f′(e) of hidden layer `layer` (1-based) at e (any shape); maxout's chosen piece has slope 1."""
+        if not 1 <= layer < len(self.layers):
+            raise ValueError(f"layer: hidden layers are 1..{len(self.layers) - 1} (the output unit has δ)")
+        activation = self.layers[layer - 1].activation
+        assert activation is not None
+        values = np.asarray(pre_activation, dtype=np.float64)
+        return activation.derivative(values, activation.f(values))
+
+    # ---- the traced step --------------------------------------------------------------------------
+    def trace_batch(self, X: Array, Y: Array, regularization: Regularization) -> Trace:
+        """Forward and backward on one batch, X (B, n_in), Y (B, n_targets); nothing is updated.
+
+        grad_weights = mean_i delta_i ⊗ input_i + dR/dW, grad_bias = mean_i delta_i."""
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64)
+        batch = X.shape[0]
+        if batch == 0:
+            raise ValueError("batch: needs at least one sample")
+        layers = self.layers
+        inputs = [_with_ones(X)]  # each layer's input with the ones column
+        forward: list[tuple[Array, Array, NDArray[np.int64] | None]] = []
+        for layer in layers[:-1]:
+            step = self._hidden_forward(layer, inputs[-1])
+            forward.append(step)
+            inputs.append(_with_ones(step[1]))
+        out = layers[-1]
+        z = inputs[-1] @ out.params.T
+        prediction, loss_per_sample, delta = self.output.evaluate(z, Y)
+        forward.append((z, prediction, None))
+
+        traces: list[LayerTrace] = []
+        scale = 1.0 / batch
+        for index in range(len(layers) - 1, -1, -1):
+            layer = layers[index]
+            pre_activation, activation, argmax = forward[index]
+            params = layer.params
+            layer._shared = True
+            if argmax is None:
+                delta_rows = delta
+            else:  # only the chosen piece of each unit receives the unit's delta
+                chosen = argmax[:, :, None] == np.arange(layer.pieces)
+                delta_rows = (delta[:, :, None] * chosen).reshape(batch, -1)
+            packed_grad = delta_rows.T @ inputs[index]
+            packed_grad *= scale
+            if regularization.kind != "none" and regularization.rate != 0.0:
+                packed_grad[:, :-1] += regularization.gradient(params[:, :-1])
+            if layer.pieces == 1:
+                weights, bias = params[:, :-1], params[:, -1]
+                grad_weights, grad_bias = packed_grad[:, :-1], packed_grad[:, -1]
+            else:
+                k, n_out, n_in = layer.pieces, layer.n_out, layer.n_in
+                weights, bias = params[:, :-1].reshape(n_out, k, n_in), params[:, -1].reshape(n_out, k)
+                grad_weights = packed_grad[:, :-1].reshape(n_out, k, n_in)
+                grad_bias = packed_grad[:, -1].reshape(n_out, k)
+            layer_trace = LayerTrace(weights, bias, pre_activation, activation, delta,
+                                     grad_weights, grad_bias, argmax=argmax)
+            layer_trace.packed_grad = packed_grad
+            traces.append(layer_trace)
+            if index > 0:
+                below = layers[index - 1]
+                downstream = delta_rows @ params[:, :-1]  # Σ_k w_kj δ_k, (B, n_in)
+                if below.activation is None or below.pieces > 1:
+                    delta = downstream
+                else:
+                    below_z, below_y, _ = forward[index - 1]
+                    delta = downstream * below.activation.derivative(below_z, below_y)
+        traces.reverse()
+        loss_reg = penalty(regularization, [layer.params[:, :-1] for layer in layers])
+        return Trace(X, Y, prediction, loss_per_sample, float(np.mean(loss_per_sample)), loss_reg, traces)
+
+    # ---- parameters -------------------------------------------------------------------------------
+    def get_params(self) -> Params:
+        """Copies of (weights, bias) per layer, in the contract's shapes."""
+        return [(layer.weights.copy(), layer.bias.copy()) for layer in self.layers]
+
+    def set_params(self, params: Sequence[tuple[Array, Array]]) -> None:
+        """Replace every layer's (weights, bias); shapes must match. The arrays are copied."""
+        if len(params) != len(self.layers):
+            raise ValueError(f"params: expected {len(self.layers)} layers, got {len(params)}")
+        packed = []
+        for number, (layer, (weights, bias)) in enumerate(zip(self.layers, params, strict=True), start=1):
+            weights = np.asarray(weights, dtype=np.float64)
+            bias = np.asarray(bias, dtype=np.float64)
+            if weights.shape != layer.weights.shape or bias.shape != layer.bias.shape:
+                raise ValueError(f"params: layer {number} needs weights {layer.weights.shape} "
+                                 f"and bias {layer.bias.shape}")
+            rows = layer.n_out * layer.pieces
+            packed.append(np.concatenate([weights.reshape(rows, layer.n_in), bias.reshape(rows, 1)], axis=1))
+        for layer, array in zip(self.layers, packed, strict=True):
+            layer.params = array

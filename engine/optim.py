@@ -1,0 +1,215 @@
+"""Gradient descent: SGD (w ← w − η ∂L/∂w), momentum, Adam; learning-rate schedules; L1/L2 regularization.
+
+The optimiser works on each layer's packed parameters (rows, n_in + 1), weights then the bias column (see
+engine/network.py), so one elementwise expression updates a layer's weights and bias together. Its state
+(velocity, Adam moments) has the same packed shape per layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.trace import LayerTrace, Trace
+
+if TYPE_CHECKING:
+    from engine.network import Layer, Network
+
+Array = NDArray[np.float64]
+State = dict[str, list[Array]]
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """A penalty on the weights (never the biases): L1 = rate·Σ|w|, L2 = (rate/2)·Σw²."""
+
+    kind: Literal["none", "l1", "l2"] = "none"
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("none", "l1", "l2"):
+            raise ValueError("regularization: kind must be none, l1 or l2")
+        if not (math.isfinite(self.rate) and self.rate >= 0.0):
+            raise ValueError("regularization: rate must be a finite number ≥ 0")
+
+    def gradient(self, weights: Array) -> Array:
+        """dR/dW, same shape as `weights` (L1 takes sign(0) = 0)."""
+        if self.kind == "l1":
+            return self.rate * np.sign(weights)
+        if self.kind == "l2":
+            return self.rate * weights
+        return np.zeros_like(weights)
+
+
+def penalty(regularization: Regularization, weights: Sequence[Array]) -> float:
+    """The regularization term R over every layer's weights (any shapes)."""
+    if regularization.kind == "none" or regularization.rate == 0.0:
+        return 0.0
+    if regularization.kind == "l1":
+        return regularization.rate * sum(float(np.abs(w).sum()) for w in weights)
+    return 0.5 * regularization.rate * sum(float(np.vdot(w, w)) for w in weights)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The learning rate at update `step` (0-based) as a multiple of the base rate η.
+
+    constant:      η
+    step:          η·gamma^⌊step / step_size⌋            (start large, decrease in stages)
+    exponential:   η·gamma^(step / step_size)            (start large, decrease gradually)
+    warmup_decay:  rises linearly from η/warmup to η over the first `warmup` steps, holds η, then falls
+                   linearly over the last fifth of `total` steps to η/100, and stays there
+                   (the lecture's "start small, increase, then decrease in the final stage")."""
+
+    kind: Literal["constant", "step", "exponential", "warmup_decay"] = "constant"
+    step_size: int = 100
+    gamma: float = 0.5
+    warmup: int = 0
+    total: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("constant", "step", "exponential", "warmup_decay"):
+            raise ValueError("schedule: kind must be constant, step, exponential or warmup_decay")
+        if self.step_size < 1 or self.total < 1 or self.warmup < 0:
+            raise ValueError("schedule: step_size and total must be ≥ 1, warmup ≥ 0")
+        if not 0.0 < self.gamma <= 1.0:
+            raise ValueError("schedule: gamma must be in (0, 1]")
+
+    def rate(self, base: float, step: int) -> float:
+        if self.kind == "step":
+            return base * self.gamma ** (step // self.step_size)
+        if self.kind == "exponential":
+            return base * self.gamma ** (step / self.step_size)
+        if self.kind == "warmup_decay":
+            if step < self.warmup:
+                return base * (step + 1) / self.warmup
+            decay_start = max(self.warmup, int(0.8 * self.total))
+            if step < decay_start:
+                return base
+            progress = min(1.0, (step - decay_start) / max(1, self.total - decay_start))
+            return base * (1.0 - 0.99 * progress)
+        return base
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    kind: Literal["sgd", "momentum", "adam"] = "sgd"
+    learning_rate: float = 0.03
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    schedule: Schedule = field(default_factory=Schedule)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("sgd", "momentum", "adam"):
+            raise ValueError("optimizer: kind must be sgd, momentum or adam")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate >= 0.0):
+            raise ValueError("learning_rate: must be a finite number ≥ 0")
+
+
+_STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "adam": ("m", "v")}
+
+
+def _pack(lt: LayerTrace) -> Array:
+    """The layer's gradient as (rows, n_in + 1): the network's packed copy if present, else built."""
+    if lt.packed_grad is not None:
+        return lt.packed_grad
+    rows = lt.bias.size
+    return np.concatenate([lt.grad_weights.reshape(rows, -1), lt.grad_bias.reshape(rows, 1)], axis=1)
+
+
+def _unpack(packed: Array, like: LayerTrace) -> tuple[Array, Array]:
+    """Views of a packed (rows, n_in + 1) array in the shapes of `like`'s weights and bias."""
+    return packed[:, :-1].reshape(like.weights.shape), packed[:, -1].reshape(like.bias.shape)
+
+
+class Optimizer:
+    """Applies a Trace's gradients to a Network. `step` is the number of updates done before this one
+    (0 for the first): it sets the scheduled learning rate and Adam's bias correction."""
+
+    def __init__(self, config: OptimizerConfig, network: Network) -> None:
+        self.config = config
+        self._state: State = {name: [np.zeros_like(layer.params) for layer in network.layers]
+                              for name in _STATE_NAMES[config.kind]}
+
+    def learning_rate(self, step: int) -> float:
+        return self.config.schedule.rate(self.config.learning_rate, step)
+
+    def _update(self, grad: Array, state: list[Array], learning_rate: float,
+                step: int) -> tuple[Array, list[Array]]:
+        """(update to add to the parameters, new state arrays) from a gradient block and its state block.
+
+        Elementwise only, so a block of rows gives bit for bit the rows of the whole-layer result."""
+        config = self.config
+        if config.kind == "sgd":
+            return grad * -learning_rate, []
+        if config.kind == "momentum":
+            velocity = config.momentum * state[0] - learning_rate * grad
+            return velocity.copy(), [velocity]  # the trace's update must not alias the state
+        t = step + 1
+        m = config.beta1 * state[0] + (1.0 - config.beta1) * grad
+        v = config.beta2 * state[1] + (1.0 - config.beta2) * (grad * grad)
+        m_hat = m / (1.0 - config.beta1 ** t)
+        v_hat = v / (1.0 - config.beta2 ** t)
+        return -learning_rate * m_hat / (np.sqrt(v_hat) + config.eps), [m, v]
+
+    def apply(self, network: Network, trace: Trace, step: int) -> None:
+        """Update every layer of `network` from `trace`; fills each LayerTrace's weight_update and
+        bias_update (the change applied) and trace.learning_rate. The trace's own arrays are untouched."""
+        learning_rate = self.learning_rate(step)
+        names = _STATE_NAMES[self.config.kind]
+        for index, (layer, lt) in enumerate(zip(network.layers, trace.layers, strict=True)):
+            state = [self._state[name][index] for name in names]
+            update, new_state = self._update(_pack(lt), state, learning_rate, step)
+            for name, array in zip(names, new_state, strict=True):
+                self._state[name][index] = array
+            layer.params = layer.params + update  # a new array: a trace holding the old one keeps it
+            lt.packed_update = update
+            lt.weight_update, lt.bias_update = _unpack(update, lt)
+        trace.learning_rate = learning_rate
+
+    def apply_unit(self, network: Network, trace: Trace, step: int, layer: int, unit: int) -> None:
+        """Update only unit `unit` of layer `layer` (1-based): its weights and bias (every piece, for
+        maxout) and its optimiser state. Applying every unit of every layer once, in any order, gives
+        exactly the parameters and state `apply` gives. Fills that unit's rows of weight_update /
+        bias_update (zeros elsewhere until their units are applied) and trace.learning_rate."""
+        target: Layer = network.layers[layer - 1]
+        lt = trace.layers[layer - 1]
+        if not 0 <= unit < target.n_out:
+            raise ValueError(f"unit: layer {layer} has units 0..{target.n_out - 1}")
+        rows = slice(unit * target.pieces, (unit + 1) * target.pieces)
+        learning_rate = self.learning_rate(step)
+        names = _STATE_NAMES[self.config.kind]
+        state = [self._state[name][layer - 1] for name in names]
+        update, new_state = self._update(_pack(lt)[rows], [s[rows] for s in state], learning_rate, step)
+        for array, new_rows in zip(state, new_state, strict=True):
+            array[rows] = new_rows
+        params = target.writable_params()
+        params[rows] = params[rows] + update
+        if lt.packed_update is None:
+            lt.packed_update = np.zeros_like(params)
+            lt.weight_update, lt.bias_update = _unpack(lt.packed_update, lt)
+        lt.packed_update[rows] = update
+        trace.learning_rate = learning_rate
+
+    def get_state(self) -> State:
+        """Copies of the state: {"velocity": [...]} or {"m": [...], "v": [...]} (one packed array per
+        layer), {} for SGD."""
+        return {name: [array.copy() for array in arrays] for name, arrays in self._state.items()}
+
+    def set_state(self, state: State) -> None:
+        """Restore a state from get_state (same optimiser kind and layer shapes); arrays are copied."""
+        if set(state) != set(self._state):
+            raise ValueError(f"optimizer state: expected keys {sorted(self._state)}, got {sorted(state)}")
+        for name, arrays in state.items():
+            current = self._state[name]
+            if len(arrays) != len(current) or any(
+                    np.shape(a) != c.shape for a, c in zip(arrays, current, strict=False)):
+                raise ValueError(f"optimizer state: '{name}' does not match the network's layers")
+            self._state[name] = [np.array(a, dtype=np.float64) for a in arrays]

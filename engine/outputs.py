@@ -1,0 +1,183 @@
+"""Output unit + loss pairs: prediction, per-sample loss and delta = ∂L_i/∂z side by side, per pair.
+
+Shapes: z is the output layer's pre-activation (B, n_out), y the targets (B, n_targets). The loss of
+sample i is summed over output units; the batch loss is the mean over samples (engine/network.py).
+`delta` is the per-sample ∂L_i/∂z (B, n_out), not divided by B.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.activations import sigmoid, softplus
+
+Array = NDArray[np.float64]
+
+OUTPUT_UNITS = ("linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse")
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class OutputUnit(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...  # a short human name for the page
+    @property
+    def formula(self) -> str: ...  # ŷ, L and δ as the page shows them
+
+    def n_outputs(self, n_targets: int) -> int: ...
+    def predict(self, z: Array) -> Array: ...
+    def loss(self, z: Array, y: Array) -> Array: ...
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]: ...
+
+
+class _SameWidth:
+    """Units with one output per target."""
+
+    def n_outputs(self, n_targets: int) -> int:
+        return n_targets
+
+
+@dataclass(frozen=True)
+class LinearMSE(_SameWidth):
+    name: str = "linear_mse"
+    title: str = "linear + squared error"
+    formula: str = "ŷ = z,  L = ½ Σ (ŷ − y)²,  δ = ŷ − y"
+
+    def predict(self, z: Array) -> Array:
+        return z.copy()
+
+    def loss(self, z: Array, y: Array) -> Array:
+        diff = z - y
+        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        """(prediction, loss (B,), delta (B, n_out))."""
+        delta = z - y
+        return z.copy(), 0.5 * np.einsum("ij,ij->i", delta, delta), delta
+
+
+@dataclass(frozen=True)
+class LinearL1(_SameWidth):
+    name: str = "linear_l1"
+    title: str = "linear + absolute error"
+    formula: str = "ŷ = z,  L = Σ |ŷ − y|,  δ = sign(ŷ − y)"
+
+    def predict(self, z: Array) -> Array:
+        return z.copy()
+
+    def loss(self, z: Array, y: Array) -> Array:
+        return np.abs(z - y).sum(axis=1)
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        diff = z - y
+        return z.copy(), np.abs(diff).sum(axis=1), np.sign(diff)  # ∂|0| taken as 0
+
+
+@dataclass(frozen=True)
+class GaussianNLL:
+    """2d outputs: the mean μ (first d) then the log-variance s (last d)."""
+
+    name: str = "gaussian_nll"
+    title: str = "Gaussian mean and log-variance + negative log-likelihood"
+    formula: str = "ŷ = (μ, σ² = eˢ),  L = ½ Σ [log 2π + s + (y − μ)² e^(−s)]"
+
+    def n_outputs(self, n_targets: int) -> int:
+        return 2 * n_targets
+
+    def predict(self, z: Array) -> Array:
+        """(B, 2d) -> μ then the variance e^s, (B, 2d)."""
+        d = z.shape[1] // 2
+        return np.concatenate([z[:, :d], np.exp(z[:, d:])], axis=1)
+
+    def loss(self, z: Array, y: Array) -> Array:
+        return self.evaluate(z, y)[1]
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        d = z.shape[1] // 2
+        mean, log_var = z[:, :d], z[:, d:]
+        precision = np.exp(-log_var)
+        diff = mean - y
+        scaled = diff * diff * precision
+        loss = (HALF_LOG_2PI * d) + 0.5 * (log_var + scaled).sum(axis=1)
+        delta = np.concatenate([diff * precision, 0.5 * (1.0 - scaled)], axis=1)
+        return np.concatenate([mean, np.exp(log_var)], axis=1), loss, delta
+
+
+@dataclass(frozen=True)
+class SigmoidBCE(_SameWidth):
+    name: str = "sigmoid_bce"
+    title: str = "sigmoid + cross-entropy"
+    formula: str = "ŷ = σ(z),  L = −[y log ŷ + (1 − y) log(1 − ŷ)],  δ = ŷ − y"
+
+    def predict(self, z: Array) -> Array:
+        return sigmoid(z)
+
+    def loss(self, z: Array, y: Array) -> Array:
+        # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y·z, finite for any finite z
+        return (softplus(z) - y * z).sum(axis=1)
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        prediction = sigmoid(z)
+        return prediction, self.loss(z, y), prediction - y
+
+
+@dataclass(frozen=True)
+class SoftmaxCE(_SameWidth):
+    name: str = "softmax_ce"
+    title: str = "softmax + cross-entropy"
+    formula: str = "ŷ = softmax(z),  L = −Σ y log ŷ,  δ = ŷ − y"
+
+    @staticmethod
+    def _log_softmax(z: Array) -> Array:
+        shifted = z - z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def predict(self, z: Array) -> Array:
+        return np.exp(self._log_softmax(z))
+
+    def loss(self, z: Array, y: Array) -> Array:
+        return -(y * self._log_softmax(z)).sum(axis=1)
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        log_prediction = self._log_softmax(z)
+        prediction = np.exp(log_prediction)
+        # ŷ·Σy − y, which is ŷ − y for one-hot targets and stays exact for any target weights
+        delta = prediction * y.sum(axis=1, keepdims=True) - y
+        return prediction, -(y * log_prediction).sum(axis=1), delta
+
+
+@dataclass(frozen=True)
+class TanhMSE(_SameWidth):
+    name: str = "tanh_mse"
+    title: str = "tanh + squared error (TF Playground)"
+    formula: str = "ŷ = tanh z,  L = ½ Σ (ŷ − y)²,  δ = (ŷ − y)(1 − ŷ²)"
+
+    def predict(self, z: Array) -> Array:
+        return np.tanh(z)
+
+    def loss(self, z: Array, y: Array) -> Array:
+        diff = np.tanh(z) - y
+        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+    def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
+        prediction = np.tanh(z)
+        diff = prediction - y
+        return prediction, 0.5 * np.einsum("ij,ij->i", diff, diff), diff * (1.0 - prediction * prediction)
+
+
+_UNITS: dict[str, OutputUnit] = {
+    unit.name: unit for unit in (LinearMSE(), LinearL1(), GaussianNLL(), SigmoidBCE(), SoftmaxCE(), TanhMSE())
+}
+
+
+def get(name: str) -> OutputUnit:
+    """The output unit called `name` (one of OUTPUT_UNITS)."""
+    if name not in _UNITS:
+        raise ValueError(f"output_unit: must be one of {', '.join(OUTPUT_UNITS)}")
+    return _UNITS[name]
