@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.network import Network
-from engine.optim import Regularization
+from engine.optim import Regularization, penalty
 
 METRICS_LIMIT = 2000  # points kept; past it the older half is thinned to every other point
 
@@ -55,7 +55,8 @@ def divergence_message(epoch: int, batch: int, loss: float, learning_rate: float
     shown = f"{loss:.4g}" if math.isfinite(loss) else "not a finite number"
     return (f"Training diverged at epoch {epoch}, batch {batch} (loss = {shown}). The steps were too "
             f"large: try a smaller learning rate (e.g. {learning_rate / 10:g} instead of {learning_rate:g}), "
-            "then step again. The run was put back to the last good state.")
+            "then step again, or go back or reset: the weights just before this are already large. The "
+            "run was put back to the last good state.")
 
 
 @dataclass
@@ -101,11 +102,6 @@ def evaluate(network: Network, regularization: Regularization, task: str, train:
         accuracy = (None if task == "regression"
                     else _accuracy(prediction, labels, config.n_targets, threshold))
         results.append((loss, accuracy))
-    reg = float(regularization_term(network, regularization))
+    reg = penalty(regularization, [layer.weights for layer in network.layers])
     (train_loss, train_accuracy), (test_loss, test_accuracy) = results
     return Metrics(epoch, batch, step, train_loss, test_loss, reg, train_accuracy, test_accuracy)
-
-
-def regularization_term(network: Network, regularization: Regularization) -> float:
-    from engine.optim import penalty
-    return float(penalty(regularization, [layer.weights for layer in network.layers]))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import activations
 from engine.data import DataConfig, Dataset
 from engine.history import Snapshot, flatten
 from engine.metrics import Divergence, Metrics
@@ -160,7 +161,13 @@ def config_from_dict(value: Any, path: str = "config") -> RunConfig:
     def hidden(items: Any, where: str) -> tuple[LayerConfig, ...]:
         if not isinstance(items, list):
             raise RunFormatError(f"{where}: expected a list of layers")
-        return tuple(_dataclass(LayerConfig, item, f"{where}[{i}]") for i, item in enumerate(items))
+        layers = tuple(_dataclass(LayerConfig, item, f"{where}[{i}]") for i, item in enumerate(items))
+        for i, layer in enumerate(layers):
+            try:
+                activations.get(layer.activation, layer.alpha, layer.pieces)
+            except (TypeError, ValueError) as error:
+                raise RunFormatError(f"{where}[{i}].{error}") from None
+        return layers
 
     def features(items: Any, where: str) -> tuple[str, ...]:
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -169,7 +176,7 @@ def config_from_dict(value: Any, path: str = "config") -> RunConfig:
 
     def optimizer(item: Any, where: str) -> OptimizerConfig:
         schedule = lambda v, w: _dataclass(Schedule, v, w)  # noqa: E731
-        return _dataclass(OptimizerConfig, item, where, {"schedule": schedule})  # type: ignore[no-any-return]
+        return _dataclass(OptimizerConfig, item, where, {"schedule": schedule})
 
     nested = {
         "dataset": lambda v, w: _dataclass(DataConfig, v, w),
@@ -178,7 +185,7 @@ def config_from_dict(value: Any, path: str = "config") -> RunConfig:
         "optimizer": optimizer,
         "regularization": lambda v, w: _dataclass(Regularization, v, w),
     }
-    return _dataclass(RunConfig, value, path, nested)  # type: ignore[no-any-return]
+    return _dataclass(RunConfig, value, path, nested)
 
 
 def _dataset_from(doc: Any, config: RunConfig) -> Dataset | None:
@@ -311,7 +318,7 @@ def import_run(doc: Any) -> Run:
     params_vector, params_layout = flatten(params)
     state_vector, state_layout = flatten(_retype(template, optimizer_state))
     point = Snapshot(kind, epoch, batch, updates, params_vector, params_layout, state_vector, state_layout,
-                     config.optimizer.kind, run.rng.bit_generator.state)
+                     config.optimizer.kind, dict(run.rng.bit_generator.state))
     metrics = _metrics_from(doc.get("metrics"))
     diverged = doc.get("diverged")
     divergence = None if diverged is None else _dataclass(Divergence, diverged, "diverged")

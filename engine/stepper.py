@@ -348,7 +348,7 @@ class Run:
         params, params_layout = flatten(self.network.get_params())
         state, state_layout = flatten(self.optimizer.get_state())
         return Snapshot(kind, self.epoch, self.batch, self.updates, params, params_layout, state,
-                        state_layout, self._optimizer_config.kind, self.rng.bit_generator.state)
+                        state_layout, self._optimizer_config.kind, dict(self.rng.bit_generator.state))
 
     def _restore(self, snapshot: Snapshot) -> None:
         """Put the live state back to `snapshot` (a boundary). An optimiser of another kind than the
@@ -491,8 +491,8 @@ class Run:
         in progress finishes with the settings it started with). Clears `diverged`."""
         new_optimizer = optimizer if optimizer is not None else self.config.optimizer
         if learning_rate is not None:
-            if not (math.isfinite(learning_rate) and learning_rate > 0):
-                raise ValueError("learning_rate: must be a positive number")
+            if not (math.isfinite(learning_rate) and learning_rate >= 0):
+                raise ValueError("learning_rate: must be a finite number ≥ 0")
             new_optimizer = dataclasses.replace(new_optimizer, learning_rate=float(learning_rate))
         if schedule is not None:
             new_optimizer = dataclasses.replace(new_optimizer, schedule=schedule)
@@ -552,12 +552,12 @@ class Run:
         return GridValues(resolution, self.dataset.extent, layers, prediction)
 
 
-def _check_unit(unit: str, count: int) -> Unit:
+def _check_unit(unit: Any, count: int) -> Unit:
     if unit not in UNITS:
         raise ValueError(f"unit: must be one of {', '.join(UNITS)}")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise ValueError(f"count: must be a whole number from 1 to {MAX_COUNT}")
-    return unit  # type: ignore[return-value]
+    return unit
 
 
 def _params_ok(params: Params) -> bool:

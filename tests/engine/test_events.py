@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine.network import LayerConfig
 
 from engine.data import DataConfig
+from engine.network import LayerConfig
 from engine.stepper import Run, RunConfig
 
 
@@ -55,6 +55,7 @@ def test_softmax_output_has_one_forward_event_per_class_and_one_error_event() ->
     assert [(e.kind, e.layer) for e in first_sample if e.layer == 2 and e.kind == "forward"] == [
         ("forward", 2)] * 3
     error = next(e for e in run.events if e.kind == "error")
+    assert run.last_trace is not None
     assert len(error.terms["prediction"]) == 3
     assert error.terms["prediction"] == pytest.approx(run.last_trace.prediction[0].tolist(), abs=0)
     assert sum(error.terms["prediction"]) == pytest.approx(1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -15,8 +15,10 @@ from engine.optim import OptimizerConfig
 from engine.serialize import RunFormatError, export_run, import_run
 from engine.stepper import Run, RunConfig
 
+OptimizerKind = Literal["sgd", "momentum", "adam"]
 
-def make_run(optimizer: str = "adam") -> Run:
+
+def make_run(optimizer: OptimizerKind = "adam") -> Run:
     return Run(RunConfig(dataset=DataConfig(name="spiral", n_samples=60, seed=4),
                          hidden=(LayerConfig(4), LayerConfig(2)),
                          optimizer=OptimizerConfig(kind=optimizer, learning_rate=0.05), batch_size=5, seed=3))
@@ -32,7 +34,7 @@ def params_of(run: Run) -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
-def test_an_imported_run_takes_the_same_next_three_steps(optimizer: str) -> None:
+def test_an_imported_run_takes_the_same_next_three_steps(optimizer: OptimizerKind) -> None:
     run = make_run(optimizer)
     run.step("batch", 7)
     copy_ = import_run(through_json(run))
