@@ -97,8 +97,9 @@ def evaluate(network: Network, regularization: Regularization, task: str, train:
     threshold = 0.5 if config.output_unit == "sigmoid_bce" else 0.0
     results: list[tuple[float, float | None]] = []
     for inputs, targets, labels in (train, test):
-        prediction = network.predict(inputs)
-        loss = network.data_loss(inputs, targets)
+        z = network.forward(inputs)  # one pass for both the prediction and the loss
+        prediction = network.output.predict(z)
+        loss = float(np.mean(network.output.loss(z, targets))) if len(inputs) else 0.0
         accuracy = (None if task == "regression"
                     else _accuracy(prediction, labels, config.n_targets, threshold))
         results.append((loss, accuracy))

@@ -247,41 +247,37 @@ class Run:
             self.optimizer.set_state(state)
         self._optimizer_config = self.config.optimizer
 
-    def _vectorized(self) -> tuple[Trace, Params, Any] | None:
-        """Trace the next batch and apply the optimiser: (trace, new params, new optimiser state), with
-        the live state put back to the boundary. None (and `diverged` set) if the step is not finite."""
+    def _vectorized(self) -> Trace | None:
+        """Trace the next batch and apply the optimiser to the live network. None (live state back at
+        the boundary, `diverged` set) if the loss or any parameter is not finite or beyond the bound."""
         self._sync_live()
         inputs, targets = self._batch_rows()
         trace = self.network.trace_batch(inputs, targets, self.config.regularization)
         loss = float(trace.loss)
         if math.isfinite(loss) and abs(loss) < PARAMETER_BOUND:
             self.optimizer.apply(self.network, trace, self.updates)
-            new_params = self.network.get_params()
-            new_state = self.optimizer.get_state()
-            if _params_ok(new_params) and _trace_ok(trace):
-                self._restore(self.history.top)
-                return trace, new_params, new_state
-            loss = float(trace.loss)
+            if _network_ok(self.network) and _trace_ok(trace):
+                return trace
         self._restore(self.history.top)
         self._diverge(loss)
         return None
 
     def _coarse_batch(self) -> bool:
-        result = self._vectorized()
-        if result is None:
+        trace = self._vectorized()
+        if trace is None:
             return False
-        trace, new_params, new_state = result
-        self.network.set_params(new_params)
-        self.optimizer.set_state(new_state)
         self._trace = trace
         self._shown = None
         return self._finish_batch()
 
     def _begin_batch(self) -> bool:
-        result = self._vectorized()
-        if result is None:
+        """Compute the batch's vectorized step, keep its result in the sequence, and put the live state
+        back to the boundary: the update events then copy the result in, row by row."""
+        trace = self._vectorized()
+        if trace is None:
             return False
-        trace, new_params, new_state = result
+        new_params, new_state = self.network.get_params(), self.optimizer.get_state()
+        self._restore(self.history.top)
         self._trace = trace
         self._shown = None
         self._in_batch = _Batch(self._sequence(trace, new_params), new_state)
@@ -560,8 +556,9 @@ def _check_unit(unit: Any, count: int) -> Unit:
     return unit
 
 
-def _params_ok(params: Params) -> bool:
-    return all(bool(np.all(np.abs(array) < PARAMETER_BOUND)) for pair in params for array in pair)
+def _network_ok(network: Network) -> bool:
+    """Every parameter finite and below PARAMETER_BOUND (NaN fails the comparison)."""
+    return all(float(np.abs(layer.params).max()) < PARAMETER_BOUND for layer in network.layers)
 
 
 def _trace_ok(trace: Trace) -> bool:
@@ -569,4 +566,5 @@ def _trace_ok(trace: Trace) -> bool:
     arrays: list[NDArray[Any]] = [trace.prediction, trace.loss_per_sample]
     for lt in trace.layers:
         arrays += [lt.pre_activation, lt.activation, lt.delta, lt.grad_weights, lt.grad_bias]
-    return all(bool(np.all(np.isfinite(array))) for array in arrays) and math.isfinite(float(trace.loss))
+    # a sum is finite only if every term is (an overflow of finite terms errs on the safe side)
+    return all(math.isfinite(float(array.sum())) for array in arrays) and math.isfinite(float(trace.loss))

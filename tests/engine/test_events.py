@@ -129,3 +129,21 @@ def test_event_terms_are_plain_python_numbers() -> None:
         return value is None or type(value) in (float, int, str)
 
     assert all(plain(event.terms) for event in run.events)
+
+
+def test_maxout_events_name_the_chosen_piece_and_its_gradient_sums_match_the_trace() -> None:
+    run = make_run(hidden=(3, 2), batch_size=4, activation="maxout")
+    run.step("micro")
+    trace = run.last_trace
+    assert trace is not None
+    forward = next(e for e in run.events if e.kind == "forward" and e.layer == 1)
+    lt = trace.layers[0]
+    assert forward.terms["piece"] == int(lt.argmax[0, 0])  # type: ignore[index]
+    assert forward.terms["activation"] == max(forward.terms["pre_activation"])
+    backward = [e for e in run.events if e.kind == "backward"]
+    assert all(e.terms["derivative"] == 1.0 for e in backward)
+    assert all(e.terms["delta"] == pytest.approx(e.terms["weighted_sum"], rel=1e-12) for e in backward)
+    last = [e for e in run.events if e.kind == "accumulate"][-1]
+    for layer, layer_trace in enumerate(trace.layers):
+        np.testing.assert_allclose(np.array(last.terms["sum_grad_weights"][layer]) / 4,
+                                   layer_trace.grad_weights, rtol=1e-12, atol=1e-15)

@@ -34,6 +34,15 @@ def params_of(run: Run) -> list[np.ndarray]:
     return [array.copy() for pair in run.network.get_params() for array in pair]
 
 
+def numbers_in(value: object) -> list[float]:
+    """Every number in a tree of dicts and (ragged) lists."""
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in numbers_in(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in numbers_in(item)]
+    return [float(value)] if isinstance(value, int | float) else []
+
+
 def assert_same_params(a: Run, b: Run) -> None:
     for x, y in zip(params_of(a), params_of(b), strict=True):
         assert np.array_equal(x, y)
@@ -184,6 +193,23 @@ def test_learning_rate_ten_diverges_and_no_nan_leaves_the_run() -> None:
     assert run.diverged is None
     run.back("epoch", 1000)  # the last good state is already far out: start again from the beginning
     assert run.updates == 0 and run.step("batch", 20) == 20 and run.diverged is None
+
+
+@pytest.mark.parametrize(("output_unit", "dataset"), [("softmax_ce", "blobs"), ("tanh_mse", "circle"),
+                                                    ("sigmoid_bce", "xor"), ("linear_mse", "blobs")])
+def test_at_learning_rate_ten_every_number_the_run_shows_stays_finite(output_unit: str, dataset: str) -> None:
+    config = RunConfig(dataset=DataConfig(name=dataset, n_samples=80, seed=2, classes=3),
+                       hidden=(LayerConfig(6, activation="relu"), LayerConfig(6, activation="relu")),
+                       output_unit=output_unit, optimizer=OptimizerConfig(learning_rate=10.0), batch_size=8)
+    run = Run(config)
+    run.step("batch", 150)
+    run.step("micro", 3)
+    assert all(np.all(np.isfinite(p)) for p in params_of(run))
+    assert all(np.isfinite(run.losses()))
+    assert all(np.isfinite([m.train_loss, m.test_loss, m.reg]).all() for m in run.history_metrics)
+    assert all(np.all(np.isfinite(values)) for values in run.grid(8).layers)
+    for event in run.events[:40]:
+        assert all(np.isfinite(number) for number in numbers_in(event.terms))
 
 
 def test_a_live_learning_rate_change_applies_from_the_next_batch() -> None:
