@@ -1,6 +1,7 @@
 """Hidden-layer activations: each one's f(z) and f′(z) side by side, looked up by the course's name.
 
-Every function takes the pre-activation `z` (any shape, float64) and returns an array of the same shape.
+Every function takes the pre-activation `z` (any shape, float64) and returns an array of the same shape
+(`f` writes into `out` when given one).
 `derivative(z, y)` also receives the activation y = f(z) already computed in the forward pass, because for
 tanh and sigmoid f′ is cheapest written in terms of y (1 − y², y(1 − y)).
 
@@ -36,13 +37,21 @@ def softplus(z: Array) -> Array:
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
+def _into(values: Array, out: Array | None) -> Array:
+    """`values`, written into `out` when the caller supplied a buffer."""
+    if out is None:
+        return values
+    out[...] = values
+    return out
+
+
 class Activation(Protocol):
     @property
     def name(self) -> str: ...
     @property
     def formula(self) -> str: ...
 
-    def f(self, z: Array) -> Array: ...
+    def f(self, z: Array, out: Array | None = None) -> Array: ...
     def derivative(self, z: Array, y: Array) -> Array: ...
 
 
@@ -51,8 +60,8 @@ class Sigmoid:
     name: str = "sigmoid"
     formula: str = "f(e) = 1 / (1 + e^(−e)),  f′ = f·(1 − f)"
 
-    def f(self, z: Array) -> Array:
-        return sigmoid(z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return _into(sigmoid(z), out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return y * (1.0 - y)
@@ -63,8 +72,8 @@ class Tanh:
     name: str = "tanh"
     formula: str = "f(e) = tanh e,  f′ = 1 − f²"
 
-    def f(self, z: Array) -> Array:
-        return np.tanh(z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return np.tanh(z, out=out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return 1.0 - y * y
@@ -75,8 +84,8 @@ class Relu:
     name: str = "relu"
     formula: str = "f(e) = max(0, e),  f′ = 1 if e > 0 else 0"
 
-    def f(self, z: Array) -> Array:
-        return np.maximum(z, 0.0)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return np.maximum(z, 0.0, out=out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return (z > 0.0).astype(np.float64)  # f′(0) = 0 by the course's convention
@@ -88,8 +97,8 @@ class LeakyRelu:
     name: str = "leaky_relu"
     formula: str = "f(e) = e if e > 0 else α·e,  f′ = 1 or α"
 
-    def f(self, z: Array) -> Array:
-        return np.where(z > 0.0, z, self.alpha * z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return _into(np.where(z > 0.0, z, self.alpha * z), out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return np.where(z > 0.0, 1.0, self.alpha)
@@ -101,9 +110,9 @@ class Elu:
     name: str = "elu"
     formula: str = "f(e) = e if e > 0 else α(eᵉ − 1),  f′ = 1 or f + α"
 
-    def f(self, z: Array) -> Array:
+    def f(self, z: Array, out: Array | None = None) -> Array:
         # expm1 of min(z, 0) keeps the unused branch from overflowing for large positive z
-        return np.where(z > 0.0, z, self.alpha * np.expm1(np.minimum(z, 0.0)))
+        return _into(np.where(z > 0.0, z, self.alpha * np.expm1(np.minimum(z, 0.0))), out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return np.where(z > 0.0, 1.0, y + self.alpha)
@@ -114,8 +123,8 @@ class Abs:
     name: str = "abs"
     formula: str = "f(e) = |e|,  f′ = sign e (0 at 0)"
 
-    def f(self, z: Array) -> Array:
-        return np.abs(z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return np.abs(z, out=out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return np.sign(z)
@@ -126,8 +135,8 @@ class Linear:
     name: str = "linear"
     formula: str = "f(e) = e,  f′ = 1"
 
-    def f(self, z: Array) -> Array:
-        return z.copy()
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return z.copy() if out is None else _into(z, out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return np.ones_like(z)
@@ -138,8 +147,8 @@ class Softplus:
     name: str = "softplus"
     formula: str = "f(e) = log(1 + eᵉ),  f′ = σ(e)"
 
-    def f(self, z: Array) -> Array:
-        return softplus(z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return _into(softplus(z), out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return sigmoid(z)
@@ -150,8 +159,8 @@ class Swish:
     name: str = "swish"
     formula: str = "f(e) = e·σ(e),  f′ = σ(e)·(1 + e·(1 − σ(e)))"
 
-    def f(self, z: Array) -> Array:
-        return z * sigmoid(z)
+    def f(self, z: Array, out: Array | None = None) -> Array:
+        return np.multiply(z, sigmoid(z), out=out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         s = sigmoid(z)
@@ -166,9 +175,9 @@ class Maxout:
     name: str = "maxout"
     formula: str = "f = max_k (w_k·x + b_k),  ∂f/∂(chosen piece) = 1"
 
-    def f(self, z: Array) -> Array:
+    def f(self, z: Array, out: Array | None = None) -> Array:
         """z: the chosen piece's value (B, n) -> itself (the max is taken by the layer)."""
-        return z.copy()
+        return z.copy() if out is None else _into(z, out)
 
     def derivative(self, z: Array, y: Array) -> Array:
         return np.ones_like(z)

@@ -98,8 +98,9 @@ class Layer:
 
 def _with_ones(values: Array) -> Array:
     """(B, n) -> (B, n + 1) with a last column of ones (the bias input)."""
-    augmented = np.ones((values.shape[0], values.shape[1] + 1))
+    augmented = np.empty((values.shape[0], values.shape[1] + 1))
     augmented[:, :-1] = values
+    augmented[:, -1] = 1.0
     return augmented
 
 
@@ -152,27 +153,22 @@ class Network:
         return self.layers[-1].n_out
 
     # ---- forward ----------------------------------------------------------------------------------
-    def _hidden_forward(self, layer: Layer, inputs: Array) -> tuple[Array, Array, NDArray[np.int64] | None]:
-        """inputs (B, n_in + 1) with the ones column -> (pre_activation (B, n_out) [(B, n_out, k)],
-        activation (B, n_out), argmax (B, n_out) for maxout else None)."""
-        pre_activation = inputs @ layer.params.T
-        if layer.pieces == 1:
-            assert layer.activation is not None
-            return pre_activation, layer.activation.f(pre_activation), None
-        pieces = pre_activation.reshape(inputs.shape[0], layer.n_out, layer.pieces)
-        argmax = pieces.argmax(axis=2)  # the first piece wins a tie
-        chosen = np.take_along_axis(pieces, argmax[:, :, None], axis=2)[:, :, 0]
-        return pieces, chosen, argmax
-
     def _outputs_z(self, X: Array) -> tuple[list[Array], Array]:
-        """Every hidden layer's activation and the output pre-activation z (B, n_out)."""
+        """Every hidden layer's activation (B, n_l) and the output pre-activation z (B, n_out)."""
         values = np.asarray(X, dtype=np.float64)
         hidden: list[Array] = []
-        for layer in self.layers[:-1]:
-            values = self._hidden_forward(layer, _with_ones(values))[1]
+        for layer in self.layers:
+            params = layer._params
+            pre_activation = np.dot(values, params[:, :-1].T)
+            pre_activation += params[:, -1]
+            if layer.activation is None:
+                return hidden, pre_activation
+            if layer.pieces == 1:
+                values = layer.activation.f(pre_activation, out=pre_activation)
+            else:
+                values = pre_activation.reshape(len(values), layer.n_out, layer.pieces).max(axis=2)
             hidden.append(values)
-        last = self.layers[-1].params
-        return hidden, values @ last[:, :-1].T + last[:, -1]
+        raise AssertionError("the last layer is the output layer")
 
     def forward(self, X: Array) -> Array:
         """(B, n_in) -> the output layer's pre-activation z (B, n_out)."""
@@ -206,63 +202,80 @@ class Network:
     def trace_batch(self, X: Array, Y: Array, regularization: Regularization) -> Trace:
         """Forward and backward on one batch, X (B, n_in), Y (B, n_targets); nothing is updated.
 
-        grad_weights = mean_i delta_i ⊗ input_i + dR/dW, grad_bias = mean_i delta_i."""
+        grad_weights = mean_i delta_i ⊗ input_i + dR/dW, grad_bias = mean_i delta_i. Every array in the
+        Trace is new or no longer the network's (the optimiser rebinds parameters; an in-place edit
+        copies first), so a Trace never changes after it is returned."""
         X = np.asarray(X, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
         batch = X.shape[0]
         if batch == 0:
             raise ValueError("batch: needs at least one sample")
         layers = self.layers
-        inputs = [_with_ones(X)]  # each layer's input with the ones column
+        augmented = _with_ones(X)
+        inputs = [augmented]  # each layer's input with the ones column: the bias is one more weight
         forward: list[tuple[Array, Array, NDArray[np.int64] | None]] = []
         for layer in layers[:-1]:
-            step = self._hidden_forward(layer, inputs[-1])
-            forward.append(step)
-            inputs.append(_with_ones(step[1]))
-        out = layers[-1]
-        z = inputs[-1] @ out.params.T
+            pre_activation = np.dot(augmented, layer._params.T)
+            augmented = np.empty((batch, layer.n_out + 1))
+            augmented[:, -1] = 1.0
+            activation = augmented[:, :-1]
+            argmax = None
+            if layer.pieces == 1:
+                assert layer.activation is not None
+                layer.activation.f(pre_activation, out=activation)
+            else:
+                pre_activation = pre_activation.reshape(batch, layer.n_out, layer.pieces)
+                argmax = pre_activation.argmax(axis=2)  # the first piece wins a tie
+                activation[...] = np.take_along_axis(pre_activation, argmax[:, :, None], axis=2)[:, :, 0]
+            forward.append((pre_activation, activation, argmax))
+            inputs.append(augmented)
+        z = np.dot(augmented, layers[-1]._params.T)
         prediction, loss_per_sample, delta = self.output.evaluate(z, Y)
         forward.append((z, prediction, None))
 
         traces: list[LayerTrace] = []
         scale = 1.0 / batch
+        regularized = regularization.kind != "none" and regularization.rate != 0.0
         for index in range(len(layers) - 1, -1, -1):
             layer = layers[index]
             pre_activation, activation, argmax = forward[index]
-            params = layer.params
+            params = layer._params
             layer._shared = True
+            weights = params[:, :-1]
             if argmax is None:
                 delta_rows = delta
             else:  # only the chosen piece of each unit receives the unit's delta
                 chosen = argmax[:, :, None] == np.arange(layer.pieces)
                 delta_rows = (delta[:, :, None] * chosen).reshape(batch, -1)
-            packed_grad = delta_rows.T @ inputs[index]
+            packed_grad = np.dot(delta_rows.T, inputs[index])
             packed_grad *= scale
-            if regularization.kind != "none" and regularization.rate != 0.0:
-                packed_grad[:, :-1] += regularization.gradient(params[:, :-1])
+            if regularized:
+                packed_grad[:, :-1] += regularization.gradient(weights)
             if layer.pieces == 1:
-                weights, bias = params[:, :-1], params[:, -1]
-                grad_weights, grad_bias = packed_grad[:, :-1], packed_grad[:, -1]
+                layer_trace = LayerTrace(weights, params[:, -1], pre_activation, activation, delta,
+                                         packed_grad[:, :-1], packed_grad[:, -1])
             else:
                 k, n_out, n_in = layer.pieces, layer.n_out, layer.n_in
-                weights, bias = params[:, :-1].reshape(n_out, k, n_in), params[:, -1].reshape(n_out, k)
-                grad_weights = packed_grad[:, :-1].reshape(n_out, k, n_in)
-                grad_bias = packed_grad[:, -1].reshape(n_out, k)
-            layer_trace = LayerTrace(weights, bias, pre_activation, activation, delta,
-                                     grad_weights, grad_bias, argmax=argmax)
+                layer_trace = LayerTrace(
+                    weights.reshape(n_out, k, n_in), params[:, -1].reshape(n_out, k), pre_activation,
+                    activation, delta, packed_grad[:, :-1].reshape(n_out, k, n_in),
+                    packed_grad[:, -1].reshape(n_out, k), argmax=argmax)
             layer_trace.packed_grad = packed_grad
             traces.append(layer_trace)
             if index > 0:
                 below = layers[index - 1]
-                downstream = delta_rows @ params[:, :-1]  # Σ_k w_kj δ_k, (B, n_in)
-                if below.activation is None or below.pieces > 1:
+                downstream = np.dot(delta_rows, weights)  # Σ_k w_kj δ_k, (B, n_in)
+                if below.activation is None or below.pieces > 1:  # maxout's chosen piece has slope 1
                     delta = downstream
                 else:
                     below_z, below_y, _ = forward[index - 1]
-                    delta = downstream * below.activation.derivative(below_z, below_y)
+                    downstream *= below.activation.derivative(below_z, below_y)
+                    delta = downstream
         traces.reverse()
-        loss_reg = penalty(regularization, [layer.params[:, :-1] for layer in layers])
-        return Trace(X, Y, prediction, loss_per_sample, float(np.mean(loss_per_sample)), loss_reg, traces)
+        loss_reg = penalty(regularization, [layer._params[:, :-1] for layer in layers]) if regularized else 0.0
+        # add.reduce / B is what np.mean computes, without its Python-level overhead
+        loss_data = float(np.add.reduce(loss_per_sample)) / batch
+        return Trace(X, Y, prediction, loss_per_sample, loss_data, loss_reg, traces)
 
     # ---- parameters -------------------------------------------------------------------------------
     def get_params(self) -> Params:

@@ -126,6 +126,8 @@ def _pack(lt: LayerTrace) -> Array:
 
 def _unpack(packed: Array, like: LayerTrace) -> tuple[Array, Array]:
     """Views of a packed (rows, n_in + 1) array in the shapes of `like`'s weights and bias."""
+    if like.argmax is None:
+        return packed[:, :-1], packed[:, -1]
     return packed[:, :-1].reshape(like.weights.shape), packed[:, -1].reshape(like.bias.shape)
 
 
