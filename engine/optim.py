@@ -165,6 +165,15 @@ class Optimizer:
         """Update every layer of `network` from `trace`; fills each LayerTrace's weight_update and
         bias_update (the change applied) and trace.learning_rate. The trace's own arrays are untouched."""
         learning_rate = self.learning_rate(step)
+        trace.learning_rate = learning_rate
+        if self.config.kind == "sgd":  # the common case, kept to two NumPy calls per layer
+            factor = -learning_rate
+            for layer, lt in zip(network.layers, trace.layers, strict=True):
+                update = _pack(lt) * factor
+                layer.params = layer.params + update  # a new array: a trace holding the old one keeps it
+                lt.packed_update = update
+                lt.weight_update, lt.bias_update = _unpack(update, lt)
+            return
         names = _STATE_NAMES[self.config.kind]
         for index, (layer, lt) in enumerate(zip(network.layers, trace.layers, strict=True)):
             state = [self._state[name][index] for name in names]
@@ -174,7 +183,6 @@ class Optimizer:
             layer.params = layer.params + update  # a new array: a trace holding the old one keeps it
             lt.packed_update = update
             lt.weight_update, lt.bias_update = _unpack(update, lt)
-        trace.learning_rate = learning_rate
 
     def apply_unit(self, network: Network, trace: Trace, step: int, layer: int, unit: int) -> None:
         """Update only unit `unit` of layer `layer` (1-based): its weights and bias (every piece, for
