@@ -3,6 +3,8 @@ SGD; one NumPy expression per operation and fresh arrays every batch, no trace k
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -11,7 +13,7 @@ Array = NDArray[np.float64]
 
 def init(sizes: list[int], rng: np.random.Generator) -> tuple[list[Array], list[Array]]:
     """TF Playground's init: weights U(−0.5, 0.5) of shape (n_out, n_in), biases 0.1."""
-    weights = [rng.uniform(-0.5, 0.5, (n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    weights = [rng.uniform(-0.5, 0.5, (n_out, n_in)) for n_in, n_out in itertools.pairwise(sizes)]
     biases = [np.full(n_out, 0.1) for n_out in sizes[1:]]
     return weights, biases
 

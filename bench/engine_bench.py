@@ -13,11 +13,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the engine
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the baseline
 
-import numpy as np  # noqa: E402
+import baseline
+import numpy as np
 
-import baseline  # noqa: E402
-from engine.network import LayerConfig, Network, NetworkConfig  # noqa: E402
-from engine.optim import Optimizer, OptimizerConfig, Regularization  # noqa: E402
+from engine.network import LayerConfig, Network, NetworkConfig
+from engine.optim import Optimizer, OptimizerConfig, Regularization
 
 N_TRAIN = 250
 GRID = 100
@@ -58,50 +58,55 @@ def engine_network(sizes: list[int]) -> tuple[Network, Optimizer]:
     return network, Optimizer(OptimizerConfig("sgd", LEARNING_RATE), network)
 
 
+def measure(sizes: list[int], batch_size: int, sets: tuple[np.ndarray, ...], grid: np.ndarray) -> list[float]:
+    """Seconds per epoch and per full step, baseline then engine."""
+    X, Y, X_test, Y_test = sets
+    starts = range(0, N_TRAIN, batch_size)
+    batches = [(X[start:start + batch_size], Y[start:start + batch_size]) for start in starts]
+    weights, biases = baseline.init(sizes, np.random.default_rng(0))
+    network, optimizer = engine_network(sizes)
+    regularization = Regularization()
+    step = [0]
+
+    def baseline_epoch() -> None:
+        for inputs, targets in batches:
+            baseline.train_batch(weights, biases, inputs, targets, LEARNING_RATE)
+
+    def engine_epoch() -> None:
+        for inputs, targets in batches:
+            trace = network.trace_batch(inputs, targets, regularization)
+            optimizer.apply(network, trace, step[0])
+            step[0] += 1
+
+    def baseline_full() -> None:
+        baseline_epoch()
+        baseline.loss(weights, biases, X, Y)
+        baseline.loss(weights, biases, X_test, Y_test)
+        baseline.layer_outputs(weights, biases, grid)
+
+    def engine_full() -> None:
+        engine_epoch()
+        network.data_loss(X, Y)
+        network.data_loss(X_test, Y_test)
+        network.layer_outputs(grid)
+
+    return [best_seconds(run, 5) for run in (baseline_epoch, engine_epoch, baseline_full, engine_full)]
+
+
 def main() -> None:
-    X, Y = data(0)
-    X_test, Y_test = data(1)
+    sets = (*data(0), *data(1))
     axis = np.linspace(-6, 6, GRID)
     grid = np.column_stack([np.tile(axis, GRID), np.repeat(axis, GRID)])
-    regularization = Regularization()
     print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
           f"{N_TRAIN} training points, times are the best of 5 rounds")
     print(f"{'network':<24}{'batch':>6}{'baseline ms':>13}{'engine ms':>11}{'ratio':>8}{'target':>8}"
           f"{'full step: base ms':>20}{'engine ms':>11}{'ratio':>8}")
     for sizes, batch_size, target in CASES:
-        starts = range(0, N_TRAIN, batch_size)
-        weights, biases = baseline.init(sizes, np.random.default_rng(0))
-        network, optimizer = engine_network(sizes)
-        step = [0]
-
-        def baseline_epoch() -> None:
-            for start in starts:
-                baseline.train_batch(weights, biases, X[start:start + batch_size], Y[start:start + batch_size],
-                                     LEARNING_RATE)
-
-        def engine_epoch() -> None:
-            for start in starts:
-                trace = network.trace_batch(X[start:start + batch_size], Y[start:start + batch_size], regularization)
-                optimizer.apply(network, trace, step[0])
-                step[0] += 1
-
-        def baseline_full() -> None:
-            baseline_epoch()
-            baseline.loss(weights, biases, X, Y)
-            baseline.loss(weights, biases, X_test, Y_test)
-            baseline.layer_outputs(weights, biases, grid)
-
-        def engine_full() -> None:
-            engine_epoch()
-            network.data_loss(X, Y)
-            network.data_loss(X_test, Y_test)
-            network.layer_outputs(grid)
-
-        base, ours = best_seconds(baseline_epoch, 5), best_seconds(engine_epoch, 5)
-        base_full, ours_full = best_seconds(baseline_full, 5), best_seconds(engine_full, 5)
+        base, ours, base_full, ours_full = measure(sizes, batch_size, sets, grid)
         name = "[" + ",".join(map(str, sizes)) + "]"
-        print(f"{name:<24}{batch_size:>6}{base * 1e3:>13.3f}{ours * 1e3:>11.3f}{base / ours:>7.2f}x{target:>7.1f}x"
-              f"{base_full * 1e3:>20.3f}{ours_full * 1e3:>11.3f}{base_full / ours_full:>7.2f}x")
+        print(f"{name:<24}{batch_size:>6}{base * 1e3:>13.3f}{ours * 1e3:>11.3f}{base / ours:>7.2f}x"
+              f"{target:>7.1f}x{base_full * 1e3:>20.3f}{ours_full * 1e3:>11.3f}"
+              f"{base_full / ours_full:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -272,7 +272,7 @@ class Network:
                     downstream *= below.activation.derivative(below_z, below_y)
                     delta = downstream
         traces.reverse()
-        loss_reg = penalty(regularization, [layer._params[:, :-1] for layer in layers]) if regularized else 0.0
+        loss_reg = penalty(regularization, [layer._params[:, :-1] for layer in layers]) if regularized else 0.
         # add.reduce / B is what np.mean computes, without its Python-level overhead
         loss_data = float(np.add.reduce(loss_per_sample)) / batch
         return Trace(X, Y, prediction, loss_per_sample, loss_data, loss_reg, traces)
