@@ -70,6 +70,7 @@ class InspectorView:
     notes: list[str]
     phase: str | None
     focus: tuple[int, int, int] | None = None  # (layer, unit, sample) of the event, for the page and tests
+    graph_url: str | None = None  # forward steps: the neuron on the computation-graph page
 
 
 def _name(index: int, *, weight_of: int | None = None) -> str:
@@ -108,13 +109,10 @@ def _weight(names: NetNames, layer: int, unit: int, source: int) -> str:
     return f"w{_name(number, weight_of=names.numbers[f'n{layer - 1}_{source}'])}"
 
 
-def inspector_view(trace: Any, event: Any, names: NetNames, new_params: Any = None) -> InspectorView:
-    """The formula of `event` (an engine Event) with numbers from `trace` (an engine Trace).
-
-    `new_params` is the network's list of (weights, bias) after the update, used to print w′ in the
-    update phase. Shapes: trace.layers[l-1].weights (n_out, n_in), activation/pre_activation/delta (B, n_out).
-    """
-    if trace is None or event is None:
+def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd") -> InspectorView:
+    """The formula of `event` (an engine Event) with the numbers of its `terms` (plain floats/lists, read
+    from the batch's trace by the engine). Weights are per unit: (n_in,) or, for maxout, (k, n_in)."""
+    if event is None:
         return InspectorView(
             "Ready",
             [],
@@ -123,41 +121,57 @@ def inspector_view(trace: Any, event: Any, names: NetNames, new_params: Any = No
              SIGN_NOTE],
             None,
         )
-    view = _view_for(trace, event, names, new_params)
+    terms: dict[str, Any] = dict(event.terms)
+    kind = event.kind
+    if kind == "forward":
+        view = _forward(terms, event, names)
+    elif kind == "error":
+        view = _error(terms, event, names)
+    elif kind == "backward":
+        view = _backward(terms, event, names)
+    elif kind == "accumulate":
+        view = _accumulate(terms, event, names)
+    else:
+        view = _update(terms, event, names, optimizer)
     view.focus = (int(event.layer), int(event.unit), int(event.sample))
     return view
 
 
-def _view_for(trace: Any, event: Any, names: NetNames, new_params: Any) -> InspectorView:
-    kind = event.kind
-    if kind == "forward":
-        return _forward(trace, event, names)
-    if kind == "error":
-        return _error(trace, event, names)
-    if kind == "backward":
-        return _backward(trace, event, names)
-    if kind == "accumulate":
-        return _accumulate(trace, event, names)
-    if kind == "update":
-        return _update(trace, event, names, new_params)
-    return InspectorView(str(kind), [], [], kind)
+def _piece(values: Any, piece: int) -> Any:
+    """A maxout unit's term is one entry per piece; show the chosen piece's."""
+    return values[piece] if isinstance(values, list) else values
 
 
-def _inputs_of(trace: Any, layer: int, sample: int) -> Sequence[float]:
-    if layer == 1:
-        return [float(v) for v in trace.inputs[sample]]
-    return [float(v) for v in trace.layers[layer - 2].activation[sample]]
+def graph_link(terms: dict[str, Any]) -> str | None:
+    """'show as graph' URL of a forward event's neuron, None where the graph page cannot write it."""
+    from app.graph_view import graph_url
+    from engine.expression import neuron_expression
+
+    weights, bias = terms["weights"], terms["bias"]
+    if isinstance(bias, list):  # maxout
+        return None
+    try:
+        expression, values = neuron_expression(
+            [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias),
+            OUTPUT_FUNCTIONS.get(str(terms["activation_name"]), str(terms["activation_name"])), None)
+    except ValueError:
+        return None
+    return graph_url(expression, values)
 
 
-def _forward(trace: Any, event: Any, names: NetNames) -> InspectorView:
+def _forward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
     layer, unit, sample = event.layer, event.unit, event.sample
-    lt = trace.layers[layer - 1]
     number = names.numbers[f"n{layer}_{unit}"]
     e_name = f"e{subscript(number)}"
     inputs = _input_names(names, layer)
-    values = _inputs_of(trace, layer, sample)
-    weights = [float(w) for w in _rows(lt.weights)[unit]]
-    bias = float(_bias(lt.bias)[unit])
+    piece = int(terms.get("piece", 0))
+    raw_weights = terms["weights"]
+    if raw_weights and isinstance(raw_weights[0], list):  # maxout: (k, n_in)
+        raw_weights = raw_weights[piece]
+    weights = [float(w) for w in raw_weights]
+    bias = float(_piece(terms["bias"], piece))
+    pre_activation = float(_piece(terms["pre_activation"], piece))
+    values = [float(x) for x in terms["inputs"]]
 
     symbolic = Line().text(f"{e_name} = ")
     for i, name in enumerate(inputs):
@@ -168,67 +182,78 @@ def _forward(trace: Any, event: Any, names: NetNames) -> InspectorView:
         numeric.text("" if i == 0 else " + ").num(w, "weight", as_factor=True).text("·")
         numeric.num(x, "input", as_factor=True)
     numeric.text(" + ").num(bias, "bias", as_factor=True).text(" = ")
-    numeric.num(float(lt.pre_activation[sample][unit]), "pre_activation")
+    numeric.num(pre_activation, "pre_activation")
 
     out_name = names.labels[f"n{layer}_{unit}"]
-    act = names.activations[layer - 1]
-    result = Line().text(f"{out_name} = {act}({e_name}) = ")
-    result.num(float(lt.activation[sample][unit]), "activation")
+    act = str(terms["activation_name"])
     last = layer == len(names.sizes) - 1
+    if last:
+        act = OUTPUT_FUNCTIONS.get(act, act)
+    result = Line().text(f"{out_name} = {act}({e_name}) = ")
+    result.num(float(terms["activation"]), "activation")
     notes = [
         f"Forward pass, sample {sample + 1} of the batch: neuron {out_name} adds up its inputs, each times "
         "the weight of its link, plus its bias b — the bias lets the neuron shift where it switches, even "
         "when every input is 0. Then the activation function f turns the sum e into the output.",
     ]
+    if "piece" in terms:
+        notes.append(f"Maxout: the unit computes one sum per piece and keeps the largest; piece {piece + 1} "
+                     "won for this sample, so its weights are shown.")
     if last:
-        notes.append("This is the output neuron: its value is the network's prediction ŷ.")
-    return InspectorView(f"Forward: {out_name}", [symbolic, numeric, result], notes, "forward")
+        notes.append("This is an output neuron: its value is the network's prediction ŷ"
+                     + (" (softmax divides by the sum over all outputs, shown at the error step)."
+                        if act == "softmax" else "."))
+    return InspectorView(f"Forward: {out_name}", [symbolic, numeric, result], notes, "forward",
+                         graph_url=None if act == "softmax" else graph_link(terms))
 
 
-def _error(trace: Any, event: Any, names: NetNames) -> InspectorView:
-    sample = event.sample
+# Output unit -> the function the output neuron applies (its loss is named at the error step).
+OUTPUT_FUNCTIONS = {"tanh_mse": "tanh", "sigmoid_bce": "sigmoid", "softmax_ce": "softmax",
+                    "linear_mse": "linear", "linear_l1": "linear", "gaussian_nll": "linear"}
+LOSS_NAMES = {"tanh_mse": "squared error ½(ŷ − y)²", "sigmoid_bce": "cross-entropy",
+              "softmax_ce": "cross-entropy −Σ y·log ŷ", "linear_mse": "squared error ½(ŷ − y)²",
+              "linear_l1": "absolute error |ŷ − y|", "gaussian_nll": "Gaussian negative log-likelihood"}
+
+
+def _error(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
     out_layer = len(names.sizes) - 1
-    lt = trace.layers[out_layer - 1]
+    output_unit = str(terms["output_unit"])
+    targets = [float(t) for t in terms["target"]]
     lines: list[Line] = []
-    for unit in range(names.sizes[out_layer]):
-        y_hat = float(trace.prediction[sample][unit])
-        target = float(trace.targets[sample][min(unit, trace.targets.shape[1] - 1)])
-        delta = float(lt.delta[sample][unit])
+    for unit, (y_hat, delta) in enumerate(zip(terms["prediction"], terms["delta"], strict=False)):
         label = names.labels[f"n{out_layer}_{unit}"]
-        line = Line().text(f"δ = ∂L/∂e for {label}:  {label} − y = ")
-        line.num(y_hat, "prediction", as_factor=True).text(" − ").num(target, "target", as_factor=True)
-        line.text(" ;  δ = ").num(delta, "delta")
+        target = targets[min(unit, len(targets) - 1)]
+        line = Line().text(f"{label} − y = ")
+        line.num(float(y_hat), "prediction", as_factor=True).text(" − ").num(target, "target", as_factor=True)
+        line.text(" ;  δ = ∂L/∂e = ").num(float(delta), "delta")
         lines.append(line)
-    lines.append(Line().text("loss of this sample L = ").num(float(trace.loss_per_sample[sample]), "loss"))
-    activation = names.activations[-1]
+    lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
     notes = [
-        "The error: compare the prediction ŷ with the target y. δ is how much the loss changes when the "
-        "output's sum e changes.",
+        "The error: compare the prediction ŷ with the target y using the "
+        f"{LOSS_NAMES.get(output_unit, 'loss')}."
+        " δ is how much the loss changes when the output's sum e changes.",
     ]
-    if activation in ("tanh_mse",):
+    if output_unit == "tanh_mse":
         notes.append("With a tanh output and squared error, δ = (ŷ − y)·tanh′(e): the slope of tanh "
                      "scales it.")
+    elif output_unit == "linear_l1":
+        notes.append("With the absolute error, δ = sign(ŷ − y): only the direction counts.")
+    elif output_unit == "gaussian_nll":
+        notes.append("The Gaussian loss predicts a mean and a spread; δ weighs the error by the spread.")
     else:
         notes.append("For this output unit and its matching loss, δ = ŷ − y exactly.")
     notes.append(SIGN_NOTE)
     return InspectorView("Error at the output", lines, notes, "error")
 
 
-def _backward(trace: Any, event: Any, names: NetNames) -> InspectorView:
-    layer, unit, sample = event.layer, event.unit, event.sample
-    lt = trace.layers[layer - 1]
+def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
+    layer, unit = event.layer, event.unit
     label = names.labels[f"n{layer}_{unit}"]
     number = names.numbers[f"n{layer}_{unit}"]
-    delta = float(lt.delta[sample][unit])
-    if layer == len(names.sizes) - 1:
-        line = Line().text(f"δ{subscript(number)} = ").num(delta, "delta")
-        return InspectorView(f"Backward: {label}", [line], [SIGN_NOTE], "backward")
-    down = trace.layers[layer]
-    down_weights = [float(row[unit]) for row in _rows(down.weights)]
-    down_deltas = [float(d) for d in down.delta[sample]]
+    down_weights = [float(w) for w in terms["down_weights"]]
+    down_deltas = [float(d) for d in terms["down_deltas"]]
     symbolic = Line().text(f"δ{subscript(number)} = f′(e{subscript(number)})·(")
-    numeric = Line().text("   = f′(").num(float(lt.pre_activation[sample][unit]), "pre_activation")
-    numeric.text(")·(")
+    numeric = Line().text("   = ").num(float(terms["derivative"]), "derivative").text("·(")
     for k, (w, d) in enumerate(zip(down_weights, down_deltas, strict=False)):
         k_number = names.numbers[f"n{layer + 1}_{k}"]
         term = f"{_weight(names, layer + 1, k, unit)}·δ{subscript(k_number)}"
@@ -236,66 +261,73 @@ def _backward(trace: Any, event: Any, names: NetNames) -> InspectorView:
         numeric.text("" if k == 0 else " + ").num(w, "down_weight", as_factor=True).text("·")
         numeric.num(d, "down_delta", as_factor=True)
     symbolic.text(")")
-    numeric.text(") = ").num(delta, "delta")
-    terms = getattr(event, "terms", None) or {}
-    lines = [symbolic, numeric]
-    derivative = terms.get("derivative") if isinstance(terms, dict) else None
-    if isinstance(derivative, int | float):
-        lines.append(Line().text(f"f′(e{subscript(number)}) = ").num(float(derivative), "derivative"))
+    numeric.text(") = ").num(float(terms["derivative"]), "derivative", as_factor=True).text("·")
+    numeric.num(float(terms["weighted_sum"]), "weighted_sum", as_factor=True).text(" = ")
+    numeric.num(float(terms["delta"]), "delta")
+    slope = Line().text(f"f′(e{subscript(number)}) = {terms['activation_name']}′(")
+    slope.num(float(terms["pre_activation"]), "pre_activation").text(") = ")
+    slope.num(float(terms["derivative"]), "derivative")
     notes = [
         f"Backward pass: {label}'s share of the blame. The δ of each neuron it feeds flows back along the "
         "same links, weighted by the same weights, and is summed; then it is scaled by the slope f′ of "
         "this neuron's activation at its sum e (a flat slope passes little blame back).",
         SIGN_NOTE,
     ]
-    return InspectorView(f"Backward: δ of {label}", lines, notes, "backward")
+    return InspectorView(f"Backward: δ of {label}", [symbolic, slope, numeric], notes, "backward")
 
 
-def _accumulate(trace: Any, event: Any, names: NetNames) -> InspectorView:
-    layer, unit = event.layer, event.unit
-    lt = trace.layers[layer - 1]
-    label = names.labels[f"n{layer}_{unit}"]
-    lines = []
-    for i, grad in enumerate(_rows(lt.grad_weights)[unit]):
-        line = Line().text(f"∂L/∂{_weight(names, layer, unit, i)} = mean over the batch of δ·input = ")
-        lines.append(line.num(float(grad), "grad_weight"))
-    lines.append(Line().text("∂L/∂b = mean of δ = ").num(float(_bias(lt.grad_bias)[unit]), "grad_bias"))
-    notes = ["Each weight's gradient is δ of the neuron times the input that came along the link, "
-             "averaged over the samples of the batch (plus the regularization term's slope)."]
-    return InspectorView(f"Gradient of {label}'s weights", lines, notes, "accumulate")
-
-
-def _update(trace: Any, event: Any, names: NetNames, new_params: Any) -> InspectorView:
-    layer, unit = event.layer, event.unit
-    lt = trace.layers[layer - 1]
-    label = names.labels[f"n{layer}_{unit}"]
-    rate = trace.learning_rate
-    old = _rows(lt.weights)[unit]
-    grads = _rows(lt.grad_weights)[unit]
-    new_w = _rows(new_params[layer - 1][0])[unit] if new_params is not None else None
-    lines = []
-    for i in range(len(old)):
-        line = Line().text(f"{_weight(names, layer, unit, i)} ← ").num(float(old[i]), "old_weight")
-        if rate is not None:
-            line.text(" − ").num(float(rate), "learning_rate").text("·")
-            line.num(float(grads[i]), "grad_weight", as_factor=True)
-        if new_w is not None:
-            line.text(" = ").num(float(new_w[i]), "new_weight")
+def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
+    """The sample's gradient is added to the batch's running sum; shown for the output neuron's weights."""
+    out_layer = len(names.sizes) - 1
+    done, size = int(terms["samples_done"]), int(terms["batch_size"])
+    own = terms["sample_grad_weights"][out_layer - 1][0]
+    total = terms["sum_grad_weights"][out_layer - 1][0]
+    lines: list[Line] = []
+    for i, (g, s) in enumerate(zip(own, total, strict=False)):
+        if isinstance(g, list):  # maxout output: skip the per-piece detail
+            break
+        name = _weight(names, out_layer, 0, i)
+        line = Line().text(f"this sample's ∂L/∂{name} = δ·input = ").num(float(g), "sample_grad_weight")
+        line.text(f" ;  sum over {done} sample{'s' if done > 1 else ''} = ").num(float(s), "sum_grad_weight")
         lines.append(line)
+    lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
+    notes = [f"Sample {done} of {size} done. Every weight's gradient for this sample is δ of the neuron it "
+             "feeds times the input that came along the link; the batch adds them up (the lines show the "
+             "output neuron's weights). After the last sample the sum is divided by the batch size "
+             "(plus the regularization term's slope) and the weights are updated."]
+    return InspectorView(f"Gradient: sample {done} of {size} added", lines, notes, "accumulate")
+
+
+def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) -> InspectorView:
+    layer, unit = event.layer, event.unit
+    label = names.labels[f"n{layer}_{unit}"]
     number = names.numbers[f"n{layer}_{unit}"]
-    line = Line().text(f"b{subscript(number)} ← ").num(float(_bias(lt.bias)[unit]), "old_bias")
-    if new_params is not None:
-        line.text(" … = ").num(float(_bias(new_params[layer - 1][1])[unit]), "new_bias")
+    rate = float(terms.get("learning_rate") or 0.0)
+    sgd = optimizer == "sgd" and terms.get("learning_rate") is not None
+    lines: list[Line] = []
+    rows = zip(terms["old_weights"], terms["grad_weights"], terms["new_weights"], strict=False)
+    for i, (old, grad, new) in enumerate(rows):
+        if isinstance(old, list):  # maxout: one row per piece; show piece 1
+            old, grad, new = old[0], grad[0], new[0]
+        line = Line().text(f"{_weight(names, layer, unit, i)} ← ").num(float(old), "old_weight")
+        if sgd:
+            line.text(" − ").num(float(rate), "learning_rate").text("·")
+            line.num(float(grad), "grad_weight", as_factor=True)
+        else:
+            line.text("  (∂L/∂w = ").num(float(grad), "grad_weight").text(")")
+        line.text(" = ").num(float(new), "new_weight")
+        lines.append(line)
+    old_b, grad_b, new_b = (_piece(terms[k], 0) for k in ("old_bias", "grad_bias", "new_bias"))
+    line = Line().text(f"b{subscript(number)} ← ").num(float(old_b), "old_bias")
+    if sgd:
+        line.text(" − ").num(float(rate), "learning_rate").text("·")
+        line.num(float(grad_b), "grad_bias", as_factor=True)
+    line.text(" = ").num(float(new_b), "new_bias")
     lines.append(line)
-    notes = ["Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w (plain SGD; "
-             "momentum and Adam shape the step first). The links that changed flash."]
-    return InspectorView(f"Update: {label}'s weights", lines, notes, "update")
-
-
-def _rows(weights: Any) -> Any:
-    """Maxout weights (n_out, k, n_in) show piece 0, like the network drawing."""
-    return weights[:, 0, :] if getattr(weights, "ndim", 2) == 3 else weights
-
-
-def _bias(bias: Any) -> Any:
-    return bias[:, 0] if getattr(bias, "ndim", 1) == 2 else bias
+    if sgd:
+        note = ("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
+                "learning rate. The links that changed flash.")
+    else:
+        note = (f"Update with {optimizer}: the step is built from this gradient and the earlier ones "
+                "(momentum / Adam), so it is not exactly η·∂L/∂w. The links that changed flash.")
+    return InspectorView(f"Update: {label}'s weights", lines, [note], "update")

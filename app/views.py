@@ -284,9 +284,7 @@ def inspector_context(run: Any) -> dict[str, Any]:
     from app.inspector import inspector_view
 
     _, names = net_names(run)
-    event = run.current_event
-    new_params = run.network.get_params() if event is not None and event.kind == "update" else None
-    view = inspector_view(run.last_trace, event, names, new_params)
+    view = inspector_view(run.current_event, names, optimizer=run.config.optimizer.kind)
     return {"inspector": view, "step_id": run.step_id}
 
 
@@ -314,7 +312,9 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     event = run.current_event
     train, test = run.losses()
     history = run.history_metrics
-    last_acc = getattr(history[-1], "accuracy", None) if history else None
+    last = history[-1] if history else None
+    last_acc = (None if last is None or last.accuracy is None
+                else f"{100 * last.accuracy:.1f} % / {100 * (last.test_accuracy or 0.0):.1f} %")
     classes = getattr(dataset, "class_names", ()) or ()
     context = {
         "sid": sid,
@@ -342,7 +342,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "task": dataset.task,
         "losses": {"train": _three(r4(train)), "test": _three(r4(test)),
                    "reg": _three(r4(run.last_trace.loss_reg) if run.last_trace is not None else 0.0),
-                   "acc": "—" if last_acc is None else str(last_acc)},
+                   "acc": "—" if last_acc is None else last_acc},
         "history_json": json.dumps(_history(history), separators=(",", ":")),
         "diverged": run.diverged.message if run.diverged is not None else None,
         "setup_error": None,
@@ -360,7 +360,7 @@ def _history(history: Sequence[Any]) -> dict[str, list[float | None]]:
     from app.frames import r4
 
     return {
-        "train": [r4(getattr(m, "train", None)) for m in history],
-        "test": [r4(getattr(m, "test", None)) for m in history],
-        "reg": [r4(getattr(m, "reg", 0.0)) for m in history],
+        "train": [r4(m.train_loss) for m in history],
+        "test": [r4(m.test_loss) for m in history],
+        "reg": [r4(m.reg) for m in history],
     }
