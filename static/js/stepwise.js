@@ -216,12 +216,33 @@
     drawBoundary(m);
   }
 
+  const CLASS_RGB = CLASS_COLOURS.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
+
+  /** Several classes (maps.classes: one probability map per class, byte = p·255): each pixel takes the
+   * colour of its most probable class, paler where the network is less sure (white at 1/k). */
+  function paintClasses(ctx, classes, res, discretize) {
+    const grids = classes.map(decode), k = grids.length, img = ctx.createImageData(res, res);
+    for (let row = 0; row < res; row++) {
+      for (let col = 0; col < res; col++) {
+        const i = row * res + col;
+        let best = 0;
+        for (let c = 1; c < k; c++) if (grids[c][i] > grids[best][i]) best = c;
+        const p = grids[best][i] / 255, t = discretize ? 0.75 : Math.max(0, (p - 1 / k) / (1 - 1 / k)) * 0.8;
+        const rgb = CLASS_RGB[best % CLASS_RGB.length], o = ((res - 1 - row) * res + col) * 4;
+        for (let ch = 0; ch < 3; ch++) img.data[o + ch] = 255 + (rgb[ch] - 255) * t;
+        img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
   function drawBoundary(m) {
     const c = el("boundary");
     if (!c || !m) return;
     const ctx = c.getContext("2d"), res = m.res;
     scratch.width = scratch.height = res;
-    paintGrid(scratch.getContext("2d"), decode(m.out), res, el("discretize")?.checked);
+    if (m.classes && m.classes.length > 1) paintClasses(scratch.getContext("2d"), m.classes, res, el("discretize")?.checked);
+    else paintGrid(scratch.getContext("2d"), decode(m.out), res, el("discretize")?.checked);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(scratch, 0, 0, c.width, c.height);
     drawPoints(c, ctx, m.extent);
