@@ -6,16 +6,17 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from engine.data import DataConfig
-from engine.network import LayerConfig
-from engine.optim import OptimizerConfig, Regularization, Schedule
-from engine.stepper import Run, RunConfig
 
 from app.frames import r4
-from app.schemas import ConfigPatch, PointAdd, SessionCreate
+from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
 from app.sessions import SessionError
 from app.settings import Settings
 from engine import csvdata, serialize
+from engine import data as engine_data
+from engine.data import DataConfig, Dataset
+from engine.network import LayerConfig
+from engine.optim import OptimizerConfig, Regularization, Schedule
+from engine.stepper import Run, RunConfig
 
 LIVE_FIELDS = frozenset({"optimizer", "regularization"})
 
@@ -30,23 +31,44 @@ def check_caps(config: SessionCreate, settings: Settings) -> None:
             raise SessionError(
                 422, {"field": f"hidden.{index}.units", "message": f"at most {settings.max_units} units"}
             )
-    if config.dataset.n_samples > settings.max_samples:
+    if config.dataset.name != engine_data.CUSTOM and DataConfig(
+        name=config.dataset.name, n_samples=config.dataset.n_samples
+    ).size > settings.max_samples:
         raise SessionError(
             422, {"field": "dataset.n_samples", "message": f"at most {settings.max_samples} samples"}
         )
 
 
+def _optimizer_config(spec: OptimizerSpec) -> OptimizerConfig:
+    fields = spec.model_dump()
+    schedule = Schedule(**fields.pop("schedule"))
+    return OptimizerConfig(**fields, schedule=schedule)
+
+
+def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """`patch` over `base`; nested objects merge field by field ({"dataset": {"noise": 0.2}} keeps the
+    dataset's name), lists and values are replaced."""
+    merged = dict(base)
+    for key, value in patch.items():
+        old = merged.get(key)
+        merged[key] = _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def merged_config(run: Run, patch: ConfigPatch) -> SessionCreate:
+    """The run's config with the fields the patch sets (validated by the schema again)."""
+    return SessionCreate.model_validate(_deep_merge(config_dict(run), patch.model_dump(exclude_unset=True)))
+
+
 def run_config(config: SessionCreate) -> RunConfig:
     """SessionCreate -> the engine's RunConfig (same field names, frozen dataclasses)."""
-    optimizer = config.optimizer.model_dump()
-    schedule = Schedule(**optimizer.pop("schedule"))
     return RunConfig(
         dataset=DataConfig(**config.dataset.model_dump()),
         features=tuple(config.features),
         hidden=tuple(LayerConfig(**layer.model_dump()) for layer in config.hidden),
         output_unit=config.output_unit,
         init=config.init,
-        optimizer=OptimizerConfig(**optimizer, schedule=schedule),
+        optimizer=_optimizer_config(config.optimizer),
         regularization=Regularization(**config.regularization.model_dump()),
         batch_size=config.batch_size,
         seed=config.seed,
@@ -62,22 +84,22 @@ def patch_rebuilds(patch: ConfigPatch) -> bool:
 
 
 def rebuilt(run: Run, patch: ConfigPatch, settings: Settings) -> Run:
-    """A new Run from the old config with the patch applied (validated fully before anything changes)."""
-    merged = SessionCreate.model_validate(
-        {**config_dict(run), **patch.model_dump(exclude_unset=True)}
-    )
+    """The run rebuilt for the old config with the patch applied (validated fully before anything
+    changes). Run.rebuild keeps uploaded or edited points while the dataset settings stay the same, and
+    keeps step_id growing so stream ids stay monotonic."""
+    merged = merged_config(run, patch)
     check_caps(merged, settings)
-    return Run(run_config(merged))
+    config = run_config(merged)
+    if config.dataset.name == engine_data.CUSTOM and run.config.dataset.name != engine_data.CUSTOM:
+        raise SessionError(422, {"field": "dataset.name", "message": "custom data comes from a CSV upload"})
+    return run.rebuild(config)
 
 
 def apply_live(run: Run, patch: ConfigPatch) -> None:
-    changes: dict[str, Any] = {}
-    if patch.optimizer is not None:
-        optimizer = patch.optimizer.model_dump()
-        changes["optimizer"] = OptimizerConfig(**optimizer, schedule=Schedule(**optimizer.pop("schedule")))
-    if patch.regularization is not None:
-        changes["regularization"] = Regularization(**patch.regularization.model_dump())
-    run.update_live(**changes)
+    """Optimizer / regularization changes without a reset (they start with the next batch)."""
+    merged = merged_config(run, patch)
+    run.update_live(optimizer=_optimizer_config(merged.optimizer),
+                    regularization=Regularization(**merged.regularization.model_dump()))
 
 
 def state_fields(run: Run) -> dict[str, Any]:
@@ -143,24 +165,55 @@ def import_checked(document: dict[str, Any], settings: Settings) -> Run:
     return run
 
 
+def with_dataset(run: Run, dataset: Dataset, config: RunConfig | None = None) -> Run:
+    """A fresh Run (epoch 0) on new points; step_id goes on from the old run's so stream ids only grow."""
+    config = config or dataclasses.replace(run.config, dataset=dataset.config)
+    new = Run(config, dataset=dataset, history_limit=run.history_limit)
+    new.step_id = run.step_id + 1
+    return new
+
+
 def add_point(run: Run, point: PointAdd, settings: Settings) -> Run:
-    dataset = run.dataset.with_point(point.x1, point.x2, point.label, point.split)
-    if dataset.n_samples > settings.max_samples:
-        raise SessionError(422, {"field": "x1", "message": f"at most {settings.max_samples} samples"})
-    return Run(run.config, dataset=dataset)
+    """The engine's add_point: label = class index (or name) or the regression value."""
+    if run.dataset.n_samples >= settings.max_samples:
+        raise SessionError(422, {"field": "x1", "message": f"at most {settings.max_samples} points"})
+    label: float | int = int(point.label) if float(point.label).is_integer() else point.label
+    return with_dataset(run, engine_data.add_point(run.dataset, point.x1, point.x2, label, point.split))
 
 
 def remove_point(run: Run, index: int) -> Run:
-    return Run(run.config, dataset=run.dataset.without_point(index))
+    return with_dataset(run, engine_data.remove_point(run.dataset, index))
+
+
+def _fitting_output_unit(dataset: Dataset, wanted: str) -> str:
+    """The run's output unit if it fits the uploaded data, else the usual one for that data."""
+    try:
+        engine_data.n_targets_for(dataset, wanted)
+    except ValueError:
+        if dataset.task == "regression":
+            return "linear_mse"
+        return "tanh_mse" if dataset.n_classes == 2 else "softmax_ce"
+    return wanted
 
 
 def load_csv(run: Run, data: bytes, settings: Settings) -> Run:
-    dataset = csvdata.parse_csv(data, max_rows=settings.max_samples)
-    return Run(run.config, dataset=dataset)
+    """Uploaded points replace the data (CSVError names the row and column: a 422). An output unit that
+    cannot learn the file's labels (e.g. tanh_mse on real values) is swapped for one that can."""
+    try:
+        dataset = csvdata.dataset_from_csv(
+            data, max_rows=settings.max_samples, train_fraction=run.config.dataset.train_fraction,
+            seed=run.config.dataset.seed,
+        )
+    except csvdata.CSVError as error:
+        raise SessionError(
+            422, {"field": "file", "message": str(error), "row": error.row, "column": error.column}
+        ) from error
+    output_unit = _fitting_output_unit(dataset, run.config.output_unit)
+    config = dataclasses.replace(run.config, dataset=dataset.config, output_unit=output_unit)
+    return with_dataset(run, dataset, config)
 
 
 def regenerate(run: Run, seed: int | None) -> Run:
-    config = run.config
-    if seed is not None:
-        config = dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, seed=seed))
-    return Run(config)
+    """A new draw (seed omitted: the next seed); uploaded data keeps its points and gets a new split."""
+    new_seed = seed if seed is not None else run.config.dataset.seed + 1
+    return with_dataset(run, engine_data.regenerate(run.dataset, new_seed))

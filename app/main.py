@@ -7,15 +7,21 @@ from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__
-from app.routes import graph, pages
+from app.limits import BodySizeLimit
+from app.routes import api, graph, pages, stream
+from app.sessions import SessionManager
 from app.settings import Settings, get_settings
+from app.store import SQLiteStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return a fresh app; tests pass their own settings (e.g. a temporary data dir)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Stepwise", version=__version__)
+    app = FastAPI(title="Stepwise", version=__version__, lifespan=api.lifespan)
     app.state.settings = settings
+    app.state.sessions = SessionManager(settings, SQLiteStore(settings.data_dir / "sessions.sqlite3"))
+    app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
+    api.add_error_handlers(app)
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
@@ -27,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # --- routers: one include_router line per routes/ module ---
     app.include_router(pages.router)
     app.include_router(graph.router)
+    app.include_router(api.router)
+    app.include_router(stream.router)
     # --- end of routers ---
 
     return app

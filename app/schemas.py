@@ -40,7 +40,9 @@ class LayerSpec(Strict):
 class DatasetSpec(Strict):
     name: DatasetName = "circle"
     noise: float = Field(default=0.0, ge=0.0, le=0.5)
-    n_samples: int = Field(default=200, ge=10, le=API_MAX_SAMPLES)
+    n_samples: int | None = Field(
+        default=None, ge=4, le=API_MAX_SAMPLES, description="None: 500 (classification) or 1200 (regression)"
+    )
     train_fraction: float = Field(default=0.5, ge=0.1, le=0.9)
     seed: int = Field(default=0, ge=0, le=SEED_MAX)
     classes: int = Field(default=3, ge=3, le=6, description="multi-class datasets only")

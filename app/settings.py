@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_units: int = Field(default=64, ge=1, le=64)
     max_samples: int = Field(default=2000, ge=10)
     max_upload_bytes: int = Field(default=1_000_000, ge=1024)
+    max_body_bytes: int = Field(default=2_000_000, ge=4096)  # any request body (imports, uploads)
     max_step_count: int = Field(default=1000, ge=1)
     idle_ttl_seconds: float = Field(default=1800.0, gt=0)
     save_interval_seconds: float = Field(default=5.0, gt=0)

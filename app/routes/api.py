@@ -217,5 +217,17 @@ async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def value_error(request: Request, exc: Exception) -> JSONResponse:
-    """The engine validates before it mutates and raises ValueError naming the field: a 422."""
-    return JSONResponse({"detail": str(exc)}, status_code=422)
+    """The engine validates before it mutates and raises ValueError whose message starts with the field
+    (`index: no point 9; ...`): a 422 with that field split out when it is there."""
+    message = str(exc)
+    field, sep, rest = message.partition(": ")
+    if sep and field and " " not in field.strip(".[]") and len(field) <= 60:
+        return JSONResponse({"detail": {"field": field, "message": rest}}, status_code=422)
+    return JSONResponse({"detail": {"field": None, "message": message}}, status_code=422)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every refusal is JSON {"detail": ...}: the manager's, pydantic's (input not echoed), the engine's."""
+    app.add_exception_handler(SessionError, session_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(ValueError, value_error)

@@ -157,7 +157,7 @@ def test_restarted_server_process_continues_the_session(tmp_path: Path) -> None:
     second = start_server(tmp_path)
     try:
         loaded = httpx.get(f"{second.url}/api/sessions/{sid}/export").json()
-        assert loaded["parameters"] == saved["parameters"]
+        assert loaded["state"] == saved["state"]
         assert httpx.post(f"{second.url}/api/sessions/{sid}/step", json={"unit": "batch"}).status_code == 200
     finally:
         stop_server(second)

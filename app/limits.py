@@ -1,0 +1,76 @@
+"""ASGI middleware capping request bodies: refuses a large Content-Length up front, counts streamed bytes."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once the streamed body passes the cap; FastAPI re-raises HTTPExceptions from
+    body parsing, so the route never sees a truncated body."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(413, {"field": "body", "message": f"the request body is larger than {cap} bytes"})
+
+
+class BodySizeLimit:
+    """Every HTTP request body is at most `cap` bytes, whether or not the client sends Content-Length
+    (chunked uploads are counted as they arrive, so nothing unbounded is ever buffered)."""
+
+    def __init__(self, app: ASGIApp, cap: int) -> None:
+        self.app = app
+        self.cap = cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.cap:
+            await _refuse(send, self.cap)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.cap:
+                    raise BodyTooLarge(self.cap)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send, self.cap)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _refuse(send: Send, cap: int) -> None:
+    body = json.dumps({"detail": BodyTooLarge(cap).detail}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
