@@ -9,7 +9,7 @@ import numpy as np
 
 from app.frames import r4
 from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
-from app.sessions import SessionError
+from app.sessions import SessionError, finite_tree
 from app.settings import Settings
 from engine import csvdata, serialize
 from engine import data as engine_data
@@ -154,7 +154,7 @@ def metrics_dict(run: Run) -> dict[str, Any]:
 
 
 def export_document(run: Run) -> dict[str, Any]:
-    document: dict[str, Any] = serialize.export_run(run)
+    document: dict[str, Any] = finite_tree(serialize.export_run(run))
     return document
 
 

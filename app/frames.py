@@ -93,29 +93,50 @@ def _accuracy(run: Run) -> dict[str, Any] | None:
 
 
 def _encode(grid: NDArray[np.float64]) -> str:
-    """(res, res) values -> base64 of res*res uint8 in row-major order, row 0 at ymin."""
+    """res*res values (row-major, row 0 at ymin) -> base64 of res*res uint8 on the [-1, 1] scale."""
     scaled = np.rint((np.clip(np.nan_to_num(grid, nan=0.0), -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
     return base64.b64encode(scaled.tobytes()).decode("ascii")
+
+
+def _bytes(values: NDArray[Any]) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def _output_map(run: Run, prediction: NDArray[np.float64]) -> dict[str, Any]:
+    """The decision map. One output (or binary softmax): "kind": "value", `out` on the [-1, 1] scale
+    (probabilities as 2p - 1, so 128 is the 0.5 boundary; +1 = class 1). Three or more classes:
+    "kind": "classes", `cls` = the argmax class per cell (uint8) and `out` = its probability as
+    round(255 p) (one-hot linear outputs clipped to [0, 1]), so every class shows."""
+    n_classes = run.dataset.n_classes
+    if n_classes >= 3:
+        scores = prediction[:, :n_classes]
+        chosen = np.argmax(scores, axis=1)
+        confidence = np.clip(np.nan_to_num(scores[np.arange(scores.shape[0]), chosen]), 0.0, 1.0)
+        return {"kind": "classes", "classes": n_classes, "cls": _bytes(chosen),
+                "out": _bytes(np.rint(confidence * 255.0))}
+    output_unit = run.config.output_unit
+    if output_unit == "softmax_ce":  # two classes: the probability of class 1 (+1)
+        values = 2.0 * prediction[:, 1] - 1.0
+    elif output_unit == "sigmoid_bce":
+        values = 2.0 * prediction[:, 0] - 1.0
+    else:
+        values = prediction[:, 0]
+    return {"kind": "value", "out": _encode(values)}
 
 
 def build_maps(run: Run) -> dict[str, Any]:
     """Heat maps over the input plane: the prediction at 48x48 and every hidden neuron at 24x24."""
     out = run.grid(OUTPUT_MAP_RES)
     nodes = run.grid(NODE_MAP_RES)
-    prediction = np.asarray(out.prediction, dtype=np.float64)
-    if run.config.output_unit in ("sigmoid_bce", "softmax_ce"):
-        prediction = 2.0 * prediction - 1.0
-    first = prediction.reshape(OUTPUT_MAP_RES, OUTPUT_MAP_RES, -1)[:, :, 0]
     node_maps: dict[str, str] = {}
     for layer_number, layer_values in enumerate(nodes.layers[:-1], start=1):
-        values = np.asarray(layer_values, dtype=np.float64).reshape(NODE_MAP_RES, NODE_MAP_RES, -1)
-        for j in range(values.shape[2]):
-            node_maps[f"n{layer_number}_{j}"] = _encode(values[:, :, j])
+        for j in range(layer_values.shape[1]):
+            node_maps[f"n{layer_number}_{j}"] = _encode(layer_values[:, j])
     return {
         "res": OUTPUT_MAP_RES,
         "node_res": NODE_MAP_RES,
         "extent": r4(np.asarray(out.extent, dtype=np.float64)),
         "scale": list(MAP_SCALE),
-        "out": _encode(first),
+        **_output_map(run, np.asarray(out.prediction, dtype=np.float64)),
         "nodes": node_maps,
     }

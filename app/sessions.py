@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 import secrets
 import time
@@ -25,9 +26,21 @@ from engine import serialize
 T = TypeVar("T")
 
 
+def finite_tree(tree: Any) -> Any:
+    """A JSON tree with every non-finite float replaced by None (a diverged loss may be NaN or inf;
+    JSON has no such numbers and the server never sends them)."""
+    if isinstance(tree, float):
+        return tree if math.isfinite(tree) else None
+    if isinstance(tree, dict):
+        return {key: finite_tree(value) for key, value in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [finite_tree(value) for value in tree]
+    return tree
+
+
 def _document(run: Run) -> str:
     """The run's export document as compact JSON text (what the store keeps)."""
-    return json.dumps(serialize.export_run(run), separators=(",", ":"), allow_nan=False)
+    return json.dumps(finite_tree(serialize.export_run(run)), separators=(",", ":"), allow_nan=False)
 
 # secrets.token_urlsafe(24) is 24 random bytes (192 bits) -> exactly 32 URL-safe characters.
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")

@@ -1,0 +1,171 @@
+"""Animation frames: the contract's keys and SVG ids, size, no NaN, 4 significant digits, heat maps."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app import frames, views
+from engine.data import DataConfig
+from engine.network import LayerConfig
+from engine.optim import OptimizerConfig
+from engine.stepper import Run, RunConfig
+
+FRAME_KEYS = {"id", "epoch", "batch", "sample", "phase", "focus", "act", "delta", "w", "b", "g", "loss",
+              "acc", "diverged", "maps"}
+
+
+def numbers(tree: Any) -> list[float]:
+    """Every number in a JSON tree (bools excluded)."""
+    if isinstance(tree, bool) or tree is None or isinstance(tree, str):
+        return []
+    if isinstance(tree, int | float):
+        return [float(tree)]
+    if isinstance(tree, dict):
+        return [x for value in tree.values() for x in numbers(value)]
+    return [x for value in tree for x in numbers(value)]
+
+
+def frames_through_one_batch(run: Run) -> list[dict[str, Any]]:
+    """A frame after every micro-step of the next batch (every phase appears)."""
+    seen = [frames.build_frame(run)]
+    start = run.updates
+    while run.updates == start:
+        run.step("micro")
+        seen.append(frames.build_frame(run))
+    return seen
+
+
+def test_default_frame_has_the_contract_keys_and_the_page_svg_ids() -> None:
+    run = Run(RunConfig())
+    run.step("batch", 2)
+    layout = views.network_layout(views.layer_sizes(run.config, run.network.n_outputs))
+    batch = frames_through_one_batch(run)
+    ids = [frame["id"] for frame in batch]
+    assert ids == sorted(set(ids)) and ids[-1] == run.step_id  # event ids = step_id, strictly growing
+    for frame in batch:
+        assert set(frame) == FRAME_KEYS
+        # Every SVG id the page draws has its value in the frame, and the frame has nothing extra.
+        assert [len(layer) for layer in frame["act"]] == [2, 4, 2, 1]
+        node_ids = {f"n{layer}_{unit}" for layer, values in enumerate(frame["act"]) for unit in range(len(values))}
+        link_ids = {f"w{layer}_{unit}_{source}" for layer, rows in enumerate(frame["w"])
+                    for unit, row in enumerate(rows) for source in range(len(row))}
+        bias_ids = {f"b{layer}_{unit}" for layer, values in enumerate(frame["b"]) for unit in range(len(values))}
+        assert node_ids == {node.id for node in layout.nodes}
+        assert link_ids == {link.id for link in layout.links}
+        assert bias_ids == {bias.id for bias in layout.biases}
+    phases = [f["phase"] for f in frames_through_one_batch(run)]
+    assert {"forward", "error", "backward", "accumulate", "update"} <= set(phases)
+
+
+def test_frame_follows_the_focus_and_carries_deltas_and_gradients_only_when_they_exist() -> None:
+    run = Run(RunConfig())
+    for frame in frames_through_one_batch(run)[1:]:
+        phase = frame["phase"]
+        assert frame["focus"] is not None and frame["focus"]["layer"] >= 1
+        assert (frame["delta"] is None) == (phase == "forward")
+        assert (frame["g"] is None) == (phase in ("forward", "error"))
+        if frame["g"] is not None:
+            assert [np.shape(layer) for layer in frame["g"][1:]] == [np.shape(w) for w in frame["w"][1:]]
+    assert frames.build_frame(run)["w"][1] == frames.r4(run.network.layers[0].weights)
+
+
+def test_default_frame_without_maps_is_at_most_2_kb() -> None:
+    run = Run(RunConfig())
+    run.step("batch", 5)
+    sizes = [len(json.dumps(f, separators=(",", ":"), allow_nan=False)) for f in frames_through_one_batch(run)]
+    assert max(sizes) <= 2048
+
+
+def test_numbers_have_at_most_four_significant_digits() -> None:
+    run = Run(RunConfig(hidden=(LayerConfig(5, "relu"), LayerConfig(3, "sigmoid"))))
+    run.step("batch", 4)
+    values = [x for f in frames_through_one_batch(run) for x in numbers(f)]
+    values += numbers(frames.build_maps(run)["extent"])
+    assert len(values) > 100
+    for value in values:
+        assert value == float(f"{value:.4g}")
+
+
+@pytest.mark.parametrize("output_unit", ["linear_mse", "tanh_mse"])
+def test_a_diverging_run_never_puts_nan_or_inf_in_a_frame(output_unit: str) -> None:
+    config = RunConfig(output_unit=output_unit, hidden=(LayerConfig(8, "relu"), LayerConfig(8, "relu")),
+                       optimizer=OptimizerConfig(learning_rate=10.0))
+    run = Run(config)
+    texts = []
+    for _ in range(40):
+        run.step("batch", 5)
+        texts.append(json.dumps(frames.build_frame(run), allow_nan=False))
+        texts.append(json.dumps(frames.build_maps(run), allow_nan=False))
+        if run.diverged is not None:
+            break
+    if output_unit == "linear_mse":  # unbounded outputs at learning rate 10 blow up within a few batches
+        assert run.diverged is not None
+        frame = frames.build_frame(run)
+        assert frame["diverged"] == run.diverged.message and "diverged" in frame["diverged"]
+        assert all(math.isfinite(x) for x in numbers(frame))
+
+
+def decode(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+
+
+def test_maps_cover_every_hidden_neuron_and_the_binary_boundary() -> None:
+    run = Run(RunConfig(dataset=DataConfig(name="gauss")))
+    run.step("epoch", 5)
+    maps = frames.build_maps(run)
+    assert maps["kind"] == "value"
+    assert set(maps["nodes"]) == {"n1_0", "n1_1", "n1_2", "n1_3", "n2_0", "n2_1"}
+    assert all(decode(m).size == maps["node_res"] ** 2 for m in maps["nodes"].values())
+    out = decode(maps["out"]).reshape(maps["res"], maps["res"])
+    # gauss: +1 around (2, 2) (top right, row 0 = ymin), -1 around (-2, -2) (bottom left)
+    assert out[-8, -8] > 128 > out[8, 8]
+
+
+def test_multi_class_map_shows_every_class_as_the_argmax() -> None:
+    config = RunConfig(dataset=DataConfig(name="blobs", classes=4), output_unit="softmax_ce",
+                       hidden=(LayerConfig(8), LayerConfig(8)), optimizer=OptimizerConfig(learning_rate=0.3))
+    run = Run(config)
+    run.step("epoch", 30)
+    assert run.history_metrics[-1].accuracy is not None and run.history_metrics[-1].accuracy > 0.9
+    maps = frames.build_maps(run)
+    assert maps["kind"] == "classes" and maps["classes"] == 4
+    classes = decode(maps["cls"])
+    confidence = decode(maps["out"])
+    assert classes.size == confidence.size == maps["res"] ** 2
+    assert set(classes.tolist()) == {0, 1, 2, 3}
+    # the probability of the chosen class is at least 1/k everywhere
+    assert confidence.min() >= math.floor(255 / 4)
+
+
+def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
+    """Play publishes maps at most stream_maps_fps per second; the rest of the frames have none."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    from app.sessions import SessionManager
+    from app.settings import Settings
+    from app.store import SQLiteStore
+
+    async def scenario(data_dir: Path) -> tuple[int, int]:
+        settings = Settings(data_dir=data_dir, stream_max_fps=20, stream_maps_fps=4)
+        manager = SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
+        session = await manager.create(lambda: Run(RunConfig()), "test")
+        seen_frames, seen_maps = session.broadcaster.version, session.broadcaster.maps_version
+        await manager.play(session, "micro", 20)
+        await asyncio.sleep(2.0)
+        await manager._stop_play(session)
+        result = (session.broadcaster.version - seen_frames, session.broadcaster.maps_version - seen_maps)
+        await manager.shutdown()
+        return result
+
+    with tempfile.TemporaryDirectory() as directory:
+        published, with_maps = asyncio.run(scenario(Path(directory)))
+    assert published >= 20  # ~40 ticks in 2 s; slack for a slow machine
+    assert 4 <= with_maps <= 10  # 4 per second, and never one per frame
