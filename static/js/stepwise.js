@@ -64,7 +64,7 @@
     els: new Map(),               // id -> element cache, cleared after every swap
     prevW: null,                  // previous frame's weights, to flash the ones that changed
     pending: null, raf: 0,        // newest frame not yet applied (apply at most once per animation frame)
-    lastMaps: null,
+    lastMaps: null, chart: null,
     history: { train: [], test: [], reg: [] }, lastPoint: null,
     stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
   };
@@ -278,8 +278,11 @@
     const page = document.getElementById("page");
     if (!page) return;
     paintStaticMaps(root);
+    // Only a new chart element (first paint, or #page re-rendered) brings its own history; a swap of
+    // another part (the inspector after a step) must not throw away the points the stream added.
     const chart = document.getElementById("loss-chart");
-    if (chart && chart.dataset.history && root.contains(chart)) {
+    if (chart && chart.dataset.history && chart !== state.chart) {
+      state.chart = chart;
       state.history = JSON.parse(chart.dataset.history);
       state.lastPoint = null;
       drawChart();
