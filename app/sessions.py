@@ -201,10 +201,13 @@ class SessionManager:
         return result
 
     async def replace(self, session: Session, build: Callable[[Run], Run]) -> None:
-        """Swap in a new Run built from the old one (new network or data); the old one stays on error."""
-        await self._stop_play(session)
+        """Swap in a new Run built from the old one (new network or data). On error the old run stays
+        and keeps playing; on success play stops (the new run starts at epoch 0). Play is stopped under
+        the lock so no step of the old run can land after the new run's step_id was taken."""
         async with session.lock:
-            session.run = await anyio.to_thread.run_sync(build, session.run)
+            new_run = await anyio.to_thread.run_sync(build, session.run)
+            await self._stop_play(session)
+            session.run = new_run
         await self.call(session, lambda run: None, arch=True)
 
     async def read(self, session: Session, look: Callable[[Run], T]) -> T:
