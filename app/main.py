@@ -9,6 +9,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app import __version__
 from app.limits import BodySizeLimit
 from app.routes import api, graph, pages, stream
+from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
 from app.store import SQLiteStore
@@ -21,6 +22,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = SessionManager(settings, SQLiteStore(settings.data_dir / "sessions.sqlite3"))
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
+    # Added last = outermost: refusals (413, 429) carry the security headers too.
+    app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
+                       burst=settings.requests_burst)
+    app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
