@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from engine import activations, outputs
 from engine.activations import RELU_FAMILY, Activation
-from engine.optim import Regularization, penalty
+from engine.optim import Optimizer, Regularization, penalty
 from engine.trace import LayerTrace, Trace
 
 Array = NDArray[np.float64]
@@ -147,6 +147,7 @@ class Network:
         n_out = self.output.n_outputs(config.n_targets)
         params = _init_params(rng, config.init or "xavier", n_in, n_out, 1, 0.0)
         self.layers.append(Layer(n_in, n_out, config.output_unit, None, 1, params))
+        self._fast_buffers: dict[int, list[tuple[Array, Array]]] = {}
 
     @property
     def n_outputs(self) -> int:
@@ -276,6 +277,72 @@ class Network:
         # add.reduce / B is what np.mean computes, without its Python-level overhead
         loss_data = float(np.add.reduce(loss_per_sample)) / batch
         return Trace(X, Y, prediction, loss_per_sample, loss_data, loss_reg, traces)
+
+    # ---- the untraced step -------------------------------------------------------------------------
+    def _buffers(self, batch: int) -> list[tuple[Array, Array]]:
+        """Per hidden layer, (pre_activation (B, n_out), its input with the ones column (B, n_in + 1)),
+        then the output layer's; allocated once per batch size and reused by every untraced step."""
+        cached = self._fast_buffers.get(batch)
+        if cached is None:
+            cached = []
+            for layer in self.layers:
+                augmented = np.empty((batch, layer.n_in + 1))
+                augmented[:, -1] = 1.0
+                cached.append((np.empty((batch, layer.n_out * layer.pieces)), augmented))
+            if len(self._fast_buffers) > 4:  # a run uses its batch size and a short last batch
+                self._fast_buffers.clear()
+            self._fast_buffers[batch] = cached
+        return cached
+
+    def train_batch(self, X: Array, Y: Array, regularization: Regularization, optimizer: Optimizer,
+                    step: int) -> float:
+        """Forward, backward and the optimiser's update on one batch X (B, n_in), Y (B, n_targets), with
+        no Trace kept: the batch's data loss (mean per-sample loss, before the update).
+
+        Same NumPy operations in the same order as trace_batch + Optimizer.apply, so the parameters
+        and optimiser state after it are bit for bit those of the traced step (tests/engine/
+        test_fast_path.py); only the intermediate arrays live in reused buffers instead of new ones.
+        Parameters are updated in place (a Trace that shares them gets a copy first)."""
+        if any(layer.pieces > 1 for layer in self.layers) or len(X) == 0:
+            trace = self.trace_batch(X, Y, regularization)  # maxout keeps the general path
+            optimizer.apply(self, trace, step)
+            return trace.loss_data
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64)
+        batch = X.shape[0]
+        layers = self.layers
+        buffers = self._buffers(batch)
+        buffers[0][1][:, :-1] = X
+        for index, layer in enumerate(layers[:-1]):
+            pre_activation, augmented = buffers[index]
+            np.dot(augmented, layer._params.T, out=pre_activation)
+            assert layer.activation is not None
+            layer.activation.f(pre_activation, out=buffers[index + 1][1][:, :-1])
+        z = np.dot(buffers[-1][1], layers[-1]._params.T)
+        _, loss_per_sample, delta = self.output.evaluate(z, Y)
+        loss_data = float(np.add.reduce(loss_per_sample)) / batch
+
+        scale = 1.0 / batch
+        regularized = regularization.kind != "none" and regularization.rate != 0.0
+        grads: list[Array] = [z] * len(layers)
+        for index in range(len(layers) - 1, -1, -1):
+            layer = layers[index]
+            params = layer._params
+            packed_grad = np.dot(delta.T, buffers[index][1])
+            packed_grad *= scale
+            if regularized:
+                packed_grad[:, :-1] += regularization.gradient(params[:, :-1])
+            grads[index] = packed_grad
+            if index > 0:
+                below = layers[index - 1]
+                pre_below, _ = buffers[index - 1]
+                activation = buffers[index][1][:, :-1]
+                downstream = np.dot(delta, params[:, :-1])  # Σ_k w_kj δ_k, (B, n_in), before the update
+                assert below.activation is not None
+                downstream *= below.activation.derivative(pre_below, activation)
+                delta = downstream
+        optimizer.apply_packed(self, grads, step)
+        return loss_data
 
     # ---- parameters -------------------------------------------------------------------------------
     def get_params(self) -> Params:

@@ -184,6 +184,29 @@ class Optimizer:
             lt.packed_update = update
             lt.weight_update, lt.bias_update = _unpack(update, lt)
 
+    def apply_packed(self, network: Network, grads: Sequence[Array], step: int) -> None:
+        """Update every layer in place from its packed gradient (rows, n_in + 1), with no Trace to fill:
+        the untraced step (Network.train_batch). The same arithmetic as `apply`, so bit for bit the
+        same parameters and state; the gradient arrays are used as scratch space."""
+        learning_rate = self.learning_rate(step)
+        kind = self.config.kind
+        for index, (layer, grad) in enumerate(zip(network.layers, grads, strict=True)):
+            params = layer.writable_params()
+            if kind == "sgd":
+                grad *= -learning_rate
+                params += grad
+            elif kind == "momentum":
+                velocity = self._state["velocity"][index]
+                velocity *= self.config.momentum  # μ·v − η·g, as `_update` computes it
+                grad *= learning_rate
+                velocity -= grad
+                params += velocity
+            else:
+                state = [self._state[name][index] for name in ("m", "v")]
+                update, (m, v) = self._update(grad, state, learning_rate, step)
+                self._state["m"][index], self._state["v"][index] = m, v
+                params += update
+
     def apply_unit(self, network: Network, trace: Trace, step: int, layer: int, unit: int) -> None:
         """Update only unit `unit` of layer `layer` (1-based): its weights and bias (every piece, for
         maxout) and its optimiser state. Applying every unit of every layer once, in any order, gives

@@ -192,23 +192,25 @@ class Run:
         unit = _check_unit(unit, count)
         done = 0
         with np.errstate(all="ignore"):
-            while done < count and self.diverged is None and self._advance(unit):
+            # only the last stop's trace can be shown: the ones before it train untraced
+            while done < count and self.diverged is None and self._advance(unit, done == count - 1):
                 done += 1
         if done or self.diverged is not None:
             self.step_id += 1
         return done
 
-    def _advance(self, unit: Unit) -> bool:
+    def _advance(self, unit: Unit, traced: bool = True) -> bool:
+        """One stop of `unit`; `traced` False lets coarse batches skip building the Trace."""
         if unit == "epoch":
-            if not self._advance("batch"):
+            if not self._advance("batch", traced and self.batch == self.batches_per_epoch - 1):
                 return False
             while self.batch != 0:
-                if not self._advance("batch"):
+                if not self._advance("batch", traced and self.batch == self.batches_per_epoch - 1):
                     return False
             return True
         if self._in_batch is None:
             if unit == "batch":
-                return self._coarse_batch()
+                return self._coarse_batch() if traced else self._untraced_batch()
             if not self._begin_batch():
                 return False
             assert self._in_batch is not None
@@ -267,6 +269,20 @@ class Run:
         if trace is None:
             return False
         self._trace = trace
+        self._shown = None
+        return self._finish_batch()
+
+    def _untraced_batch(self) -> bool:
+        """A coarse batch with no Trace kept (Network.train_batch): the same parameters bit for bit."""
+        self._sync_live()
+        inputs, targets = self._batch_rows()
+        loss = self.network.train_batch(inputs, targets, self.config.regularization, self.optimizer,
+                                         self.updates)
+        if not (math.isfinite(loss) and abs(loss) < PARAMETER_BOUND and _network_ok(self.network)):
+            self._restore(self.history.top)
+            self._diverge(loss)
+            return False
+        self._trace = None  # the last shown trace belongs to an older batch
         self._shown = None
         return self._finish_batch()
 
