@@ -64,7 +64,7 @@
     els: new Map(),               // id -> element cache, cleared after every swap
     prevW: null,                  // previous frame's weights, to flash the ones that changed
     pending: null, raf: 0,        // newest frame not yet applied (apply at most once per animation frame)
-    lastMaps: null, chart: null,
+    lastMaps: null, chart: null, frame: null,
     history: { train: [], test: [], reg: [] }, lastPoint: null,
     stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
   };
@@ -105,6 +105,27 @@
   }
 
   // ---- applying a frame ----------------------------------------------------------------------------
+  /** Set one style property unless it already has that value (cached on the element). */
+  function paint(e, prop, value) {
+    if (!e) return;
+    const cache = e._sw || (e._sw = {});
+    if (cache[prop] !== value) { cache[prop] = value; e.style[prop] = value; }
+  }
+
+  /** The live value of a node / link / bias id from the last frame applied: [value, delta, grad]. */
+  function valueOf(id) {
+    const f = state.frame;
+    if (!f) return [undefined, undefined, undefined];
+    const m = /^([nwb])(\d+)_(\d+)(?:_(\d+))?$/.exec(id || "");
+    if (!m) return [undefined, undefined, undefined];
+    const [kind, l, j, i] = [m[1], Number(m[2]), Number(m[3]), Number(m[4])];
+    const at = (arr, ...ix) => ix.reduce((a, x) => (a == null ? undefined : a[x]), arr);
+    if (kind === "n") return [at(f.act, l, j), at(f.delta, l, j), undefined];
+    if (kind === "w") return [at(f.w, l, j, i), undefined, at(f.g, l, j, i)];
+    const b = at(f.b, l, j);
+    return [Array.isArray(b) ? b[0] : b, undefined, undefined];
+  }
+
   function setText(id, text) { const e = el(id); if (e && e.textContent !== text) e.textContent = text; }
   const num = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(3));
 
@@ -114,33 +135,29 @@
     const page = el("page");
     if (page) { page.dataset.phase = f.phase || ""; page.dataset.step = String(f.id); }
 
-    // Nodes: fill = the focus sample's activation (the map inside shows the whole plane).
-    if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => {
-      const n = el(`n${l}_${j}`);
-      if (n) { n.style.fill = colour(a ?? 0); n.dataset.value = a; }
-    }));
-    if (f.delta) f.delta.forEach((layer, l) => layer.forEach((d, j) => {
-      const n = el(`n${l}_${j}`); if (n) n.dataset.delta = d;
-    }));
-    // Links: colour = sign of w, width = |w|; flash those whose weight changed since the last frame.
-    const flash = f.phase === "update" || (state.prevW && f.phase === null);
+    // Only what changed is written: during play most link widths and colours stay put from one frame
+    // to the next, and every style write costs a style recalculation (measured: the main cost).
+    // Values for hover and the editor are read from the frame itself (valueOf), not kept in attributes.
+    if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => paint(el(`n${l}_${j}`), "fill", colour(a ?? 0))));
+    const flashing = f.phase === "update" && f.focus && state.prevW;
     f.w.forEach((layer, l) => layer.forEach((row, j) => row.forEach((w, i) => {
       const k = el(`w${l}_${j}_${i}`);
       if (!k) return;
-      k.style.stroke = w >= 0 ? "var(--pos)" : "var(--neg)";
-      k.style.strokeWidth = Math.min(8, 0.6 + 4 * Math.abs(w ?? 0)).toFixed(2);
-      k.dataset.value = w;
-      if (f.g) k.dataset.grad = f.g[l][j][i];
-      const before = state.prevW && state.prevW[l] && state.prevW[l][j] ? state.prevW[l][j][i] : w;
-      if (flash && before !== w) k.animate([{ opacity: 1, filter: "brightness(1.6)" }, { opacity: 0.75 }],
-                                         { duration: 450 });
+      paint(k, "stroke", (w ?? 0) >= 0 ? "var(--pos)" : "var(--neg)");
+      paint(k, "strokeWidth", Math.min(8, 0.6 + 4 * Math.abs(w ?? 0)).toFixed(1));
+      // Update micro-step: the links of the unit just updated flash (the ones whose weight moved).
+      if (flashing && l === f.focus.layer && j === f.focus.unit) {
+        const before = state.prevW[l] && state.prevW[l][j] ? state.prevW[l][j][i] : w;
+        if (before !== w) k.animate([{ opacity: 1, strokeOpacity: 0.3 }, { opacity: 1, strokeOpacity: 1 }],
+                                    { duration: 450 });
+      }
     })));
     state.prevW = f.w;
     f.b.forEach((layer, l) => layer.forEach((b, j) => {
-      const e = el(`b${l}_${j}`);
       const v = Array.isArray(b) ? b[0] : b;
-      if (e) { e.style.fill = colour(v ?? 0); e.dataset.value = v; }
+      paint(el(`b${l}_${j}`), "fill", colour(v ?? 0));
     }));
+    state.frame = f;
     focus(f);
     losses(f);
     if (f.maps) maps(f.maps);
@@ -307,9 +324,10 @@
     const t = ev.target.closest && ev.target.closest("#net [data-label]");
     const out = document.getElementById("hover-value");
     if (!t || !out) return;
-    let text = `${t.dataset.label} = ${t.dataset.value === undefined ? "—" : t.dataset.value}`;
-    if (t.dataset.delta !== undefined && t.dataset.delta !== "null") text += `, δ = ${t.dataset.delta}`;
-    if (t.dataset.grad !== undefined && t.dataset.grad !== "null") text += `, ∂L/∂w = ${t.dataset.grad}`;
+    const [value, delta, grad] = valueOf(t.id);
+    let text = `${t.dataset.label} = ${value == null ? "—" : value}`;
+    if (delta != null) text += `, δ = ${delta}`;
+    if (grad != null) text += `, ∂L/∂w = ${grad}`;
     out.textContent = text;
   });
 
@@ -321,7 +339,7 @@
       form.elements.layer.value = target.dataset.layer;
       form.elements.unit.value = target.dataset.unit;
       form.elements.input.value = target.dataset.input ?? "";
-      form.elements.value.value = target.dataset.value ?? "";
+      form.elements.value.value = valueOf(target.id)[0] ?? "";
       document.getElementById("edit-weight-name").textContent = target.dataset.label;
       form.elements.value.focus();
       return;
