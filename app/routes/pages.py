@@ -227,7 +227,8 @@ async def _hidden_patch(request: Request, sid: str, change: Any) -> HTMLResponse
     from app.convert import config_dict
 
     session = await _session(request, sid)
-    hidden = (await _sessions(request).read(session, config_dict))["hidden"]
+    # asdict keeps the RunConfig's tuple: a list so the change can append/pop.
+    hidden = list((await _sessions(request).read(session, config_dict))["hidden"])
     change(hidden)
     if len(hidden) > views.PAGE_MAX_LAYERS or any(not 1 <= layer["units"] <= views.PAGE_MAX_UNITS
                                                    for layer in hidden):
