@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from engine.optim import penalty
 from engine.stepper import Run
 from numpy.typing import NDArray
 
@@ -14,6 +15,7 @@ from numpy.typing import NDArray
 DELTA_PHASES = frozenset({"error", "backward", "accumulate", "update"})
 GRAD_PHASES = frozenset({"backward", "accumulate", "update"})
 
+VECTOR_MIN = 64  # arrays at least this large are rounded with one vectorised pass (measured crossover)
 OUTPUT_MAP_RES = 48
 NODE_MAP_RES = 24
 # Heat-map scale: a value v is sent as round((clip(v, -1, 1) + 1) * 127.5), so 0 -> -1, 255 -> +1 and
@@ -21,18 +23,65 @@ NODE_MAP_RES = 24
 MAP_SCALE = (-1.0, 1.0)
 
 
+def _round4(values: NDArray[Any]) -> NDArray[np.float64]:
+    """Finite values rounded to 4 significant digits in one pass: an integer of at most 4 digits divided
+    (or multiplied) by an exact power of ten is the double nearest that decimal, so JSON prints it short."""
+    magnitude = np.abs(values)
+    exponent = np.floor(np.log10(magnitude, out=np.zeros_like(magnitude), where=magnitude > 0))
+    shift = (3 - exponent).astype(np.int64)
+    up = shift >= 0
+    scale = 10.0 ** np.abs(shift)
+    digits = np.rint(np.where(up, values * scale, values / scale))
+    return np.where(up, digits / scale, digits * scale)
+
+
+def _r4_nested(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_r4_nested(value) for value in values]
+    return float(f"{values:.4g}") if math.isfinite(values) else None
+
+
 def r4(values: Any) -> Any:
     """Nested lists of floats rounded to 4 significant digits; NaN/inf become null (never in JSON)."""
     if isinstance(values, np.ndarray):
         if values.ndim == 0:
             return r4(float(values))
-        if values.ndim == 1:
-            return [float(f"{x:.4g}") if math.isfinite(x) else None for x in values.tolist()]
-        return [r4(row) for row in values]
+        array = values.astype(np.float64, copy=False)
+        if array.size < VECTOR_MIN:  # a dozen NumPy calls cost more than formatting a few numbers
+            return _r4_nested(array.tolist())
+        finite = np.isfinite(array)
+        tiny = (np.abs(array) < 1e-18) & (array != 0)  # 10**shift would no longer be exact
+        if tiny.any():
+            return _r4_nested(array.tolist())
+        if finite.all():
+            return _round4(array).tolist()
+        rounded = _round4(np.where(finite, array, 0.0)).astype(object)
+        rounded[~finite] = None
+        return rounded.tolist()
     if values is None:
         return None
     value = float(values)
     return float(f"{value:.4g}") if math.isfinite(value) else None
+
+
+def r4_many(arrays: list[NDArray[Any]]) -> list[Any]:
+    """r4 of each array, rounded in one vectorised pass over all of them (a frame holds a few dozen small
+    arrays: one pass instead of one per array is what keeps a frame cheap)."""
+    if not arrays:
+        return []
+    flat = np.concatenate([np.ravel(a).astype(np.float64, copy=False) for a in arrays])
+    finite = np.isfinite(flat)
+    tiny = (np.abs(flat) < 1e-18) & (flat != 0)  # 10**shift would no longer be exact: format those
+    rounded: NDArray[Any] = _round4(np.where(finite, flat, 1.0))
+    if not finite.all() or tiny.any():
+        rounded = rounded.astype(object)
+        rounded[~finite] = None
+        rounded[tiny] = [float(f"{x:.4g}") for x in flat[tiny].tolist()]
+    out, offset = [], 0
+    for a in arrays:
+        out.append(rounded[offset:offset + a.size].reshape(np.shape(a)).tolist())
+        offset += a.size
+    return out
 
 
 def _flat_pieces(weights: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -50,17 +99,29 @@ def build_frame(run: Run) -> dict[str, Any]:
         {"layer": event.layer, "unit": event.unit, "sample": event.sample} if event is not None else None
     )
 
-    act = delta = grads = None
+    layers = run.network.layers
+    n = len(layers)
+    # Everything numeric goes through one rounding pass, in this order: w, b, then act, delta, g.
+    arrays: list[NDArray[Any]] = [_flat_pieces(layer.weights) for layer in layers]
+    arrays += [layer.bias for layer in layers]
+    has_delta = trace is not None and phase in DELTA_PHASES
+    has_grads = trace is not None and phase in GRAD_PHASES
     if trace is not None:
         focus_sample = min(focus_sample, trace.inputs.shape[0] - 1)
-        act = [r4(trace.inputs[focus_sample])] + [r4(lt.activation[focus_sample]) for lt in trace.layers]
-        if phase in DELTA_PHASES:
-            delta = [[]] + [r4(lt.delta[focus_sample]) for lt in trace.layers]
-        if phase in GRAD_PHASES:
-            grads = [[]] + [r4(_flat_pieces(lt.grad_weights)) for lt in trace.layers]
-
-    layers = run.network.layers
+        arrays += [trace.inputs[focus_sample]] + [lt.activation[focus_sample] for lt in trace.layers]
+        if has_delta:
+            arrays += [lt.delta[focus_sample] for lt in trace.layers]
+        if has_grads:
+            arrays += [_flat_pieces(lt.grad_weights) for lt in trace.layers]
     train, test = run.losses()
+    reg = penalty(run.config.regularization, [layer.weights for layer in layers])
+    arrays.append(np.array([train, test, reg]))
+    rounded = r4_many(arrays)
+    weights, biases, rest = rounded[:n], rounded[n:2 * n], rounded[2 * n:-1]
+    act = rest[:n + 1] if trace is not None else None
+    delta = [[], *rest[n + 1:2 * n + 1]] if has_delta else None
+    grads = [[], *rest[-n:]] if has_grads else None
+    train, test, reg = rounded[-1]
     diverged = run.diverged
     return {
         "id": run.step_id,
@@ -71,10 +132,10 @@ def build_frame(run: Run) -> dict[str, Any]:
         "focus": focus,
         "act": act,
         "delta": delta,
-        "w": [[]] + [r4(_flat_pieces(layer.weights)) for layer in layers],
-        "b": [[]] + [r4(layer.bias) for layer in layers],  # maxout: a list of k biases per unit
+        "w": [[], *weights],
+        "b": [[], *biases],  # maxout: a list of k biases per unit
         "g": grads,
-        "loss": {"train": r4(train), "test": r4(test), "reg": r4(trace.loss_reg) if trace else 0.0},
+        "loss": {"train": train, "test": test, "reg": reg},
         "acc": _accuracy(run),
         "diverged": diverged.message if diverged is not None else None,
         "maps": None,
@@ -82,14 +143,11 @@ def build_frame(run: Run) -> dict[str, Any]:
 
 
 def _accuracy(run: Run) -> dict[str, Any] | None:
+    """Accuracy after the last completed batch (None for regression or before the first batch)."""
     history = run.history_metrics
-    if not history or getattr(history[-1], "accuracy", None) is None:
+    if not history or history[-1].accuracy is None:
         return None
-    last = history[-1]
-    accuracy = last.accuracy
-    if isinstance(accuracy, tuple | list):
-        return {"train": r4(accuracy[0]), "test": r4(accuracy[1])}
-    return {"train": r4(accuracy), "test": r4(getattr(last, "test_accuracy", None))}
+    return {"train": r4(history[-1].accuracy), "test": r4(history[-1].test_accuracy)}
 
 
 def _encode(grid: NDArray[np.float64]) -> str:
