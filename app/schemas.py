@@ -170,4 +170,16 @@ class SessionState(BaseModel):
 
 
 class Detail(BaseModel):
+    """Every refusal: pydantic's list of {loc, msg, type}, a {field, message, ...} object, or a string."""
+
     detail: Any
+
+
+# Documented on the JSON routes so the OpenAPI matches what they answer (FastAPI's default 422 schema
+# allows only pydantic's list, but the engine's refusals name one field in an object).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": Detail, "description": "unknown or malformed session id"},
+    413: {"model": Detail, "description": "the request body or upload is too large"},
+    422: {"model": Detail, "description": "invalid input; the detail names the field"},
+    429: {"model": Detail, "description": "a cap on sessions or request rate was reached; retry later"},
+}

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from app import convert
 from app.schemas import (
+    ERROR_RESPONSES,
     ConfigPatch,
     PlayRequest,
     PointAdd,
@@ -25,7 +26,7 @@ from app.schemas import (
 )
 from app.sessions import Session, SessionError, SessionManager
 
-router = APIRouter(prefix="/api", tags=["sessions"])
+router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES)
 
 MAX_IMPORT_KEYS = 64
 

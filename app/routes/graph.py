@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from app.graph_view import PRESETS, kind_of, label_of, page_context
+from app.schemas import ERROR_RESPONSES
 from engine.expression import MAX_LENGTH, ExpressionError, build_graph
 
 router = APIRouter(tags=["graph"])
@@ -69,7 +70,7 @@ def expression_error(error: ExpressionError) -> HTTPException:
     return HTTPException(status_code=422, detail=detail)
 
 
-@router.post("/api/graph", response_model=GraphResponse)
+@router.post("/api/graph", response_model=GraphResponse, responses=ERROR_RESPONSES)
 def api_graph(body: GraphRequest) -> GraphResponse:
     for name, value in body.values.items():
         if not math.isfinite(value):

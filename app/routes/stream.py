@@ -10,9 +10,10 @@ from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.routes.api import Current, Manager
+from app.schemas import ERROR_RESPONSES
 from app.sessions import Session, SessionManager
 
-router = APIRouter(prefix="/api", tags=["stream"])
+router = APIRouter(prefix="/api", tags=["stream"], responses={404: ERROR_RESPONSES[404]})
 
 
 async def frames_for(
