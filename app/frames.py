@@ -161,25 +161,25 @@ def _bytes(values: NDArray[Any]) -> str:
 
 
 def _output_map(run: Run, prediction: NDArray[np.float64]) -> dict[str, Any]:
-    """The decision map. One output (or binary softmax): "kind": "value", `out` on the [-1, 1] scale
-    (probabilities as 2p - 1, so 128 is the 0.5 boundary; +1 = class 1). Three or more classes:
-    "kind": "classes", `cls` = the argmax class per cell (uint8) and `out` = its probability as
-    round(255 p) (one-hot linear outputs clipped to [0, 1]), so every class shows."""
+    """The decision map. `out`: one value per cell on the [-1, 1] byte scale: the single output, or for
+    probabilities 2p - 1 of class 1 (+1), so byte 128 is the p = 0.5 boundary. When the output has one
+    unit per class (softmax_ce, or one-hot targets), also `classes`: one map per class, byte =
+    round(255 p) (p = the class's probability, linear outputs clipped to [0, 1]); the page colours each
+    cell by its most probable class, so every class shows."""
     n_classes = run.dataset.n_classes
-    if n_classes >= 3:
-        scores = prediction[:, :n_classes]
-        chosen = np.argmax(scores, axis=1)
-        confidence = np.clip(np.nan_to_num(scores[np.arange(scores.shape[0]), chosen]), 0.0, 1.0)
-        return {"kind": "classes", "classes": n_classes, "cls": _bytes(chosen),
-                "out": _bytes(np.rint(confidence * 255.0))}
     output_unit = run.config.output_unit
-    if output_unit == "softmax_ce":  # two classes: the probability of class 1 (+1)
+    maps: dict[str, Any] = {"classes": None}
+    if n_classes >= 2 and prediction.shape[1] >= n_classes:
+        scores = np.clip(np.nan_to_num(prediction[:, :n_classes]), 0.0, 1.0)
+        maps["classes"] = [_bytes(np.rint(scores[:, c] * 255.0)) for c in range(n_classes)]
+    if output_unit == "softmax_ce" or (maps["classes"] is not None and n_classes == 2):
         values = 2.0 * prediction[:, 1] - 1.0
     elif output_unit == "sigmoid_bce":
         values = 2.0 * prediction[:, 0] - 1.0
     else:
         values = prediction[:, 0]
-    return {"kind": "value", "out": _encode(values)}
+    maps["out"] = _encode(values)
+    return maps
 
 
 def build_maps(run: Run) -> dict[str, Any]:

@@ -119,12 +119,24 @@ def test_maps_cover_every_hidden_neuron_and_the_binary_boundary() -> None:
     run = Run(RunConfig(dataset=DataConfig(name="gauss")))
     run.step("epoch", 5)
     maps = frames.build_maps(run)
-    assert maps["kind"] == "value"
+    assert maps["classes"] is None  # one tanh output: `out` alone is the boundary
     assert set(maps["nodes"]) == {"n1_0", "n1_1", "n1_2", "n1_3", "n2_0", "n2_1"}
     assert all(decode(m).size == maps["node_res"] ** 2 for m in maps["nodes"].values())
     out = decode(maps["out"]).reshape(maps["res"], maps["res"])
     # gauss: +1 around (2, 2) (top right, row 0 = ymin), -1 around (-2, -2) (bottom left)
     assert out[-8, -8] > 128 > out[8, 8]
+
+
+def test_binary_softmax_map_has_two_class_maps_and_out_is_class_one() -> None:
+    run = Run(RunConfig(dataset=DataConfig(name="gauss"), output_unit="softmax_ce"))
+    run.step("epoch", 5)
+    maps = frames.build_maps(run)
+    assert len(maps["classes"]) == 2
+    minus, plus = (decode(m).reshape(maps["res"], maps["res"]) for m in maps["classes"])
+    out = decode(maps["out"]).reshape(maps["res"], maps["res"])
+    assert plus[-8, -8] > 200 and minus[8, 8] > 200  # +1 (class 1) top right, -1 (class 0) bottom left
+    assert out[-8, -8] > 128 > out[8, 8]
+    assert np.all(np.abs(minus.astype(int) + plus.astype(int) - 255) <= 1)  # probabilities add up to 1
 
 
 def test_multi_class_map_shows_every_class_as_the_argmax() -> None:
@@ -134,13 +146,14 @@ def test_multi_class_map_shows_every_class_as_the_argmax() -> None:
     run.step("epoch", 30)
     assert run.history_metrics[-1].accuracy is not None and run.history_metrics[-1].accuracy > 0.9
     maps = frames.build_maps(run)
-    assert maps["kind"] == "classes" and maps["classes"] == 4
-    classes = decode(maps["cls"])
-    confidence = decode(maps["out"])
-    assert classes.size == confidence.size == maps["res"] ** 2
-    assert set(classes.tolist()) == {0, 1, 2, 3}
-    # the probability of the chosen class is at least 1/k everywhere
-    assert confidence.min() >= math.floor(255 / 4)
+    assert len(maps["classes"]) == 4
+    grids = np.stack([decode(m) for m in maps["classes"]])
+    assert grids.shape == (4, maps["res"] ** 2)
+    chosen = np.argmax(grids, axis=0)
+    assert set(chosen.tolist()) == {0, 1, 2, 3}  # every class owns part of the plane
+    # the most probable class has probability at least 1/k everywhere, and the k maps sum to ~1
+    assert grids.max(axis=0).min() >= math.floor(255 / 4)
+    assert np.all(np.abs(grids.astype(int).sum(axis=0) - 255) <= 4)
 
 
 def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
