@@ -88,10 +88,9 @@ async def index(request: Request) -> Response:
         placeholder: HTMLResponse = _templates(request).TemplateResponse(
             request, "index.html", {"version": __version__, "unwired": True})
         return placeholder
-    from engine.stepper import Run
-
     from app.convert import check_caps, run_config
     from app.sessions import SessionError
+    from engine.stepper import Run
 
     session_id = request.query_params.get("session")
     if session_id:
@@ -217,10 +216,28 @@ async def config(request: Request, sid: str) -> HTMLResponse:
                            "rate": float(str(get("regularization_rate", current["regularization"]["rate"])))},
         "batch_size": int(str(get("batch_size", current["batch_size"]))),
     }
+    wanted["output_unit"] = _fitting_output_unit(str(wanted["output_unit"]), dataset["name"],
+                                                 str(wanted["dataset"]["name"]))
     patch = {key: value for key, value in wanted.items() if json.dumps(value) != json.dumps(current.get(key))}
     if not patch:
         return await _render_page(request, session)
     return await _apply(request, session, patch)
+
+
+def _fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) -> str:
+    """Picking a dataset the current output unit cannot learn switches to one that can (a student who
+    clicks "3 spirals" wants to see it, not an error): several classes -> softmax, regression -> linear."""
+    from engine.data import MULTI_CLASS_SETS, REGRESSION_SETS
+
+    if new_dataset == old_dataset:
+        return output_unit
+    if new_dataset in REGRESSION_SETS and output_unit in ("tanh_mse", "sigmoid_bce", "softmax_ce"):
+        return "linear_mse"
+    if new_dataset in MULTI_CLASS_SETS and output_unit in ("tanh_mse", "sigmoid_bce"):
+        return "softmax_ce"
+    if old_dataset in REGRESSION_SETS and new_dataset not in MULTI_CLASS_SETS and output_unit == "linear_mse":
+        return "tanh_mse"
+    return output_unit
 
 
 async def _hidden_patch(request: Request, sid: str, change: Any) -> HTMLResponse:

@@ -270,10 +270,11 @@
     const points = JSON.parse(c.dataset.points || "[]");
     const showTest = el("show-test")?.checked;
     const classes = Number(c.dataset.classes || 2), classification = c.dataset.kind === "classification";
+    const radius = points.length > 600 ? 2.2 : 3.2;  // 1,200 regression points would hide the surface
     for (const [px, py, label, isTest] of points) {
       if (isTest && !showTest) continue;
       const x = ((px - x0) / (x1 - x0)) * c.width, y = c.height - ((py - y0) / (y1 - y0)) * c.height;
-      ctx.beginPath(); ctx.arc(x, y, 3.2, 0, 2 * Math.PI);
+      ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
       ctx.fillStyle = classification ? CLASS_COLOURS[label % Math.max(2, classes)] : colour(label);
       ctx.fill(); ctx.lineWidth = 1; ctx.strokeStyle = isTest ? "#000" : "#fff"; ctx.stroke();
     }
@@ -356,8 +357,25 @@
     }
   });
   document.addEventListener("change", (ev) => {
+    // Controls elsewhere on the page join the setup form with form="setup", but their change events
+    // bubble to their own ancestors, not to the form: hand the form its own change so htmx posts it.
+    const owner = ev.target.form;
+    if (owner && owner.id === "setup" && !owner.contains(ev.target)) owner.dispatchEvent(new Event("change"));
     if (ev.target.id === "discretize" || ev.target.id === "show-test") {
       if (state.lastMaps) drawBoundary(state.lastMaps);
+    }
+  });
+
+  // htmx's settle step copies the old element's style attribute onto a new element with the same id
+  // (setAttribute, which a CSP of style-src 'self' refuses, one console error per element). The styles
+  // on #net are the frames' (set through CSSOM, which CSP allows): drop them from the elements about to
+  // be replaced; the stream repaints the new ones.
+  document.addEventListener("htmx:before:swap", (ev) => {
+    const detail = ev.detail || {};
+    const targets = (detail.tasks || []).map((t) => t && t.target).concat(detail.ctx ? [detail.ctx.target] : []);
+    for (const t of targets) {
+      if (!(t instanceof Element) || !t.querySelector("#net")) continue;
+      t.querySelectorAll("#net [style], .feature-map[style]").forEach((e) => { e.removeAttribute("style"); e._sw = null; });
     }
   });
 
