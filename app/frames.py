@@ -7,9 +7,10 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
 from engine.optim import penalty
 from engine.stepper import Run
-from numpy.typing import NDArray
 
 # Phases in which the deltas / gradients of the focus sample exist and are shown.
 DELTA_PHASES = frozenset({"error", "backward", "accumulate", "update"})

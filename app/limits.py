@@ -13,7 +13,9 @@ class BodyTooLarge(HTTPException):
     body parsing, so the route never sees a truncated body."""
 
     def __init__(self, cap: int) -> None:
-        super().__init__(413, {"field": "body", "message": f"the request body is larger than {cap} bytes"})
+        # starlette types detail as str, but its handler sends any JSON-able value: keep the field shape
+        super().__init__(413)
+        self.detail = {"field": "body", "message": f"the request body is larger than {cap} bytes"}  # type: ignore[assignment]
 
 
 class BodySizeLimit:
@@ -71,6 +73,6 @@ def _content_length(scope: Scope) -> int | None:
 async def _refuse(send: Send, cap: int) -> None:
     body = json.dumps({"detail": BodyTooLarge(cap).detail}).encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

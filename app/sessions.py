@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from engine.stepper import Run
 
 from app import frames
 from app.broadcast import Broadcaster
 from app.settings import Settings
 from app.store import SessionStore
 from engine import serialize
+from engine.stepper import Run
 
 T = TypeVar("T")
 

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from engine.stepper import Run
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +24,7 @@ from app.schemas import (
     WeightEdit,
 )
 from app.sessions import Session, SessionError, SessionManager
+from engine.stepper import Run
 
 router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES)
 

@@ -52,10 +52,12 @@ def test_default_frame_has_the_contract_keys_and_the_page_svg_ids() -> None:
         assert set(frame) == FRAME_KEYS
         # Every SVG id the page draws has its value in the frame, and the frame has nothing extra.
         assert [len(layer) for layer in frame["act"]] == [2, 4, 2, 1]
-        node_ids = {f"n{layer}_{unit}" for layer, values in enumerate(frame["act"]) for unit in range(len(values))}
+        node_ids = {f"n{layer}_{unit}" for layer, values in enumerate(frame["act"])
+                    for unit in range(len(values))}
         link_ids = {f"w{layer}_{unit}_{source}" for layer, rows in enumerate(frame["w"])
                     for unit, row in enumerate(rows) for source in range(len(row))}
-        bias_ids = {f"b{layer}_{unit}" for layer, values in enumerate(frame["b"]) for unit in range(len(values))}
+        bias_ids = {f"b{layer}_{unit}" for layer, values in enumerate(frame["b"])
+                    for unit in range(len(values))}
         assert node_ids == {node.id for node in layout.nodes}
         assert link_ids == {link.id for link in layout.links}
         assert bias_ids == {bias.id for bias in layout.biases}
@@ -78,7 +80,8 @@ def test_frame_follows_the_focus_and_carries_deltas_and_gradients_only_when_they
 def test_default_frame_without_maps_is_at_most_2_kb() -> None:
     run = Run(RunConfig())
     run.step("batch", 5)
-    sizes = [len(json.dumps(f, separators=(",", ":"), allow_nan=False)) for f in frames_through_one_batch(run)]
+    sizes = [len(json.dumps(f, separators=(",", ":"), allow_nan=False))
+             for f in frames_through_one_batch(run)]
     assert max(sizes) <= 2048
 
 

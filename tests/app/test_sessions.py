@@ -23,7 +23,9 @@ from engine.stepper import Run, RunConfig
 T = TypeVar("T")
 
 
-def run_with_manager(tmp_path: Path, scenario: Callable[[SessionManager], Awaitable[T]], **settings: Any) -> T:
+def run_with_manager(
+    tmp_path: Path, scenario: Callable[[SessionManager], Awaitable[T]], **settings: Any
+) -> T:
     """Run `scenario` on a fresh manager (its own event loop and store), shutting it down after."""
 
     async def main() -> T:
@@ -105,7 +107,8 @@ def test_the_session_lock_serialises_concurrent_changes(tmp_path: Path) -> None:
 
     async def scenario(manager: SessionManager) -> tuple[int, list[np.ndarray]]:
         session = await manager.create(lambda: Run(RunConfig()), "a")
-        results = await asyncio.gather(*(manager.call(session, one_micro_step, save=False) for _ in range(25)))
+        calls = (manager.call(session, one_micro_step, save=False) for _ in range(25))
+        results = await asyncio.gather(*calls)
         assert results == [1] * 25
         return session.run.step_id, params(session.run)
 
