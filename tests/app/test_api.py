@@ -192,3 +192,78 @@ def test_csv_upload_over_the_cap_is_refused(tmp_path: Path) -> None:
         big = b"x1,x2,label\n" + b"0.1,0.2,1\n" * 1000
         response = c.post(f"/api/sessions/{sid}/data/csv", files={"file": ("d.csv", big, "text/csv")})
     assert response.status_code == 413 and "file" in response.text
+
+
+def test_a_body_over_the_cap_is_refused_by_its_declared_length_and_while_streaming(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=10_000))) as c:
+        declared = c.post("/api/sessions/import", content=b"{" + b" " * 20_000 + b"}",
+                          headers={"content-type": "application/json"})
+        assert declared.status_code == 413 and declared.json()["detail"]["field"] == "body"
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the cap counts what arrives
+            yield b'{"format": "'
+            for _ in range(100):
+                yield b"x" * 1000
+            yield b'"}'
+
+        json_type = {"content-type": "application/json"}
+        streamed = c.post("/api/sessions/import", content=chunks(), headers=json_type)
+        assert streamed.status_code == 413 and streamed.json()["detail"]["field"] == "body"
+        small = c.post("/api/sessions", json={})
+        assert small.status_code == 201  # bodies under the cap still go through
+
+
+def test_csv_upload_replaces_the_data_and_a_bad_row_is_a_422_naming_row_and_column(
+    client: TestClient,
+) -> None:
+    sid = new_session(client)["id"]
+    rows = "".join(f"{i / 10},{(i * 7 % 11) / 5},{i % 2}\n" for i in range(40))
+    done = client.post(f"/api/sessions/{sid}/data/csv",
+                       files={"file": ("d.csv", ("x1,x2,label\n" + rows).encode(), "text/csv")})
+    assert done.status_code == 200, done.text
+    assert done.json()["config"]["dataset"]["name"] == "custom" and done.json()["reset"] is True
+    assert client.get(f"/api/sessions/{sid}/export").json()["data"]["source"] == "csv"
+    before = client.get(f"/api/sessions/{sid}/export").json()
+    bad = client.post(f"/api/sessions/{sid}/data/csv",
+                      files={"file": ("d.csv", b"x1,x2,label\n1,2,0\n3,abc,1\n5,6,0\n7,8,1\n", "text/csv")})
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert (detail["field"], detail["row"], detail["column"]) == ("file", 3, "x2")
+    assert client.get(f"/api/sessions/{sid}/export").json() == before
+
+
+def test_point_edits_and_regenerate_rebuild_on_the_new_data_with_growing_step_ids(client: TestClient) -> None:
+    sid = new_session(client)["id"]
+    client.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 2})
+    ids = [client.get(f"/api/sessions/{sid}").json()["step_id"]]
+    added = client.post(f"/api/sessions/{sid}/data/points", json={"x1": 9.0, "x2": -9.0, "label": 1})
+    assert added.status_code == 200, added.text
+    ids.append(added.json()["step_id"])
+    data = client.get(f"/api/sessions/{sid}/export").json()["data"]
+    assert data["source"] == "edited" and data["points"][-1] == [9.0, -9.0] and data["labels"][-1] == 1
+    removed = client.delete(f"/api/sessions/{sid}/data/points/0")
+    assert removed.status_code == 200
+    ids.append(removed.json()["step_id"])
+    assert len(client.get(f"/api/sessions/{sid}/export").json()["data"]["points"]) == 500
+    regenerated = client.post(f"/api/sessions/{sid}/data/regenerate", json={"seed": 3})
+    assert regenerated.json()["config"]["dataset"]["seed"] == 3
+    ids.append(regenerated.json()["step_id"])
+    assert client.get(f"/api/sessions/{sid}/export").json()["data"] == {"source": "generated"}
+    assert ids == sorted(set(ids))
+    assert client.delete(f"/api/sessions/{sid}/data/points/100000").json()["detail"]["field"] == "index"
+
+
+def test_a_diverged_session_answers_finite_json_everywhere_and_back_recovers(client: TestClient) -> None:
+    config = {"output_unit": "linear_mse", "optimizer": {"learning_rate": 10},
+              "hidden": [{"units": 8, "activation": "relu"}, {"units": 8, "activation": "relu"}]}
+    sid = new_session(client, **config)["id"]
+    state = client.post(f"/api/sessions/{sid}/step", json={"unit": "epoch", "count": 20}).json()
+    assert state["diverged"] is not None and "learning rate" in state["diverged"]
+    stuck = client.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 1}).json()
+    assert stuck["diverged"] == state["diverged"] and stuck["batch"] == state["batch"]
+    for path in ("", "/trace", "/network", "/metrics", "/export"):
+        response = client.get(f"/api/sessions/{sid}{path}")
+        assert response.status_code == 200
+        assert "NaN" not in response.text and "Infinity" not in response.text
+    recovered = client.post(f"/api/sessions/{sid}/back", json={"unit": "batch", "count": 1}).json()
+    assert recovered["diverged"] is None
