@@ -8,6 +8,7 @@ next to the control that caused it.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,15 @@ from app.urlstate import setup_from_query, setup_query
 
 router = APIRouter(tags=["pages"])
 
-Unit = Annotated[str, Form(pattern="^(micro|sample|batch|epoch)$")]
+Unit = Annotated[str, Form()]
+UNITS = ("micro", "sample", "batch", "epoch")
+
+
+def _unit_error(unit: str) -> HTMLResponse | None:
+    """A step unit outside the four answers a fragment naming the field (not FastAPI's JSON)."""
+    if unit in UNITS:
+        return None
+    return _error(f"unit: must be one of {', '.join(UNITS)}, got {unit[:20]!r}")
 
 
 def _templates(request: Request) -> Any:
@@ -123,6 +132,8 @@ async def _inspector(request: Request, session: Any, *, error: str | None = None
 
 @router.post("/ui/{sid}/step", response_class=HTMLResponse)
 async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
+    if (refused := _unit_error(unit)) is not None:
+        return refused
     session = await _session(request, sid)
     if session.playing:
         await _sessions(request).pause(session)
@@ -132,6 +143,8 @@ async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
 
 @router.post("/ui/{sid}/back", response_class=HTMLResponse)
 async def back(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
+    if (refused := _unit_error(unit)) is not None:
+        return refused
     session = await _session(request, sid)
     if session.playing:
         await _sessions(request).pause(session)
@@ -147,10 +160,18 @@ def _play_button(request: Request, sid: str, playing: bool) -> HTMLResponse:
 
 @router.post("/ui/{sid}/play", response_class=HTMLResponse)
 async def play(
-    request: Request, sid: str, unit: Unit = "batch", speed: Annotated[float, Form(gt=0, le=1000)] = 10.0
+    request: Request, sid: str, unit: Unit = "batch", speed: Annotated[str, Form()] = "10"
 ) -> HTMLResponse:
+    if (refused := _unit_error(unit)) is not None:
+        return refused
+    try:
+        steps_per_second = float(speed)
+    except ValueError:
+        steps_per_second = math.nan
+    if not 0 < steps_per_second <= 1000:
+        return _error(f"speed: must be a number of steps per second in (0, 1000], got {speed[:20]!r}")
     session = await _session(request, sid)
-    await _sessions(request).play(session, unit, speed)
+    await _sessions(request).play(session, unit, steps_per_second)
     return _play_button(request, sid, True)
 
 
@@ -196,25 +217,47 @@ async def config(request: Request, sid: str) -> HTMLResponse:
     session = await _session(request, sid)
     form = await request.form()
     current = await _sessions(request).read(session, config_dict)
-    units = [int(str(u)) for u in form.getlist("units")]
+
+    def get(name: str, default: Any) -> Any:
+        return form.get(name, default)
+
+    def number(name: str, default: Any, kind: type = float, given: Any = None) -> Any:
+        text = str(form.get(name, default) if given is None else given)
+        try:
+            value = kind(text)
+        except ValueError:
+            whole = "whole " if kind is int else ""
+            raise ValueError(f"{name}: {text[:20]!r} is not a {whole}number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: must be a finite number")
+        return value
+
+    try:
+        return await _config_patch(request, session, form, current, get, number)
+    except ValueError as error:
+        return _error(f"Not changed: {error}")
+
+
+async def _config_patch(request: Request, session: Any, form: Any, current: dict[str, Any], get: Any,
+                        number: Any) -> HTMLResponse:
+    units = [number("units", None, int, given=u) for u in form.getlist("units")]
     activations = [str(a) for a in form.getlist("activation")]
-    get = form.get
     dataset, optimizer = current["dataset"], current["optimizer"]
     wanted: dict[str, Any] = {
         "hidden": [{**layer, "units": u, "activation": a}
                    for layer, u, a in zip(current["hidden"], units, activations, strict=False)],
         "dataset": {**dataset, "name": get("dataset", dataset["name"]),
-                    "noise": float(str(get("noise", dataset["noise"]))),
-                    "train_fraction": float(str(get("train_fraction", dataset["train_fraction"])))},
+                    "noise": number("noise", dataset["noise"]),
+                    "train_fraction": number("train_fraction", dataset["train_fraction"])},
         "features": [str(f) for f in form.getlist("features")] or current["features"],
         "output_unit": get("output_unit", current["output_unit"]),
         "optimizer": {**optimizer, "kind": get("optimizer", optimizer["kind"]),
-                      "learning_rate": float(str(get("learning_rate", optimizer["learning_rate"]))),
+                      "learning_rate": number("learning_rate", optimizer["learning_rate"]),
                       "schedule": {**optimizer["schedule"],
                                    "kind": get("schedule", optimizer["schedule"]["kind"])}},
         "regularization": {"kind": get("regularization", current["regularization"]["kind"]),
-                           "rate": float(str(get("regularization_rate", current["regularization"]["rate"])))},
-        "batch_size": int(str(get("batch_size", current["batch_size"]))),
+                           "rate": number("regularization_rate", current["regularization"]["rate"])},
+        "batch_size": number("batch_size", current["batch_size"], int),
     }
     wanted["output_unit"] = _fitting_output_unit(str(wanted["output_unit"]), dataset["name"],
                                                  str(wanted["dataset"]["name"]))
