@@ -64,6 +64,7 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     last_saved: float = 0.0
+    saved_step_id: int = -1  # run.step_id when last written to the store (equal: nothing new to save)
     play_task: asyncio.Task[None] | None = None
     play_unit: str = "batch"
     play_speed: float = 0.0
@@ -112,7 +113,7 @@ class SessionManager:
             if session is None:
                 await self._make_room()
                 run = await anyio.to_thread.run_sync(serialize.import_run, json.loads(document))
-                session = Session(session_id, run, last_saved=time.monotonic())
+                session = Session(session_id, run, last_saved=time.monotonic(), saved_step_id=run.step_id)
                 self.sessions[session_id] = session
                 await self._publish(session, arch=True)
         session.last_used = time.monotonic()
@@ -190,6 +191,7 @@ class SessionManager:
             frame, maps = frames.build_frame(run), frames.build_maps(run)
             if save:
                 self.store.save(session.id, _document(run))
+                session.saved_step_id = run.step_id
             return result, frame, maps
 
         async with session.lock:
@@ -219,7 +221,17 @@ class SessionManager:
         await self.call(session, lambda run: None, arch=arch, save=False)
 
     async def _save(self, session: Session) -> None:
-        await self.call(session, lambda run: None, save=True)
+        """Write the run to the store unless it is unchanged since the last write (no frame is built:
+        shutdown saves every session and must stay quick)."""
+
+        def work(run: Run) -> None:
+            if run.step_id != session.saved_step_id:
+                self.store.save(session.id, _document(run))
+                session.saved_step_id = run.step_id
+
+        async with session.lock:
+            await anyio.to_thread.run_sync(work, session.run)
+        session.last_saved = time.monotonic()
 
     async def snapshot(self, session: Session) -> None:
         """Make sure the broadcaster holds a frame with current maps (a new subscriber starts from it)."""

@@ -4,6 +4,7 @@ divergence with the message published."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -145,3 +146,26 @@ def test_play_stops_on_divergence_and_publishes_the_message(tmp_path: Path) -> N
         assert loaded.run.diverged is not None
 
     run_with_manager(tmp_path, scenario)
+
+
+def test_shutdown_saves_every_changed_session_quickly(tmp_path: Path) -> None:
+    store_path = tmp_path / "sessions.sqlite3"
+
+    async def scenario() -> tuple[dict[str, int], float]:
+        manager = SessionManager(Settings(data_dir=tmp_path), SQLiteStore(store_path))
+        step_ids = {}
+        for k in range(30):
+            session = await manager.create(lambda: Run(RunConfig()), f"client{k}")
+            # a change that is not saved by itself (save=False): only shutdown can persist it
+            await manager.call(session, lambda run: run.step("batch", 2), save=False)
+            step_ids[session.id] = session.run.step_id
+        started = time.monotonic()
+        await manager.shutdown()
+        return step_ids, time.monotonic() - started
+
+    step_ids, took = asyncio.run(scenario())
+    assert took < 2.0
+    store = SQLiteStore(store_path)
+    saved = {sid: json.loads(store.load(sid) or "{}").get("step_id") for sid in step_ids}
+    store.close()
+    assert saved == step_ids
