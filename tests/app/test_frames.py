@@ -77,12 +77,17 @@ def test_frame_follows_the_focus_and_carries_deltas_and_gradients_only_when_they
     assert frames.build_frame(run)["w"][1] == frames.r4(run.network.layers[0].weights)
 
 
-def test_default_frame_without_maps_is_at_most_2_kb() -> None:
-    run = Run(RunConfig())
+@pytest.mark.parametrize(("hidden", "limit"), [((LayerConfig(4), LayerConfig(2)), 2048),
+                                               (tuple(LayerConfig(8) for _ in range(6)), 8192)])
+def test_frames_without_maps_stay_within_the_size_targets(
+    hidden: tuple[LayerConfig, ...], limit: int
+) -> None:
+    """Issue 6's targets: ≤ 2 KB for [2,4,2,1], ≤ 8 KB for [2,8×6,1], in every phase of a batch."""
+    run = Run(RunConfig(hidden=hidden))
     run.step("batch", 5)
     sizes = [len(json.dumps(f, separators=(",", ":"), allow_nan=False))
              for f in frames_through_one_batch(run)]
-    assert max(sizes) <= 2048
+    assert max(sizes) <= limit
 
 
 def test_numbers_have_at_most_four_significant_digits() -> None:
