@@ -60,4 +60,21 @@ def server_process(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess
 
 
 def server_log(data_dir: Path) -> str:
-    return "\n".join(p.read_text(errors="replace") for p in sorted(data_dir.parent.glob(f"{data_dir.name}-server-*.log")))
+    logs = sorted(data_dir.parent.glob(f"{data_dir.name}-server-*.log"))
+    return "\n".join(path.read_text(errors="replace") for path in logs)
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    """Parse Server-Sent Event lines into {"event", "id", "data"} dicts (comments and pings skipped)."""
+    current: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if "data" in current:
+                yield current
+            current = {}
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            current[name] = current.get(name, "") + ("\n" if name == "data" and name in current else "") + value
