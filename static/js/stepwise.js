@@ -144,7 +144,8 @@
       const k = el(`w${l}_${j}_${i}`);
       if (!k) return;
       paint(k, "stroke", (w ?? 0) >= 0 ? "var(--pos)" : "var(--neg)");
-      paint(k, "strokeWidth", Math.min(8, 0.6 + 4 * Math.abs(w ?? 0)).toFixed(1));
+      // Quarter-pixel steps: a width change repaints the drawing, and finer steps are not visible.
+      paint(k, "strokeWidth", String(Math.min(8, Math.round((0.6 + 4 * Math.abs(w ?? 0)) * 4) / 4)));
       // Update micro-step: the links of the unit just updated flash (the ones whose weight moved).
       if (flashing && l === f.focus.layer && j === f.focus.unit) {
         const before = state.prevW[l] && state.prevW[l][j] ? state.prevW[l][j][i] : w;
