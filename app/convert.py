@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from app.frames import r4
 from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
@@ -55,9 +56,34 @@ def _deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def validated(data: dict[str, Any]) -> SessionCreate:
+    """SessionCreate from a merged or imported config; a refusal is a 422 naming the first bad field
+    (pydantic's own message, without the input it would echo)."""
+    try:
+        return SessionCreate.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first.get("loc", ())) or None
+        raise SessionError(422, {"field": field, "message": str(first.get("msg", "invalid"))}) from None
+
+
 def merged_config(run: Run, patch: ConfigPatch) -> SessionCreate:
     """The run's config with the fields the patch sets (validated by the schema again)."""
-    return SessionCreate.model_validate(_deep_merge(config_dict(run), patch.model_dump(exclude_unset=True)))
+    return validated(_deep_merge(config_dict(run), patch.model_dump(exclude_unset=True)))
+
+
+def checked_batch_size(run: Run) -> Run:
+    """A batch larger than the training set could never fill: refuse it, naming batch_size."""
+    n_train = int(run.dataset.train_index.shape[0])
+    if run.config.batch_size > n_train:
+        raise SessionError(422, {"field": "batch_size",
+                                 "message": f"at most {n_train}, the number of training points"})
+    return run
+
+
+def built(config: SessionCreate) -> Run:
+    """A new Run for a validated SessionCreate (ValueErrors from the engine name their field)."""
+    return checked_batch_size(Run(run_config(config)))
 
 
 def run_config(config: SessionCreate) -> RunConfig:
@@ -92,7 +118,7 @@ def rebuilt(run: Run, patch: ConfigPatch, settings: Settings) -> Run:
     config = run_config(merged)
     if config.dataset.name == engine_data.CUSTOM and run.config.dataset.name != engine_data.CUSTOM:
         raise SessionError(422, {"field": "dataset.name", "message": "custom data comes from a CSV upload"})
-    return run.rebuild(config)
+    return checked_batch_size(run.rebuild(config))
 
 
 def apply_live(run: Run, patch: ConfigPatch) -> None:
@@ -161,13 +187,18 @@ def export_document(run: Run) -> dict[str, Any]:
 def import_checked(document: dict[str, Any], settings: Settings) -> Run:
     """serialize.import_run raises ValueError naming the field for a malformed or tampered document."""
     run = serialize.import_run(document)
-    check_caps(SessionCreate.model_validate(config_dict(run)), settings)
+    check_caps(validated(config_dict(run)), settings)
     return run
 
 
 def with_dataset(run: Run, dataset: Dataset, config: RunConfig | None = None) -> Run:
-    """A fresh Run (epoch 0) on new points; step_id goes on from the old run's so stream ids only grow."""
+    """A fresh Run (epoch 0) on new points; step_id goes on from the old run's so stream ids only grow.
+    The batch size shrinks to the training set if the new data is smaller (an upload is not refused for
+    the batch size the old data allowed)."""
     config = config or dataclasses.replace(run.config, dataset=dataset.config)
+    n_train = int(dataset.train_index.shape[0])
+    if config.batch_size > n_train:
+        config = dataclasses.replace(config, batch_size=n_train)
     new = Run(config, dataset=dataset, history_limit=run.history_limit)
     new.step_id = run.step_id + 1
     return new

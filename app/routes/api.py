@@ -24,7 +24,6 @@ from app.schemas import (
     WeightEdit,
 )
 from app.sessions import Session, SessionError, SessionManager
-from engine.stepper import Run
 
 router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -70,7 +69,7 @@ async def _state(sessions: SessionManager, s: Session, *, reset: bool = False) -
 @router.post("/sessions", status_code=201, response_model=SessionState)
 async def create_session(config: SessionCreate, request: Request, sessions: Manager) -> SessionState:
     convert.check_caps(config, sessions.settings)
-    s = await sessions.create(lambda: Run(convert.run_config(config)), _client(request))
+    s = await sessions.create(lambda: convert.built(config), _client(request))
     return await _state(sessions, s)
 
 
