@@ -109,9 +109,21 @@ def _weight(names: NetNames, layer: int, unit: int, source: int) -> str:
     return f"w{_name(number, weight_of=names.numbers[f'n{layer - 1}_{source}'])}"
 
 
-def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd") -> InspectorView:
+def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd",
+                   position: tuple[int, int] = (0, 0)) -> InspectorView:
     """The formula of `event` (an engine Event) with the numbers of its `terms` (plain floats/lists, read
-    from the batch's trace by the engine). Weights are per unit: (n_in,) or, for maxout, (k, n_in)."""
+    from the batch's trace by the engine). Weights are per unit: (n_in,) or, for maxout, (k, n_in).
+    `position` = (epoch, batch) completed, for the words shown between batches."""
+    if event is None and position != (0, 0):
+        epoch, batch = position
+        return InspectorView(
+            "Between batches",
+            [],
+            [f"Training is at the start of batch {batch + 1} of epoch {epoch + 1}. Choose 'micro-step' and "
+             "press step (→) to follow the next batch neuron by neuron; 'batch' or 'epoch' go faster.",
+             SIGN_NOTE],
+            None,
+        )
     if event is None:
         return InspectorView(
             "Ready",
@@ -273,6 +285,11 @@ def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVi
         "this neuron's activation at its sum e (a flat slope passes little blame back).",
         SIGN_NOTE,
     ]
+    if layer + 1 == len(names.sizes) - 1:
+        outputs = ", ".join(f"δ{subscript(names.numbers[f'n{layer + 1}_{k}'])}"
+                            for k in range(names.sizes[layer + 1]))
+        notes.insert(1, f"{outputs} belong{'s' if names.sizes[layer + 1] == 1 else ''} to the output "
+                        "(ŷ), computed at the error step.")
     return InspectorView(f"Backward: δ of {label}", [symbolic, slope, numeric], notes, "backward")
 
 

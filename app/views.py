@@ -284,7 +284,8 @@ def inspector_context(run: Any) -> dict[str, Any]:
     from app.inspector import inspector_view
 
     _, names = net_names(run)
-    view = inspector_view(run.current_event, names, optimizer=run.config.optimizer.kind)
+    view = inspector_view(run.current_event, names, optimizer=run.config.optimizer.kind,
+                          position=(run.epoch, run.batch))
     return {"inspector": view, "step_id": run.step_id}
 
 

@@ -177,9 +177,14 @@ async def play(
 
 @router.post("/ui/{sid}/pause", response_class=HTMLResponse)
 async def pause(request: Request, sid: str) -> HTMLResponse:
+    """The play button, and the inspector out of band: it says where the run stopped."""
     session = await _session(request, sid)
     await _sessions(request).pause(session)
-    return _play_button(request, sid, False)
+    button = _play_button(request, sid, False)
+    context = await _sessions(request).read(session, views.inspector_context)
+    context["oob"] = True
+    inspector = _templates(request).get_template("partials/inspector.html").render(context)
+    return HTMLResponse(bytes(button.body).decode() + inspector)
 
 
 @router.post("/ui/{sid}/reset", response_class=HTMLResponse)

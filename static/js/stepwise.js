@@ -231,6 +231,9 @@
       const img = el(`m${id.slice(1)}`);
       if (img) img.setAttribute("href", gridURL(b64, m.node_res || m.res));
     }
+    // A single output neuron shows the whole prediction surface, like the plot on the right.
+    const out = document.querySelector("#net .node.output image.node-map");
+    if (out && m.out && !(m.classes && m.classes.length > 1)) out.setAttribute("href", gridURL(m.out, m.res));
     drawBoundary(m);
   }
 

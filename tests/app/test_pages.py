@@ -65,8 +65,12 @@ def test_play_and_pause_swap_the_play_button(client: TestClient) -> None:
     playing = client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "5"})
     assert playing.status_code == 200
     assert 'id="btn-play"' in playing.text and 'aria-pressed="true"' in playing.text
+    client.post(f"/ui/{sid}/step", data={"unit": "batch"})
     paused = client.post(f"/ui/{sid}/pause")
     assert 'aria-pressed="false"' in paused.text
+    # The inspector comes along out of band and says where the run stopped (not "press step to start").
+    assert 'id="inspector"' in paused.text and 'hx-swap-oob="outerHTML"' in paused.text
+    assert "Between batches" in paused.text
 
 
 def test_a_setup_change_re_renders_the_page_block_with_the_new_network(client: TestClient) -> None:
