@@ -254,6 +254,9 @@ def _error(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
         notes.append("The Gaussian loss predicts a mean and a spread; δ weighs the error by the spread.")
     else:
         notes.append("For this output unit and its matching loss, δ = ŷ − y exactly.")
+    if output_unit == "softmax_ce" or len(terms["prediction"]) > 1:
+        notes.append("One output per class: ŷ₁ is the network's probability for the first class (class 0), "
+                     "ŷ₂ for the next, …; the target y is 1 for this sample's class and 0 for the others.")
     notes.append(SIGN_NOTE)
     return InspectorView("Error at the output", lines, notes, "error")
 

@@ -262,7 +262,7 @@
     if (!c || !m) return;
     const ctx = c.getContext("2d"), res = m.res;
     scratch.width = scratch.height = res;
-    if (m.classes && m.classes.length > 1) paintClasses(scratch.getContext("2d"), m.classes, res, el("discretize")?.checked);
+    if (m.classes && m.classes.length > 2) paintClasses(scratch.getContext("2d"), m.classes, res, el("discretize")?.checked);
     else paintGrid(scratch.getContext("2d"), decode(m.out), res, el("discretize")?.checked);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(scratch, 0, 0, c.width, c.height);
