@@ -30,12 +30,14 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_server(data_dir: Path) -> Server:
-    """uvicorn on a free port with its own data dir; returns once /healthz answers."""
+def start_server(data_dir: Path, **settings: str) -> Server:
+    """uvicorn on a free port with its own data dir (and STEPWISE_<name> settings); returns once /healthz
+    answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "STEPWISE_DATA_DIR": str(data_dir), "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "STEPWISE_DATA_DIR": str(data_dir), "OPENBLAS_NUM_THREADS": "1",
+           **{f"STEPWISE_{name.upper()}": value for name, value in settings.items()}}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -66,11 +68,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
     stop_server(running)
 
 
-def read_events(response: httpx.Response, wanted: int) -> list[dict[str, Any]]:
-    """Parse SSE lines into {event, id, data} until `wanted` events (pings are comments, skipped)."""
+def read_events(source: httpx.Response | Iterator[str], wanted: int) -> list[dict[str, Any]]:
+    """Parse SSE lines into {event, id, data} until `wanted` events (pings are comments, skipped). Pass
+    one `response.iter_lines()` iterator to read a stream in several calls."""
+    lines = source.iter_lines() if isinstance(source, httpx.Response) else source
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
-    for line in response.iter_lines():
+    for line in lines:
         if not line:
             if "data" in current:
                 events.append(current)
@@ -161,3 +165,39 @@ def test_restarted_server_process_continues_the_session(tmp_path: Path) -> None:
         assert httpx.post(f"{second.url}/api/sessions/{sid}/step", json={"unit": "batch"}).status_code == 200
     finally:
         stop_server(second)
+
+
+def test_a_fast_play_is_conflated_to_at_most_20_frames_per_second(server: Server) -> None:
+    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 1000})
+    with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
+        lines = response.iter_lines()
+        read_events(lines, 1)
+        started = time.monotonic()
+        events = read_events(lines, 30)
+        elapsed = time.monotonic() - started
+    assert elapsed >= 29 / 20 * 0.9  # 30 frames cannot arrive faster than 20 per second
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids)
+    # 30 frames of one micro-step each would not finish one batch (~157 events): play ran at its own
+    # speed and the stream showed only the newest state of each tick
+    first, last = events[0]["data"], events[-1]["data"]
+    batches_per_epoch = 25  # 250 training points, batch 10
+    done = (last["epoch"] - first["epoch"]) * batches_per_epoch + last["batch"] - first["batch"]
+    assert done >= 3
+
+
+def test_an_idle_stream_gets_pings(tmp_path: Path) -> None:
+    running = start_server(tmp_path, stream_ping_seconds="1")
+    try:
+        sid = httpx.post(f"{running.url}/api/sessions", json={}).json()["id"]
+        with httpx.stream("GET", f"{running.url}/api/sessions/{sid}/stream", timeout=10) as response:
+            lines = response.iter_lines()
+            read_events(lines, 1)
+            started = time.monotonic()
+            for line in lines:
+                if line.startswith(":"):  # an SSE comment: the keep-alive ping
+                    break
+            assert time.monotonic() - started < 3.0
+    finally:
+        stop_server(running)
