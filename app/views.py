@@ -353,7 +353,15 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
 
 
 def _three(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    """A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (a run about to
+    diverge); the same rule as stepwise.js's num()."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        power = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return f"{mantissa.replace('-', '−')}·10{power}"
+    return f"{value:.3f}"
 
 
 def _history(history: Sequence[Any]) -> dict[str, list[float | None]]:

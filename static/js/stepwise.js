@@ -127,7 +127,14 @@
   }
 
   function setText(id, text) { const e = el(id); if (e && e.textContent !== text) e.textContent = text; }
-  const num = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(3));
+  const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+  /** A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (as views._three). */
+  function num(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "—";
+    if (Math.abs(v) < 1000) return Number(v).toFixed(3);
+    const [mantissa, exponent] = Number(v).toExponential(2).split("e");
+    return `${mantissa.replace("-", "−")}·10${String(Number(exponent)).replace(/[-0-9]/g, (c) => SUPERSCRIPT[c])}`;
+  }
 
   function applyFrame(f) {
     setText("c-epoch", String(f.epoch)); setText("c-batch", String(f.batch));

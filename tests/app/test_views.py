@@ -83,3 +83,12 @@ def test_an_invalid_url_setup_falls_back_to_defaults_and_names_the_field() -> No
     parsed, error = setup_from_query({"data": "spiral", "lr": "-3"})
     assert parsed == SessionCreate()
     assert error is not None and "learning_rate" in error
+
+
+def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None:
+    from app.views import _three
+
+    assert _three(7.229e47) == "7.23·10⁴⁷"
+    assert _three(-1234.5) == f"{MINUS}1.23·10³"
+    assert _three(0.4567) == "0.457"
+    assert _three(None) == "—"

@@ -252,6 +252,7 @@ def test_other_datasets_switch_output_unit_and_never_show_nan(
 ) -> None:
     """Three blobs (softmax, three outputs) and the plane (regression) train without NaN or console
     errors (CSP violations included), and the page never carries an inline script."""
+    page.set_viewport_size({"width": 1024, "height": 768})  # the smallest laptop the page is made for
     response = page.goto(f"{live_server}/?hidden=4")
     assert "script-src 'self'" in (response.all_headers().get("content-security-policy") or "")
     page.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0")
@@ -268,6 +269,7 @@ def test_other_datasets_switch_output_unit_and_never_show_nan(
         page.wait_for_function("() => document.querySelector('#c-epoch').textContent === '2'")
         _no_broken_numbers(page)
         assert _number(page.locator("#loss-train").inner_text()) >= 0.0
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024  # no sideways scroll
     assert console_errors == []
 
 
