@@ -151,10 +151,16 @@ def _accuracy(run: Run) -> dict[str, Any] | None:
     return {"train": r4(history[-1].accuracy), "test": r4(history[-1].test_accuracy)}
 
 
+def _scale(values: NDArray[np.float64]) -> NDArray[np.uint8]:
+    """Values -> bytes on the [-1, 1] scale (NaN as 0, which the engine never lets through anyway)."""
+    clipped = np.clip(values, -1.0, 1.0)
+    clipped[np.isnan(clipped)] = 0.0
+    return np.rint((clipped + 1.0) * 127.5).astype(np.uint8)
+
+
 def _encode(grid: NDArray[np.float64]) -> str:
     """res*res values (row-major, row 0 at ymin) -> base64 of res*res uint8 on the [-1, 1] scale."""
-    scaled = np.rint((np.clip(np.nan_to_num(grid, nan=0.0), -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-    return base64.b64encode(scaled.tobytes()).decode("ascii")
+    return base64.b64encode(_scale(grid).tobytes()).decode("ascii")
 
 
 def _bytes(values: NDArray[Any]) -> str:
@@ -189,8 +195,10 @@ def build_maps(run: Run) -> dict[str, Any]:
     nodes = run.grid(NODE_MAP_RES)
     node_maps: dict[str, str] = {}
     for layer_number, layer_values in enumerate(nodes.layers[:-1], start=1):
-        for j in range(layer_values.shape[1]):
-            node_maps[f"n{layer_number}_{j}"] = _encode(layer_values[:, j])
+        # one scaling pass per layer, then each unit's column as its own map
+        scaled = np.ascontiguousarray(_scale(layer_values).T)
+        for j in range(scaled.shape[0]):
+            node_maps[f"n{layer_number}_{j}"] = base64.b64encode(scaled[j].tobytes()).decode("ascii")
     return {
         "res": OUTPUT_MAP_RES,
         "node_res": NODE_MAP_RES,
