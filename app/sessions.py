@@ -113,9 +113,11 @@ class SessionManager:
             if session is None:
                 await self._make_room()
                 run = await anyio.to_thread.run_sync(serialize.import_run, json.loads(document))
-                session = Session(session_id, run, last_saved=time.monotonic(), saved_step_id=run.step_id)
-                self.sessions[session_id] = session
-                await self._publish(session, arch=True)
+                loaded = Session(session_id, run, last_saved=time.monotonic(), saved_step_id=run.step_id)
+                # two requests may have loaded it at once: the first one in wins, both use it
+                session = self.sessions.setdefault(session_id, loaded)
+                if session is loaded:
+                    await self._publish(session, arch=True)
         session.last_used = time.monotonic()
         return session
 

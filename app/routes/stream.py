@@ -59,7 +59,7 @@ async def stream(
     settings = sessions.settings
     return EventSourceResponse(
         frames_for(sessions, s, request),
-        ping=int(settings.stream_ping_seconds),
+        ping=max(1, round(settings.stream_ping_seconds)),  # sse-starlette takes whole seconds
         send_timeout=settings.stream_send_timeout_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -169,3 +169,16 @@ def test_shutdown_saves_every_changed_session_quickly(tmp_path: Path) -> None:
     saved = {sid: json.loads(store.load(sid) or "{}").get("step_id") for sid in step_ids}
     store.close()
     assert saved == step_ids
+
+
+def test_concurrent_requests_for_an_evicted_session_share_one_reloaded_session(tmp_path: Path) -> None:
+    async def scenario(manager: SessionManager) -> None:
+        session = await manager.create(lambda: Run(RunConfig()), "a")
+        await manager.call(session, lambda run: run.step("batch", 2))
+        manager.sessions.pop(session.id)  # as eviction does, after the save above
+        loaded = await asyncio.gather(*(manager.get(session.id) for _ in range(8)))
+        assert len({id(s) for s in loaded}) == 1
+        assert manager.sessions[session.id] is loaded[0]
+        assert loaded[0].run.step_id == session.run.step_id
+
+    run_with_manager(tmp_path, scenario)
