@@ -188,6 +188,9 @@ def import_checked(document: dict[str, Any], settings: Settings) -> Run:
     """serialize.import_run raises ValueError naming the field for a malformed or tampered document."""
     run = serialize.import_run(document)
     check_caps(validated(config_dict(run)), settings)
+    if run.dataset.n_samples > settings.max_samples:
+        raise SessionError(422, {"field": "data.points",
+                                 "message": f"at most {settings.max_samples} points"})
     return run
 
 

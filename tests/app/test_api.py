@@ -267,3 +267,17 @@ def test_a_diverged_session_answers_finite_json_everywhere_and_back_recovers(cli
         assert "NaN" not in response.text and "Infinity" not in response.text
     recovered = client.post(f"/api/sessions/{sid}/back", json={"unit": "batch", "count": 1}).json()
     assert recovered["diverged"] is None
+
+
+def test_an_imported_document_cannot_bring_more_points_than_the_cap(tmp_path: Path) -> None:
+    rows = "".join(f"{i / 10},{i % 7},{i % 2}\n" for i in range(60)).encode()
+    with TestClient(create_app(Settings(data_dir=tmp_path / "a"))) as c:
+        sid = c.post("/api/sessions", json={}).json()["id"]
+        uploaded = c.post(f"/api/sessions/{sid}/data/csv", files={"file": ("d.csv", b"x1,x2,label\n" + rows)})
+        assert uploaded.status_code == 200, uploaded.text
+        document = c.get(f"/api/sessions/{sid}/export").json()
+    with TestClient(create_app(Settings(data_dir=tmp_path / "b", max_samples=50))) as c:
+        refused = c.post("/api/sessions/import", json=document)
+        assert refused.status_code == 422 and refused.json()["detail"]["field"] == "data.points"
+    with TestClient(create_app(Settings(data_dir=tmp_path / "c", max_samples=60))) as c:
+        assert c.post("/api/sessions/import", json=document).status_code == 201
