@@ -77,4 +77,5 @@ def sse_events(lines: Iterator[str]) -> Iterator[dict[str, str]]:
         else:
             name, _, value = line.partition(":")
             value = value.removeprefix(" ")
-            current[name] = current.get(name, "") + ("\n" if name == "data" and name in current else "") + value
+            joiner = "\n" if name == "data" and name in current else ""
+            current[name] = current.get(name, "") + joiner + value

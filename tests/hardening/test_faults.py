@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import signal
 import socket
@@ -56,7 +57,8 @@ def _assert_same_document(restored: bytes, saved: bytes) -> None:
 def _stored_documents(path: Path) -> dict[str, Any]:
     db = sqlite3.connect(str(path))
     try:
-        return {sid: strict_json(document) for sid, document in db.execute("SELECT id, document FROM sessions")}
+        rows = db.execute("SELECT id, document FROM sessions")
+        return {sid: strict_json(document) for sid, document in rows}
     finally:
         db.close()
 
@@ -72,6 +74,8 @@ def test_sigkill_mid_play_then_restart_brings_every_session_back_at_its_last_sav
     store = data_dir / "sessions.sqlite3"
     stepped: dict[str, bytes] = {}  # stepped by hand: saved after every step, so back bit for bit
     players: list[str] = []
+    saved: dict[str, Any] = {}
+    before_kill: dict[str, dict[str, Any]] = {}
     for cycle in range(KILLS + 1):
         with server_process(data_dir, save_interval_seconds=SAVE_INTERVAL) as (base_url, process):
             with httpx.Client(base_url=base_url, timeout=30) as http:
@@ -93,7 +97,8 @@ def test_sigkill_mid_play_then_restart_brings_every_session_back_at_its_last_sav
                         _assert_same_document(http.get(f"/api/sessions/{sid}/export").content, document)
                 if cycle == KILLS:
                     for sid in [*players, *stepped]:  # and they train on from there
-                        assert http.post(f"/api/sessions/{sid}/step", json={"unit": "batch"}).status_code == 200
+                        trained = http.post(f"/api/sessions/{sid}/step", json={"unit": "batch"})
+                        assert trained.status_code == 200
                     break
                 for sid in players:
                     assert http.post(f"/api/sessions/{sid}/play",
@@ -144,7 +149,7 @@ def _raw_stream_until_mid_frame(base_url: str, sid: str) -> int:
 def test_stream_dropped_mid_frame_resumes_with_a_snapshot_and_increasing_ids(tmp_path: Path) -> None:
     data_dir = tmp_path / "sse"
     data_dir.mkdir()
-    with server_process(data_dir) as (base_url, _process), httpx.Client(base_url=base_url, timeout=30) as http:
+    with server_process(data_dir) as (base_url, _process), httpx.Client(base_url=base_url, timeout=30) as http:  # noqa: E501
         sid = http.post("/api/sessions", json={}).json()["id"]
         assert http.post(f"/api/sessions/{sid}/play", json={"unit": "micro", "speed": 100}).status_code == 200
         drops = []
@@ -164,7 +169,7 @@ def test_stream_dropped_mid_frame_resumes_with_a_snapshot_and_increasing_ids(tmp
         assert snapshot["maps"] is not None  # a full picture, so nothing missed in between matters
         ids = [int(event["id"]) for event in resumed]
         assert ids[0] >= last_seen
-        assert all(later > earlier for earlier, later in zip(ids, ids[1:], strict=False))
+        assert all(later > earlier for earlier, later in itertools.pairwise(ids))
         assert [event["event"] for event in resumed[1:]] == ["frame"] * 5
         # The dropped subscribers are gone and the session still plays and answers.
         state = http.get(f"/api/sessions/{sid}").json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -98,7 +99,7 @@ def _nest(path: str, value: Any, base: dict[str, Any] | None = None) -> dict[str
     body: dict[str, Any] = json.loads(json.dumps(base or {}))
     parts = path.split(".")
     node: Any = body
-    for part, following in zip(parts, parts[1:], strict=False):
+    for part, following in itertools.pairwise(parts):
         key: Any = int(part) if part.isdigit() else part
         if isinstance(node, list):
             while len(node) <= key:
@@ -150,7 +151,8 @@ def _assert_refused_unchanged(client: TestClient, sid: str, method: str, url: st
                               body: dict[str, Any]) -> None:
     before = client.get(f"/api/sessions/{sid}/export").content
     response = _send(client, method, url, body)
-    assert response.status_code == 422, f"{method} {url} {path}={body!r}: {response.status_code} {response.text[:300]}"
+    answer = f"{response.status_code} {response.text[:300]}"
+    assert response.status_code == 422, f"{method} {url} {path}={body!r}: {answer}"
     detail = strict_json(response.content)["detail"]
     assert _names_field(detail, path), f"{path}: the 422 does not name the field: {detail}"
     after = client.get(f"/api/sessions/{sid}/export").content

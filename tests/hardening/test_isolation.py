@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import secrets
 import time
@@ -72,7 +73,9 @@ def test_ten_thousand_random_well_formed_ids_are_all_404(client: TestClient) -> 
         return statuses
 
     started = time.monotonic()
-    statuses = asyncio.run(probe_all())
+    # Its own thread: Playwright's sync API may already run an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        statuses = pool.submit(asyncio.run, probe_all()).result()
     print(f"\n{RANDOM_IDS} random ids in {time.monotonic() - started:.1f} s: {statuses}")
     assert statuses == {404: RANDOM_IDS}
 
@@ -98,7 +101,7 @@ def test_near_miss_ids_of_a_real_session_reach_nothing(client: TestClient) -> No
     before = _export(client, victim)
     flipped = victim[:-1] + ("A" if victim[-1] != "A" else "B")
     for near in (flipped, victim.swapcase(), victim[1:] + victim[0], victim + "x", victim[:-1]):
-        assert client.post(f"/api/sessions/{near}/step", json={"unit": "epoch", "count": 1}).status_code == 404
+        assert client.post(f"/api/sessions/{near}/step", json={"unit": "epoch"}).status_code == 404
         assert client.delete(f"/api/sessions/{near}").status_code == 404
     assert _export(client, victim) == before
 
@@ -184,7 +187,8 @@ def test_memory_cap_answers_429_while_every_session_plays_and_recovers_on_pause(
     with TestClient(create_app(settings)) as client:
         a, b = _create(client), _create(client)
         for sid in (a, b):
-            assert client.post(f"/api/sessions/{sid}/play", json={"unit": "batch", "speed": 2}).status_code == 200
+            played = client.post(f"/api/sessions/{sid}/play", json={"unit": "batch", "speed": 2})
+            assert played.status_code == 200
         full = client.post("/api/sessions", json={})
         assert full.status_code == 429
         assert client.post(f"/api/sessions/{a}/pause").status_code == 200

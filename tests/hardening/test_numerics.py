@@ -1,4 +1,4 @@
-"""The largest learning rate on every output unit: divergence is caught, nothing non-finite leaves the server."""
+"""The largest learning rate on every output unit: divergence caught, nothing non-finite leaves the server."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def test_largest_learning_rate_never_leaks_non_finite_numbers_and_back_recovers(
     # still move: the engine counts the refused call so the page re-shows the message).
     parameters = _parameters(client, sid)
     again = strict_json(client.post(f"/api/sessions/{sid}/step", json={"unit": "epoch", "count": 1}).content)
-    assert (again["epoch"], again["batch"], again["diverged"]) == (state["epoch"], state["batch"], state["diverged"])
+    for counter in ("epoch", "batch", "diverged"):
+        assert again[counter] == state[counter], counter
     assert _parameters(client, sid) == parameters
     back = strict_json(client.post(f"/api/sessions/{sid}/back", json={"unit": "batch", "count": 3}).content)
     assert back["diverged"] is None
