@@ -88,6 +88,15 @@ SIGN_NOTE = (
 )
 
 
+PLAYING = InspectorView(
+    "Playing",
+    [],
+    ["Training runs step after step; the network, the plot and the loss chart follow it live. Pause "
+     "(space) or step (→) to see one micro-step's formula with its numbers."],
+    None,
+)
+
+
 @dataclass(frozen=True)
 class NetNames:
     """How the page names things: node labels (x₁, y₃, ŷ) and global neuron numbers."""

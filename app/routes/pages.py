@@ -123,10 +123,16 @@ async def _session(request: Request, sid: str) -> Any:
     return await _sessions(request).get(sid)
 
 
-async def _inspector(request: Request, session: Any, *, error: str | None = None) -> HTMLResponse:
+async def _inspector(request: Request, session: Any, *, error: str | None = None,
+                     paused: bool = False) -> HTMLResponse:
+    """The inspector fragment; `paused`: a step stopped play, so the play button comes along out of band."""
     context = await _sessions(request).read(session, views.inspector_context)
     context["error"] = error
     response: HTMLResponse = _templates(request).TemplateResponse(request, "partials/inspector.html", context)
+    if paused:
+        button = _templates(request).get_template("partials/play_button.html").render(
+            {"sid": session.id, "playing": False, "oob": True})
+        return HTMLResponse(bytes(response.body).decode() + button)
     return response
 
 
@@ -135,10 +141,11 @@ async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
     if (refused := _unit_error(unit)) is not None:
         return refused
     session = await _session(request, sid)
-    if session.playing:
+    was_playing = session.playing
+    if was_playing:
         await _sessions(request).pause(session)
     await _sessions(request).call(session, lambda run: run.step(unit, 1))
-    return await _inspector(request, session)
+    return await _inspector(request, session, paused=was_playing)
 
 
 @router.post("/ui/{sid}/back", response_class=HTMLResponse)
@@ -146,10 +153,11 @@ async def back(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
     if (refused := _unit_error(unit)) is not None:
         return refused
     session = await _session(request, sid)
-    if session.playing:
+    was_playing = session.playing
+    if was_playing:
         await _sessions(request).pause(session)
     await _sessions(request).call(session, lambda run: run.back(unit, 1))
-    return await _inspector(request, session)
+    return await _inspector(request, session, paused=was_playing)
 
 
 def _play_button(request: Request, sid: str, playing: bool) -> HTMLResponse:
@@ -172,7 +180,20 @@ async def play(
         return _error(f"speed: must be a number of steps per second in (0, 1000], got {speed[:20]!r}")
     session = await _session(request, sid)
     await _sessions(request).play(session, unit, steps_per_second)
-    return _play_button(request, sid, True)
+    return await _with_inspector(request, session, _play_button(request, sid, True), playing=True)
+
+
+async def _with_inspector(request: Request, session: Any, response: HTMLResponse, *,
+                          playing: bool = False) -> HTMLResponse:
+    """`response` plus the inspector out of band, so it never describes a state the run has left."""
+    from app.inspector import PLAYING
+
+    context = await _sessions(request).read(session, views.inspector_context)
+    if playing:
+        context["inspector"] = PLAYING
+    context["oob"] = True
+    inspector = _templates(request).get_template("partials/inspector.html").render(context)
+    return HTMLResponse(bytes(response.body).decode() + inspector)
 
 
 @router.post("/ui/{sid}/pause", response_class=HTMLResponse)
@@ -180,11 +201,7 @@ async def pause(request: Request, sid: str) -> HTMLResponse:
     """The play button, and the inspector out of band: it says where the run stopped."""
     session = await _session(request, sid)
     await _sessions(request).pause(session)
-    button = _play_button(request, sid, False)
-    context = await _sessions(request).read(session, views.inspector_context)
-    context["oob"] = True
-    inspector = _templates(request).get_template("partials/inspector.html").render(context)
-    return HTMLResponse(bytes(button.body).decode() + inspector)
+    return await _with_inspector(request, session, _play_button(request, sid, False))
 
 
 @router.post("/ui/{sid}/reset", response_class=HTMLResponse)

@@ -65,6 +65,7 @@ def test_play_and_pause_swap_the_play_button(client: TestClient) -> None:
     playing = client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "5"})
     assert playing.status_code == 200
     assert 'id="btn-play"' in playing.text and 'aria-pressed="true"' in playing.text
+    assert "— Playing" in playing.text and 'hx-swap-oob="outerHTML"' in playing.text
     client.post(f"/ui/{sid}/step", data={"unit": "batch"})
     paused = client.post(f"/ui/{sid}/pause")
     assert 'aria-pressed="false"' in paused.text
@@ -148,3 +149,13 @@ def test_a_weight_edit_out_of_range_is_shown_in_the_inspector(client: TestClient
     response = client.put(f"/ui/{sid}/weight", data={"layer": "9", "unit": "0", "input": "0", "value": "1"})
     assert 'id="inspector"' in response.text
     assert "Weight not changed" in response.text and "layer" in response.text
+
+
+def test_a_step_while_playing_pauses_and_sends_the_play_button_back(client: TestClient) -> None:
+    sid = _session(client)
+    client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "5"})
+    response = client.post(f"/ui/{sid}/step", data={"unit": "micro"})
+    assert 'id="inspector"' in response.text
+    assert 'id="btn-play"' in response.text and 'aria-pressed="false"' in response.text
+    assert 'hx-swap-oob="outerHTML"' in response.text
+    assert client.get(f"/api/sessions/{sid}").json()["playing"] is False
