@@ -334,10 +334,10 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
     rate = float(terms.get("learning_rate") or 0.0)
     sgd = optimizer == "sgd" and terms.get("learning_rate") is not None
     lines: list[Line] = []
-    rows = zip(terms["old_weights"], terms["grad_weights"], terms["new_weights"], strict=False)
-    for i, (old, grad, new) in enumerate(rows):
-        if isinstance(old, list):  # maxout: one row per piece; show piece 1
-            old, grad, new = old[0], grad[0], new[0]
+    olds, grads, news = terms["old_weights"], terms["grad_weights"], terms["new_weights"]
+    if olds and isinstance(olds[0], list):  # maxout: one row per piece; show piece 1, as the drawing does
+        olds, grads, news = olds[0], grads[0], news[0]
+    for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
         line = Line().text(f"{_weight(names, layer, unit, i)} ← ").num(float(old), "old_weight")
         if sgd:
             line.text(" − ").num(float(rate), "learning_rate").text("·")
@@ -351,6 +351,8 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
     if sgd:
         line.text(" − ").num(float(rate), "learning_rate").text("·")
         line.num(float(grad_b), "grad_bias", as_factor=True)
+    else:
+        line.text("  (∂L/∂b = ").num(float(grad_b), "grad_bias").text(")")
     line.text(" = ").num(float(new_b), "new_bias")
     lines.append(line)
     if sgd:

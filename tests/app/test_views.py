@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -92,3 +93,68 @@ def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None
     assert _three(-1234.5) == f"{MINUS}1.23·10³"
     assert _three(0.4567) == "0.457"
     assert _three(None) == "—"
+
+
+def _roles(view: Any) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for line in view.lines:
+        for token in line.tokens:
+            if token.role is not None:
+                found.setdefault(token.role, []).append(token.value)
+    return found
+
+
+def test_the_inspector_prints_each_events_own_terms() -> None:
+    """Every number the inspector prints for a phase is that event's term (never recomputed)."""
+    from app.views import inspector_context
+    from engine.network import LayerConfig
+    from engine.stepper import Run, RunConfig
+
+    run = Run(RunConfig(hidden=(LayerConfig(3), LayerConfig(2)), batch_size=1))
+    phases = []
+    while True:
+        run.step("micro")
+        event, view = run.current_event, inspector_context(run)["inspector"]
+        assert event is not None
+        terms, roles = event.terms, _roles(view)
+        phases.append(event.kind)
+        if event.kind == "forward":
+            assert roles["weight"] == terms["weights"] and roles["input"] == terms["inputs"]
+            assert roles["pre_activation"] == [terms["pre_activation"]]
+            assert view.graph_url is not None and view.graph_url.startswith("/graph?expression=")
+        elif event.kind == "error":
+            assert roles["delta"] == terms["delta"] and roles["target"] == terms["target"]
+        elif event.kind == "backward":
+            assert roles["delta"] == [terms["delta"]] and terms["derivative"] in roles["derivative"]
+            assert roles["down_weight"] == terms["down_weights"]
+        elif event.kind == "update":
+            assert roles["new_weight"] == terms["new_weights"] and roles["new_bias"] == [terms["new_bias"]]
+            assert roles["learning_rate"] == [terms["learning_rate"]] * (len(terms["new_weights"]) + 1)
+        if run.cursor is None:
+            break
+    assert phases == ["forward"] * 6 + ["error"] + ["backward"] * 5 + ["accumulate"] + ["update"] * 6
+
+
+def test_a_maxout_network_with_adam_and_softmax_inspects_every_phase_without_a_graph_link() -> None:
+    from app.views import inspector_context
+    from engine.data import DataConfig
+    from engine.network import LayerConfig
+    from engine.optim import OptimizerConfig
+    from engine.stepper import Run, RunConfig
+
+    run = Run(RunConfig(dataset=DataConfig(name="blobs"), hidden=(LayerConfig(3, "maxout", pieces=3),),
+                        output_unit="softmax_ce", batch_size=2, optimizer=OptimizerConfig(kind="adam")))
+    seen = set()
+    while True:
+        run.step("micro")
+        view = inspector_context(run)["inspector"]
+        seen.add(view.phase)
+        text = " ".join(token.text for line in view.lines for token in line.tokens)
+        assert "nan" not in text.lower() and "overflow" not in text
+        if view.phase == "forward" and view.focus is not None and view.focus[0] == 1:
+            assert view.graph_url is None  # maxout cannot be written as one expression
+        if view.phase == "update":
+            assert "learning_rate" not in _roles(view)  # Adam does not step by η·∂L/∂w
+        if run.cursor is None:
+            break
+    assert seen == {"forward", "error", "backward", "accumulate", "update"}
