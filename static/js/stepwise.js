@@ -370,6 +370,9 @@
   document.addEventListener("change", (ev) => {
     // Controls elsewhere on the page join the setup form with form="setup", but their change events
     // bubble to their own ancestors, not to the form: hand the form its own change so htmx posts it.
+    // After choosing the step unit or speed, give the keys back to the page: otherwise the next → would
+    // change the still-focused select instead of stepping.
+    if (ev.target.id === "step-unit" || ev.target.id === "speed") ev.target.blur();
     const owner = ev.target.form;
     if (owner && owner.id === "setup" && !owner.contains(ev.target)) owner.dispatchEvent(new Event("change"));
     if (ev.target.id === "discretize" || ev.target.id === "show-test") {

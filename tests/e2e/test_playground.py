@@ -223,12 +223,13 @@ def test_play_on_spiral_with_six_hidden_layers_animates_cheaply(
 def test_keyboard_shortcuts_step_back_and_reset(page: Any, live_server: str) -> None:
     _open(page, live_server)
     page.locator("#step-unit").select_option("batch")
-    page.locator("body").click(position={"x": 2, "y": 2})
+    # No click elsewhere: right after choosing the unit, → must step (not move the select's choice).
     for _ in range(3):
         _step(page)
     page.wait_for_function("() => document.querySelector('#c-batch').textContent === '3'")
     _step(page, "ArrowLeft")
     page.wait_for_function("() => document.querySelector('#c-batch').textContent === '2'")
+    assert page.locator("#step-unit").input_value() == "batch"
     page.keyboard.press("r")
     page.wait_for_function("() => document.querySelector('#c-batch').textContent === '0'"
                            " && document.querySelector('#c-epoch').textContent === '0'")
