@@ -17,18 +17,27 @@ from app.views import subscript
 MINUS = "−"
 
 
-def fmt(value: float) -> str:
+def fmt(value: float, decimals: int = 2) -> str:
     """2 decimals with a real minus sign; |x| < 0.005 (but not 0) in scientific notation so it is not 0.00."""
     if not math.isfinite(value):
         return "overflow"
     if value != 0.0 and (abs(value) < 0.005 or abs(value) >= 1e4):
-        mantissa, exponent = f"{value:.2e}".split("e")
+        mantissa, exponent = f"{value:.{decimals}e}".split("e")
         text = f"{mantissa}·10{_superscript(int(exponent))}"
     else:
-        text = f"{value:.2f}"
-        if text in ("-0.00",):
-            text = "0.00"
+        text = f"{value:.{decimals}f}"
+        if text.startswith("-") and float(text) == 0.0:
+            text = text[1:]
     return text.replace("-", MINUS)
+
+
+def distinct_decimals(old: float, new: float, limit: int = 8) -> int:
+    """The fewest decimals (2 or more) at which `old` and `new` print differently, so a small update
+    does not read as 'nothing changed' (0.69 ← 0.69); `limit` if they agree that far."""
+    for decimals in range(2, limit + 1):
+        if fmt(old, decimals) != fmt(new, decimals):
+            return decimals
+    return limit if old != new else 2
 
 
 def _superscript(number: int) -> str:
@@ -58,8 +67,12 @@ class Line:
         self.tokens.append(Token(text))
         return self
 
-    def num(self, value: float, role: str | None = None, *, as_factor: bool = False) -> Line:
-        self.tokens.append(Token(factor(value) if as_factor else fmt(value), role, float(value)))
+    def num(self, value: float, role: str | None = None, *, as_factor: bool = False,
+            decimals: int = 2) -> Line:
+        text = fmt(value, decimals)
+        if as_factor and text.startswith(MINUS):
+            text = f"({text})"
+        self.tokens.append(Token(text, role, float(value)))
         return self
 
 
@@ -338,22 +351,25 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
     if olds and isinstance(olds[0], list):  # maxout: one row per piece; show piece 1, as the drawing does
         olds, grads, news = olds[0], grads[0], news[0]
     for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
-        line = Line().text(f"{_weight(names, layer, unit, i)} ← ").num(float(old), "old_weight")
+        decimals = distinct_decimals(float(old), float(new))
+        line = Line().text(f"{_weight(names, layer, unit, i)} ← ")
+        line.num(float(old), "old_weight", decimals=decimals)
         if sgd:
             line.text(" − ").num(float(rate), "learning_rate").text("·")
             line.num(float(grad), "grad_weight", as_factor=True)
         else:
             line.text("  (∂L/∂w = ").num(float(grad), "grad_weight").text(")")
-        line.text(" = ").num(float(new), "new_weight")
+        line.text(" = ").num(float(new), "new_weight", decimals=decimals)
         lines.append(line)
     old_b, grad_b, new_b = (_piece(terms[k], 0) for k in ("old_bias", "grad_bias", "new_bias"))
-    line = Line().text(f"b{subscript(number)} ← ").num(float(old_b), "old_bias")
+    decimals = distinct_decimals(float(old_b), float(new_b))
+    line = Line().text(f"b{subscript(number)} ← ").num(float(old_b), "old_bias", decimals=decimals)
     if sgd:
         line.text(" − ").num(float(rate), "learning_rate").text("·")
         line.num(float(grad_b), "grad_bias", as_factor=True)
     else:
         line.text("  (∂L/∂b = ").num(float(grad_b), "grad_bias").text(")")
-    line.text(" = ").num(float(new_b), "new_bias")
+    line.text(" = ").num(float(new_b), "new_bias", decimals=decimals)
     lines.append(line)
     if sgd:
         note = ("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "

@@ -158,3 +158,12 @@ def test_a_maxout_network_with_adam_and_softmax_inspects_every_phase_without_a_g
         if run.cursor is None:
             break
     assert seen == {"forward", "error", "backward", "accumulate", "update"}
+
+
+def test_a_small_update_prints_enough_decimals_to_show_the_weight_moved() -> None:
+    from app.inspector import distinct_decimals
+
+    decimals = distinct_decimals(0.69, 0.690012)
+    assert decimals == 5 and fmt(0.69, decimals) != fmt(0.690012, decimals)
+    assert distinct_decimals(0.5, 0.75) == 2
+    assert distinct_decimals(0.3, 0.3) == 2
