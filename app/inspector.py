@@ -184,9 +184,12 @@ def graph_link(terms: dict[str, Any]) -> str | None:
     weights, bias = terms["weights"], terms["bias"]
     if isinstance(bias, list):  # maxout
         return None
+    def short(value: Any) -> float:  # 4 significant digits, as the frames: the link stays readable
+        return float(f"{float(value):.4g}")
+
     try:
         expression, values = neuron_expression(
-            [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias),
+            [short(w) for w in weights], [short(x) for x in terms["inputs"]], short(bias),
             OUTPUT_FUNCTIONS.get(str(terms["activation_name"]), str(terms["activation_name"])), None)
     except ValueError:
         return None
