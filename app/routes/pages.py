@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import __version__, views
+from app.setupform import setup_patch
 from app.urlstate import setup_from_query, setup_query
 
 router = APIRouter(tags=["pages"])
@@ -239,70 +240,14 @@ async def config(request: Request, sid: str) -> HTMLResponse:
     session = await _session(request, sid)
     form = await request.form()
     current = await _sessions(request).read(session, config_dict)
-
-    def get(name: str, default: Any) -> Any:
-        return form.get(name, default)
-
-    def number(name: str, default: Any, kind: type = float, given: Any = None) -> Any:
-        text = str(form.get(name, default) if given is None else given)
-        try:
-            value = kind(text)
-        except ValueError:
-            whole = "whole " if kind is int else ""
-            raise ValueError(f"{name}: {text[:20]!r} is not a {whole}number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{name}: must be a finite number")
-        return value
-
+    lists = {name: form.getlist(name) for name in ("units", "activation", "features")}
     try:
-        return await _config_patch(request, session, form, current, get, number)
+        patch = setup_patch(form, lists, current)
     except ValueError as error:
         return _error(f"Not changed: {error}")
-
-
-async def _config_patch(request: Request, session: Any, form: Any, current: dict[str, Any], get: Any,
-                        number: Any) -> HTMLResponse:
-    units = [number("units", None, int, given=u) for u in form.getlist("units")]
-    activations = [str(a) for a in form.getlist("activation")]
-    dataset, optimizer = current["dataset"], current["optimizer"]
-    wanted: dict[str, Any] = {
-        "hidden": [{**layer, "units": u, "activation": a}
-                   for layer, u, a in zip(current["hidden"], units, activations, strict=False)],
-        "dataset": {**dataset, "name": get("dataset", dataset["name"]),
-                    "noise": number("noise", dataset["noise"]),
-                    "train_fraction": number("train_fraction", dataset["train_fraction"])},
-        "features": [str(f) for f in form.getlist("features")] or current["features"],
-        "output_unit": get("output_unit", current["output_unit"]),
-        "optimizer": {**optimizer, "kind": get("optimizer", optimizer["kind"]),
-                      "learning_rate": number("learning_rate", optimizer["learning_rate"]),
-                      "schedule": {**optimizer["schedule"],
-                                   "kind": get("schedule", optimizer["schedule"]["kind"])}},
-        "regularization": {"kind": get("regularization", current["regularization"]["kind"]),
-                           "rate": number("regularization_rate", current["regularization"]["rate"])},
-        "batch_size": number("batch_size", current["batch_size"], int),
-    }
-    wanted["output_unit"] = _fitting_output_unit(str(wanted["output_unit"]), dataset["name"],
-                                                 str(wanted["dataset"]["name"]))
-    patch = {key: value for key, value in wanted.items() if json.dumps(value) != json.dumps(current.get(key))}
     if not patch:
         return await _render_page(request, session)
     return await _apply(request, session, patch)
-
-
-def _fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) -> str:
-    """Picking a dataset the current output unit cannot learn switches to one that can (a student who
-    clicks "3 spirals" wants to see it, not an error): several classes -> softmax, regression -> linear."""
-    from engine.data import MULTI_CLASS_SETS, REGRESSION_SETS
-
-    if new_dataset == old_dataset:
-        return output_unit
-    if new_dataset in REGRESSION_SETS and output_unit in ("tanh_mse", "sigmoid_bce", "softmax_ce"):
-        return "linear_mse"
-    if new_dataset in MULTI_CLASS_SETS and output_unit in ("tanh_mse", "sigmoid_bce"):
-        return "softmax_ce"
-    if old_dataset in REGRESSION_SETS and new_dataset not in MULTI_CLASS_SETS and output_unit == "linear_mse":
-        return "tanh_mse"
-    return output_unit
 
 
 async def _hidden_patch(request: Request, sid: str, change: Any) -> HTMLResponse:

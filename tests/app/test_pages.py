@@ -159,3 +159,17 @@ def test_a_step_while_playing_pauses_and_sends_the_play_button_back(client: Test
     assert 'id="btn-play"' in response.text and 'aria-pressed="false"' in response.text
     assert 'hx-swap-oob="outerHTML"' in response.text
     assert client.get(f"/api/sessions/{sid}").json()["playing"] is False
+
+
+def test_the_setup_form_patches_only_what_differs_and_switches_to_a_fitting_output_unit() -> None:
+    from app.convert import built, config_dict
+    from app.schemas import SessionCreate
+    from app.setupform import setup_patch
+
+    current = config_dict(built(SessionCreate.model_validate({"hidden": [{"units": 3}]})))
+    same = setup_patch({"batch_size": str(current["batch_size"])}, {"units": ["3"], "activation": ["tanh"]},
+                       current)
+    assert same == {}
+    patch = setup_patch({"dataset": "plane"}, {"units": ["3"], "activation": ["tanh"]}, current)
+    assert patch["output_unit"] == "linear_mse" and patch["dataset"]["name"] == "plane"
+    assert set(patch) == {"dataset", "output_unit"}
