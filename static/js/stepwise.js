@@ -217,7 +217,12 @@
     if (!c) return;
     const ctx = c.getContext("2d"), h = state.history, n = h.train.length;
     ctx.clearRect(0, 0, c.width, c.height);
-    if (n < 2) return;
+    if (n < 2) {  // an empty box reads as broken: say what will appear
+      ctx.fillStyle = "#8a8a8a"; ctx.font = "12px system-ui, sans-serif";
+      ctx.fillText("the loss of each batch appears here as you train", 6, c.height / 2);
+      c.dataset.points = String(n);
+      return;
+    }
     const all = [...h.train, ...h.test, ...h.reg].filter((v) => v !== null && isFinite(v));
     const top = Math.max(1e-9, ...all) * 1.05;
     const line = (series, style, dash) => {
