@@ -219,7 +219,7 @@
     ctx.clearRect(0, 0, c.width, c.height);
     if (n < 2) {  // an empty box reads as broken: say what will appear
       ctx.fillStyle = "#8a8a8a"; ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText("the loss of each batch appears here as you train", 6, c.height / 2);
+      ctx.fillText("the loss appears here as you train", 6, c.height / 2);
       c.dataset.points = String(n);
       return;
     }
