@@ -145,7 +145,12 @@
     // Only what changed is written: during play most link widths and colours stay put from one frame
     // to the next, and every style write costs a style recalculation (measured: the main cost).
     // Values for hover and the editor are read from the frame itself (valueOf), not kept in attributes.
-    if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => paint(el(`n${l}_${j}`), "fill", colour(a ?? 0))));
+    // Probabilities (sigmoid, softmax outputs) are coloured as 2p − 1, so p = 0.5 is the neutral grey.
+    const net = el("net"), last = f.act ? f.act.length - 1 : -1, prob = net && net.dataset.probability === "1";
+    if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => {
+      const v = prob && l === last ? 2 * (a ?? 0.5) - 1 : a ?? 0;
+      paint(el(`n${l}_${j}`), "fill", colour(v));
+    }));
     const flashing = f.phase === "update" && f.focus && state.prevW;
     f.w.forEach((layer, l) => layer.forEach((row, j) => row.forEach((w, i) => {
       const k = el(`w${l}_${j}_${i}`);
