@@ -312,10 +312,25 @@
   }
 
   // ---- page wiring ---------------------------------------------------------------------------------
+  /** Size the network drawing to its panel: grow small nets (up to 1.6x, within about half the screen
+   * height) and shrink big ones only to 0.8x; below that the labels are unreadable, so the panel scrolls. */
+  function sizeNet() {
+    const net = document.getElementById("net");
+    if (!net) return;
+    const [, , w, h] = net.getAttribute("viewBox").split(" ").map(Number);
+    const available = net.parentElement.clientWidth - 24;
+    const tallest = Math.min(420, window.innerHeight * 0.52);
+    const scale = Math.max(0.8, Math.min(1.6, available / w, tallest / h));
+    net.style.width = `${Math.round(w * scale)}px`;
+    net.style.height = `${Math.round(h * scale)}px`;
+  }
+  window.addEventListener("resize", sizeNet);
+
   function setup(root) {
     state.els.clear();
     const page = document.getElementById("page");
     if (!page) return;
+    sizeNet();
     paintStaticMaps(root);
     // Only a new chart element (first paint, or #page re-rendered) brings its own history; a swap of
     // another part (the inspector after a step) must not throw away the points the stream added.
@@ -399,7 +414,7 @@
     const targets = (detail.tasks || []).map((t) => t && t.target).concat(detail.ctx ? [detail.ctx.target] : []);
     for (const t of targets) {
       if (!(t instanceof Element) || !t.querySelector("#net")) continue;
-      t.querySelectorAll("#net [style], .feature-map[style]").forEach((e) => { e.removeAttribute("style"); e._sw = null; });
+      t.querySelectorAll("#net, #net [style]").forEach((e) => { e.removeAttribute("style"); e._sw = null; });
     }
   });
 
