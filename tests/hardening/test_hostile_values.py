@@ -255,3 +255,34 @@ def test_point_removal_with_a_hostile_index_is_refused_and_keeps_the_data(
     assert _names_field(response.json()["detail"], "index"), response.text
     assert client.get(f"/api/sessions/{session_id}/export").content == before
 
+
+
+FORM_VALUES = ["nan", "inf", "-inf", "1e999", "1e300", "abc", "", "-1", "0", "9" * 30, "<b>x</b>"]
+SETUP_FIELDS = ["learning_rate", "batch_size", "noise", "train_fraction", "regularization_rate", "units",
+                "activation", "features", "dataset", "output_unit", "optimizer", "schedule", "regularization",
+                "n_samples", "seed", "classes"]
+
+
+def test_page_forms_answer_every_hostile_value_without_a_server_error(client: TestClient) -> None:
+    # The htmx routes read their forms by hand (not through a pydantic body), so they get their own sweep.
+    sid = client.post("/api/sessions", json={"dataset": {"n_samples": 100}}).json()["id"]
+    posts: list[tuple[str, str, dict[str, str]]] = []
+    for value in FORM_VALUES:
+        posts += [("POST", "config", {name: value}) for name in SETUP_FIELDS]
+        posts += [("PUT", "weight", {"layer": "1", "unit": "0", "input": "0", "value": "0.5", name: value})
+                  for name in ("layer", "unit", "input", "value")]
+        posts += [("POST", "points", {"x1": "1", "x2": "1", "label": "1", name: value})
+                  for name in ("x1", "x2", "label", "split")]
+        posts += [("POST", "play", {"unit": "batch", "speed": value}), ("POST", "pause", {})]
+    statuses: dict[int, int] = {}
+    for method, action, form in posts:
+        response = client.request(method, f"/ui/{sid}/{action}", data=form)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        assert response.status_code < 500, f"{action} {form}: {response.status_code}"
+        assert "<b>x</b>" not in response.text  # a value echoed back is escaped
+    client.post(f"/ui/{sid}/pause")
+    state = client.get(f"/api/sessions/{sid}")
+    assert state.status_code == 200
+    network = strict_json(client.get(f"/api/sessions/{sid}/network").content)
+    assert all(abs(value) <= 1e3 for layer in network["layers"] for row in layer["weights"] for value in row)
+    print(f"\npage forms: {len(posts)} hostile posts -> {statuses}")
