@@ -392,6 +392,14 @@
       pointForm.requestSubmit();
     }
   });
+  // A slider's percentage follows it while dragging (the setup is posted on release).
+  document.addEventListener("input", (ev) => {
+    const t = ev.target;
+    if (!t.matches || !t.matches("input[type=range][data-percent]")) return;
+    const out = t.parentElement && t.parentElement.querySelector("output");
+    if (out) out.textContent = `${Math.round(Number(t.value) * 100)} %`;
+  });
+
   document.addEventListener("change", (ev) => {
     // Controls elsewhere on the page join the setup form with form="setup", but their change events
     // bubble to their own ancestors, not to the form: hand the form its own change so htmx posts it.

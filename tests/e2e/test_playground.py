@@ -310,10 +310,16 @@ def test_a_reload_keeps_the_session_and_its_counters(page: Any, live_server: str
     assert _counter(page, "epoch") >= 1
 
 
-def test_default_view_screenshot(page: Any, live_server: str) -> None:
+def test_default_view_screenshot_and_every_control_has_a_label(page: Any, live_server: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.set_viewport_size(WIDE)
     _open(page, live_server)
     page.wait_for_timeout(300)  # the node heat maps of the first frame
     page.screenshot(path=str(SHOTS / "default-view.png"))
     assert re.search(r"\d", page.locator("#loss-train").inner_text())
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll(
+        '#page input:not([type=hidden]), #page select, #page button')]
+        .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                       && !e.textContent.trim() && !e.title)
+        .map((e) => e.outerHTML.slice(0, 80))""")
+    assert unlabelled == []  # every control has a label a screen reader can say
