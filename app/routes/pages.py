@@ -157,8 +157,10 @@ async def back(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
     was_playing = session.playing
     if was_playing:
         await _sessions(request).pause(session)
-    await _sessions(request).call(session, lambda run: run.back(unit, 1))
-    return await _inspector(request, session, paused=was_playing)
+    stops = await _sessions(request).call(session, lambda run: run.back(unit, 1))
+    nothing = ("Nothing to go back to: this is the start of the run, or the oldest point the history "
+               "keeps." if stops == 0 else None)
+    return await _inspector(request, session, paused=was_playing, error=nothing)
 
 
 def _play_button(request: Request, sid: str, playing: bool) -> HTMLResponse:

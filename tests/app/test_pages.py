@@ -173,3 +173,11 @@ def test_the_setup_form_patches_only_what_differs_and_switches_to_a_fitting_outp
     patch = setup_patch({"dataset": "plane"}, {"units": ["3"], "activation": ["tanh"]}, current)
     assert patch["output_unit"] == "linear_mse" and patch["dataset"]["name"] == "plane"
     assert set(patch) == {"dataset", "output_unit"}
+
+
+def test_step_back_at_the_start_says_there_is_nothing_to_go_back_to(client: TestClient) -> None:
+    sid = _session(client)
+    response = client.post(f"/ui/{sid}/back", data={"unit": "batch"})
+    assert response.status_code == 200 and "Nothing to go back to" in response.text
+    client.post(f"/ui/{sid}/step", data={"unit": "batch"})
+    assert "Nothing to go back to" not in client.post(f"/ui/{sid}/back", data={"unit": "batch"}).text
