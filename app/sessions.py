@@ -23,6 +23,8 @@ from app.store import SessionStore
 from engine import serialize
 from engine.stepper import Run
 
+INLINE_TICK_SECONDS = 0.002
+
 T = TypeVar("T")
 
 
@@ -69,6 +71,7 @@ class Session:
     play_unit: str = "batch"
     play_speed: float = 0.0
     subscribers: int = 0
+    tick_seconds: float = 0.0  # CPU time of the last play tick (inline on the loop if small)
 
     @property
     def playing(self) -> bool:
@@ -258,6 +261,26 @@ class SessionManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def _tick(self, session: Session, advance: Callable[[Run], T]) -> T:
+        """One play tick's work: inline on the event loop when the last tick took under INLINE_TICK_SECONDS
+        of CPU, else in a worker thread. A thread hop costs more than a small tick, and with a hundred
+        sessions playing, worker threads fight the event loop for the GIL (measured in bench/load_bench.py:
+        100 sessions got 10 frames/s each through threads and 18 inline); a big tick must still not
+        stall every other session, hence the threshold."""
+        if session.tick_seconds < INLINE_TICK_SECONDS:
+            started = time.thread_time()
+            result = advance(session.run)
+            session.tick_seconds = time.thread_time() - started
+            return result
+
+        def timed(run: Run) -> T:
+            started = time.thread_time()
+            value = advance(run)
+            session.tick_seconds = time.thread_time() - started
+            return value
+
+        return await anyio.to_thread.run_sync(timed, session.run)
+
     async def _play_loop(self, session: Session) -> None:
         """Advance `speed` units per second in ticks of at most stream_max_fps per second.
 
@@ -278,14 +301,16 @@ class SessionManager:
             count = int(pending)
             if count >= 1:
                 pending -= count
-                want_maps = started - last_maps >= 1.0 / self.settings.stream_maps_fps
+                # heat maps cost more than the rest of a tick: only for someone watching, at a lower rate
+                want_maps = (session.subscribers > 0
+                             and started - last_maps >= 1.0 / self.settings.stream_maps_fps)
 
                 def advance(run: Run, count: int = count, want_maps: bool = want_maps) -> Any:
                     run.step(unit, count)
                     return frames.build_frame(run), frames.build_maps(run) if want_maps else None
 
                 async with session.lock:
-                    frame, maps = await anyio.to_thread.run_sync(advance, session.run)
+                    frame, maps = await self._tick(session, advance)
                 if maps is not None:
                     last_maps = started
                 session.broadcaster.publish(frame, maps)

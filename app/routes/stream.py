@@ -24,6 +24,7 @@ async def frames_for(
     settings = sessions.settings
     b = s.broadcaster
     interval = 1.0 / settings.stream_max_fps
+    loop = asyncio.get_running_loop()
     s.subscribers += 1
     try:
         await sessions.snapshot(s)
@@ -34,10 +35,13 @@ async def frames_for(
             with_maps = event == "snapshot" or b.maps_version != sent_maps
             sent_version, sent_maps = b.version, b.maps_version
             yield ServerSentEvent(b.text(with_maps), event=event, id=str(b.frame["id"]))
-            await asyncio.sleep(interval)  # the rate cap: at most stream_max_fps events per second
+            sent_at = loop.time()
             while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
                 if await request.is_disconnected():
                     return
+            # the rate cap (at most stream_max_fps events per second) waits only for what is left of the
+            # interval, so a frame after a pause (a click) goes out at once and play keeps the full rate
+            await asyncio.sleep(max(0.0, sent_at + interval - loop.time()))
             if b.arch_version != sent_arch:
                 sent_arch, event = b.arch_version, "snapshot"
             else:

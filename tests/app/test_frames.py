@@ -179,6 +179,7 @@ def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
         manager = SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
         session = await manager.create(lambda: Run(RunConfig()), "test")
         seen_frames, seen_maps = session.broadcaster.version, session.broadcaster.maps_version
+        session.subscribers += 1  # maps are built only while a stream is open (routes/stream.py counts)
         await manager.play(session, "micro", 20)
         await asyncio.sleep(2.0)
         await manager._stop_play(session)
