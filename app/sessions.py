@@ -293,6 +293,10 @@ class SessionManager:
         cap = self.settings.max_step_count
         pending = 0.0
         last_maps = 0.0
+        # maps every `maps_every` ticks at most as well as per second: an overloaded server ticks less
+        # often, and its maps then slow down with its frames instead of filling every tick
+        maps_every = max(1, math.ceil(1.0 / (tick * self.settings.stream_maps_fps)))
+        ticks_since_maps = maps_every
         unit = session.play_unit
 
         while True:
@@ -302,7 +306,8 @@ class SessionManager:
             if count >= 1:
                 pending -= count
                 # heat maps cost more than the rest of a tick: only for someone watching, at a lower rate
-                want_maps = (session.subscribers > 0
+                ticks_since_maps += 1
+                want_maps = (session.subscribers > 0 and ticks_since_maps >= maps_every
                              and started - last_maps >= 1.0 / self.settings.stream_maps_fps)
 
                 def advance(run: Run, count: int = count, want_maps: bool = want_maps) -> Any:
@@ -312,7 +317,7 @@ class SessionManager:
                 async with session.lock:
                     frame, maps = await self._tick(session, advance)
                 if maps is not None:
-                    last_maps = started
+                    last_maps, ticks_since_maps = started, 0
                 session.broadcaster.publish(frame, maps)
                 session.last_used = time.monotonic()
                 if frame["diverged"] is not None:
