@@ -24,6 +24,7 @@ from engine import serialize
 from engine.stepper import Run
 
 INLINE_TICK_SECONDS = 0.002
+INLINE_CALL_SECONDS = 0.005
 
 T = TypeVar("T")
 
@@ -72,6 +73,7 @@ class Session:
     play_speed: float = 0.0
     subscribers: int = 0
     tick_seconds: float = 0.0  # CPU time of the last play tick (inline on the loop if small)
+    call_seconds: float = 0.0  # CPU time of the last small manual call (the same idea)
 
     @property
     def playing(self) -> bool:
@@ -182,13 +184,16 @@ class SessionManager:
 
     # ---- engine calls ----------------------------------------------------------------------------
     async def call(
-        self, session: Session, change: Callable[[Run], T], *, arch: bool = False, save: bool = True
+        self, session: Session, change: Callable[[Run], T], *, arch: bool = False, save: bool = True,
+        small: bool = False,
     ) -> T:
         """Run `change(run)` in a worker thread under the session's lock, then publish and persist.
 
         One thread hop does the change, the frame, the heat maps and the save, so a click costs one
         trip off the event loop. `change` must validate before it mutates (the engine raises ValueError
-        before touching state), so a refused request leaves the session exactly as it was.
+        before touching state), so a refused request leaves the session exactly as it was. `small`
+        (one step of at most a batch) runs it inline on the event loop instead while the session's
+        last such call took under INLINE_CALL_SECONDS of CPU, like a play tick (see `_tick`).
         """
 
         def work(run: Run) -> tuple[T, dict[str, Any], dict[str, Any]]:
@@ -200,7 +205,10 @@ class SessionManager:
             return result, frame, maps
 
         async with session.lock:
-            result, frame, maps = await anyio.to_thread.run_sync(work, session.run)
+            if small:
+                result, frame, maps = await self._small_call(session, work)
+            else:
+                result, frame, maps = await anyio.to_thread.run_sync(work, session.run)
             session.broadcaster.publish(frame, maps, arch=arch)
         if save:
             session.last_saved = time.monotonic()
@@ -277,6 +285,23 @@ class SessionManager:
             started = time.thread_time()
             value = advance(run)
             session.tick_seconds = time.thread_time() - started
+            return value
+
+        return await anyio.to_thread.run_sync(timed, session.run)
+
+    async def _small_call(self, session: Session, work: Callable[[Run], T]) -> T:
+        """A manual step's work (step, frame, maps, save): inline while the session's last one took under
+        INLINE_CALL_SECONDS of CPU (it includes the save, so its limit is higher than a tick's)."""
+        if session.call_seconds < INLINE_CALL_SECONDS:
+            started = time.thread_time()
+            result = work(session.run)
+            session.call_seconds = time.thread_time() - started
+            return result
+
+        def timed(run: Run) -> T:
+            started = time.thread_time()
+            value = work(run)
+            session.call_seconds = time.thread_time() - started
             return value
 
         return await anyio.to_thread.run_sync(timed, session.run)

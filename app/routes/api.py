@@ -106,7 +106,8 @@ async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> Ses
 
 @router.post("/sessions/{session_id}/step", response_model=SessionState)
 async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
-    await sessions.call(s, lambda run: run.step(body.unit, body.count))
+    small = body.count == 1 and body.unit != "epoch"  # one stop of at most a batch: cheap enough inline
+    await sessions.call(s, lambda run: run.step(body.unit, body.count), small=small)
     return await _state(sessions, s)
 
 

@@ -55,3 +55,24 @@ def test_a_default_play_tick_is_timed_and_cheap_enough_to_run_inline() -> None:
         tick_seconds, updates = asyncio.run(scenario(Path(directory)))
     assert updates >= 2
     assert 0.0 < tick_seconds < INLINE_TICK_SECONDS
+
+
+def test_a_small_manual_step_is_timed_for_the_inline_choice_and_a_large_one_is_not() -> None:
+    from app.sessions import INLINE_CALL_SECONDS
+
+    async def scenario(data_dir: Path) -> tuple[float, float, int]:
+        manager = _manager(data_dir)
+        session = await manager.create(lambda: Run(RunConfig()), "test")
+        await manager.call(session, lambda run: run.step("batch", 1), small=True)
+        after_small = session.call_seconds
+        session.call_seconds = 0.0
+        await manager.call(session, lambda run: run.step("epoch", 3))
+        after_large, updates = session.call_seconds, session.run.updates
+        await manager.shutdown()
+        return after_small, after_large, updates
+
+    with tempfile.TemporaryDirectory() as directory:
+        after_small, after_large, updates = asyncio.run(scenario(Path(directory)))
+    assert 0.0 < after_small < INLINE_CALL_SECONDS  # a default batch step is cheap enough to stay inline
+    assert after_large == 0.0  # a large call goes to a worker thread and never enters the estimate
+    assert updates == 3 * 25  # both happened: 1 batch, then to the end of 3 epochs of 25 batches
