@@ -190,12 +190,16 @@ class Optimizer:
         same parameters and state; the gradient arrays are used as scratch space."""
         learning_rate = self.learning_rate(step)
         kind = self.config.kind
+        if kind == "sgd":  # the common case, kept to two NumPy calls per layer and no Python extras
+            factor = -learning_rate
+            for layer, grad in zip(network.layers, grads, strict=True):
+                grad *= factor
+                params = layer.writable_params()
+                params += grad
+            return
         for index, (layer, grad) in enumerate(zip(network.layers, grads, strict=True)):
             params = layer.writable_params()
-            if kind == "sgd":
-                grad *= -learning_rate
-                params += grad
-            elif kind == "momentum":
+            if kind == "momentum":
                 velocity = self._state["velocity"][index]
                 velocity *= self.config.momentum  # μ·v − η·g, as `_update` computes it
                 grad *= learning_rate

@@ -39,7 +39,15 @@ class OutputUnit(Protocol):
 def _half_squared_norm(diff: Array) -> Array:
     """½ Σ_j diff_ij² per row, (B, n) -> (B,): one matrix product with a vector of halves does the sum and
     the scaling in one NumPy call (the batches are tiny, so the call count is the cost)."""
-    return np.dot(diff * diff, np.full(diff.shape[1], 0.5))
+    width = diff.shape[1]
+    halves = _HALVES.get(width)
+    if halves is None:
+        halves = _HALVES[width] = np.full(width, 0.5)
+        halves.flags.writeable = False
+    return np.dot(diff * diff, halves)
+
+
+_HALVES: dict[int, Array] = {}  # the vector of ½ per output width, made once
 
 
 class _SameWidth:
