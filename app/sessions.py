@@ -72,8 +72,10 @@ class Session:
     play_unit: str = "batch"
     play_speed: float = 0.0
     subscribers: int = 0
-    tick_seconds: float = 0.0  # CPU time of the last play tick (inline on the loop if small)
-    call_seconds: float = 0.0  # CPU time of the last small manual call (the same idea)
+    # CPU time of the last play tick / small manual call; unknown (inf) until one has run in a worker
+    # thread, so a first tick or call never blocks the event loop however large it turns out
+    tick_seconds: float = math.inf
+    call_seconds: float = math.inf
 
     @property
     def playing(self) -> bool:
@@ -223,6 +225,7 @@ class SessionManager:
             new_run = await anyio.to_thread.run_sync(build, session.run)
             await self._stop_play(session)
             session.run = new_run
+            session.tick_seconds = session.call_seconds = math.inf  # another network: measure again
         await self.call(session, lambda run: None, arch=True)
 
     async def read(self, session: Session, look: Callable[[Run], T]) -> T:
@@ -255,6 +258,7 @@ class SessionManager:
     async def play(self, session: Session, unit: str, speed: float) -> None:
         await self._stop_play(session)
         session.play_unit, session.play_speed = unit, speed
+        session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining
         session.play_task = asyncio.create_task(self._play_loop(session))
 
     async def pause(self, session: Session) -> None:
