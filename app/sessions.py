@@ -18,6 +18,7 @@ import anyio.to_thread
 
 from app import frames
 from app.broadcast import Broadcaster
+from app.limits import advance_within
 from app.settings import Settings
 from app.store import SessionStore
 from engine import serialize
@@ -327,6 +328,8 @@ class SessionManager:
         maps_every = max(1, math.ceil(1.0 / (tick * self.settings.stream_maps_fps)))
         ticks_since_maps = maps_every
         unit = session.play_unit
+        # A tick that cannot finish its steps in time plays slower rather than holding the lock.
+        budget = max(tick, 0.25)
 
         while True:
             started = loop.time()
@@ -340,7 +343,7 @@ class SessionManager:
                              and started - last_maps >= 1.0 / self.settings.stream_maps_fps)
 
                 def advance(run: Run, count: int = count, want_maps: bool = want_maps) -> Any:
-                    run.step(unit, count)
+                    advance_within(run, unit, count, budget)
                     return frames.build_frame(run), frames.build_maps(run) if want_maps else None
 
                 async with session.lock:

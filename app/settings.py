@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1_000_000, ge=1024)
     max_body_bytes: int = Field(default=2_000_000, ge=4096)  # any request body (imports, uploads)
     max_step_count: int = Field(default=1000, ge=1)
+    # Training time one step request may take (the rest of a big count is cut; the state says where).
+    step_budget_seconds: float = Field(default=5.0, gt=0)
     # Per client address, every /api and /ui request (app/security.py): generous, as a classroom
     # behind one NAT address shares it.
     requests_per_client_per_second: float = Field(default=100.0, gt=0)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import convert
+from app.limits import advance_within
 from app.schemas import (
     ERROR_RESPONSES,
     ConfigPatch,
@@ -107,7 +108,8 @@ async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> Ses
 @router.post("/sessions/{session_id}/step", response_model=SessionState)
 async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
     small = body.count == 1 and body.unit != "epoch"  # one stop of at most a batch: cheap enough inline
-    await sessions.call(s, lambda run: run.step(body.unit, body.count), small=small)
+    budget = sessions.settings.step_budget_seconds
+    await sessions.call(s, lambda run: advance_within(run, body.unit, body.count, budget), small=small)
     return await _state(sessions, s)
 
 
