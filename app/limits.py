@@ -106,5 +106,7 @@ def advance_within(run: Run, unit: str, count: int, seconds: float) -> int:
         if got < want or now >= deadline:
             break  # diverged, or out of time
         per_stop = (now - started) / got
-        chunk = max(1, int((deadline - now) / 2 / per_stop)) if per_stop > 0 else count - done
+        # a clock too coarse to time the chunk (per_stop ~ 0) lets the rest go in one call
+        fits = (deadline - now) / 2 / per_stop if per_stop > 1e-9 else float(count)
+        chunk = max(1, int(min(fits, count - done)))
     return done
