@@ -32,7 +32,9 @@ def _round4(values: NDArray[Any]) -> NDArray[np.float64]:
     shift = (3 - exponent).astype(np.int64)
     up = shift >= 0
     scale = 10.0 ** np.abs(shift)
-    digits = np.rint(np.where(up, values * scale, values / scale))
+    # np.where evaluates both branches: the unused one may overflow (|v| ~ 1e300 times 10^k); ignore that.
+    with np.errstate(over="ignore"):
+        digits = np.rint(np.where(up, values * scale, values / scale))
     return np.where(up, digits / scale, digits * scale)
 
 
