@@ -1,0 +1,48 @@
+"""What defines a training run (RunConfig) and the units a run steps by (micro, sample, batch, epoch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine import features as feature_transforms
+from engine.data import DataConfig
+from engine.network import LayerConfig
+from engine.optim import OptimizerConfig, Regularization
+
+Unit = Literal["micro", "sample", "batch", "epoch"]
+UNITS: tuple[Unit, ...] = ("micro", "sample", "batch", "epoch")
+MAX_COUNT = 1_000_000
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; JSON-able with dataclasses.asdict. Features are kept in the fixed
+    FEATURES order (the network's input units). ValueError names the field."""
+
+    dataset: DataConfig = field(default_factory=DataConfig)
+    features: tuple[str, ...] = ("x1", "x2")
+    hidden: tuple[LayerConfig, ...] = (LayerConfig(4), LayerConfig(2))
+    output_unit: str = "tanh_mse"
+    init: str | None = None
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    regularization: Regularization = field(default_factory=Regularization)
+    batch_size: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", feature_transforms.ordered(self.features))
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError("batch_size: must be a whole number of at least 1")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError("seed: must be a whole number from 0 to 2**63 - 1")
+
+
+def check_unit(unit: Any, count: int) -> Unit:
+    """`unit` as a Unit and `count` as 1..MAX_COUNT, or ValueError naming the field."""
+    if unit not in UNITS:
+        raise ValueError(f"unit: must be one of {', '.join(UNITS)}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise ValueError(f"count: must be a whole number from 1 to {MAX_COUNT}")
+    return unit
