@@ -5,8 +5,23 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+
+DAY_SECONDS = 86_400.0
+# Every GET / makes a session and saves it; one nobody ever trained is worth nothing after a day (its
+# setup is in the page's URL, which rebuilds it).
+UNSTEPPED_SECONDS = DAY_SECONDS
+PRUNE_EVERY_SECONDS = 3600.0
+
+# 1 when a saved export document (engine/serialize.py) is still at its initial point: no update applied,
+# no micro-step in progress, no hand edit. Anything else (a test's plain text) counts as stepped.
+_INITIAL = (
+    "CASE WHEN json_valid({doc}) THEN coalesce("
+    "json_extract({doc}, '$.state.updates') = 0 AND json_extract({doc}, '$.cursor') IS NULL"
+    " AND json_extract({doc}, '$.state.kind') = 'start', 0) ELSE 0 END"
+)
 
 
 class SessionStore(Protocol):
@@ -24,11 +39,22 @@ class SQLiteStore:
 
     One connection shared by the worker threads, serialised by a lock: the writes are small and rare
     (after a manual step, on pause, every few seconds while playing), so a pool would buy nothing.
+
+    Pruning (`prune`): sessions never stepped and untouched for `unstepped_seconds`, and any session
+    untouched for `keep_days` (None: kept), are deleted when the store opens (server start) and then
+    at most every `prune_every_seconds`, from a save (one indexed DELETE: cheap).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, keep_days: float | None = None,
+                 unstepped_seconds: float = UNSTEPPED_SECONDS,
+                 prune_every_seconds: float = PRUNE_EVERY_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.keep_days = keep_days
+        self.unstepped_seconds = unstepped_seconds
+        self.prune_every_seconds = prune_every_seconds
+        self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -37,23 +63,47 @@ class SQLiteStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sessions ("
-            " id TEXT PRIMARY KEY, updated_at REAL NOT NULL, document TEXT NOT NULL)"
+            " id TEXT PRIMARY KEY, updated_at REAL NOT NULL, document TEXT NOT NULL,"
+            " initial INTEGER NOT NULL DEFAULT 0)"
         )
+        columns = [str(row[1]) for row in self._db.execute("PRAGMA table_info(sessions)")]
+        if "initial" not in columns:  # a store written before pruning existed: mark its rows once
+            self._db.execute("ALTER TABLE sessions ADD COLUMN initial INTEGER NOT NULL DEFAULT 0")
+            self._db.execute(f"UPDATE sessions SET initial = {_INITIAL.format(doc='document')}")
+        self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated_at ON sessions (updated_at)")
+        self._last_prune = -float("inf")
+        self.prune()
 
     def save(self, session_id: str, document: str) -> None:
+        now = self._clock()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "INSERT INTO sessions (id, updated_at, document) VALUES (?, ?, ?)"
+                    "INSERT INTO sessions (id, updated_at, document, initial)"
+                    f" VALUES (?1, ?2, ?3, {_INITIAL.format(doc='?3')})"
                     " ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at,"
-                    " document = excluded.document",
-                    (session_id, time.time(), document),
+                    " document = excluded.document, initial = excluded.initial",
+                    (session_id, now, document),
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        if now - self._last_prune >= self.prune_every_seconds:
+            self.prune()
+
+    def prune(self) -> int:
+        """Delete the sessions past their keeping time (see the class docstring); returns how many."""
+        now = self._clock()
+        self._last_prune = now
+        idle_cutoff = now - self.keep_days * DAY_SECONDS if self.keep_days is not None else -float("inf")
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM sessions WHERE updated_at < ? OR (initial = 1 AND updated_at < ?)",
+                (idle_cutoff, now - self.unstepped_seconds),
+            )
+        return int(cursor.rowcount)
 
     def load(self, session_id: str) -> str | None:
         with self._lock:
