@@ -228,19 +228,12 @@ def _encode_map(values: Any) -> str:
 
 
 def feature_maps(extent: Sequence[float], names: Sequence[str], res: int = FEATURE_MAP_RES) -> dict[str, str]:
-    """Each feature's value over the input plane, evaluated by the engine's own transform (row 0 = ymin)."""
-    import numpy as np
-
+    """Each feature's thumbnail: the engine's values over the input plane (row 0 = ymin), as bytes."""
     from engine import features as engine_features
 
-    x0, x1, y0, y1 = (float(v) for v in extent)
-    xs, ys = np.meshgrid(np.linspace(x0, x1, res), np.linspace(y0, y1, res))
-    plane = np.column_stack([xs.ravel(), ys.ravel()])
-    maps: dict[str, str] = {}
-    for name in names:
-        column = engine_features.transform(plane, [name])
-        maps[name] = _encode_map(column[:, 0].reshape(res, res))
-    return maps
+    ordered = engine_features.ordered(names)
+    grids = engine_features.grid_values(extent, res, ordered)
+    return {name: _encode_map(grid) for name, grid in zip(ordered, grids, strict=True)}
 
 
 def _choice(value: float, choices: Sequence[float]) -> float:

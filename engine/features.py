@@ -47,3 +47,15 @@ def transform(points: NDArray, features: Sequence[str]) -> NDArray[np.float64]:
     x1, x2 = points[:, 0], points[:, 1]
     columns = [_TRANSFORMS[name](x1, x2) for name in ordered(features)]
     return np.column_stack(columns) if columns else np.empty((points.shape[0], 0))
+
+
+def grid_values(extent: Sequence[float], res: int, features: Sequence[str] = FEATURES) -> NDArray[np.float64]:
+    """Each feature's value over a res × res grid spanning `extent` = (xmin, xmax, ymin, ymax), corners
+    included: shape (F, res, res), features in FEATURES order, row-major with row 0 at ymin (the frames'
+    heat-map layout). The page draws these as the input nodes' thumbnails."""
+    if res < 2:
+        raise ValueError(f"res: at least 2 cells a side, got {res}")
+    x0, x1, y0, y1 = (float(v) for v in extent)
+    xs, ys = np.meshgrid(np.linspace(x0, x1, res), np.linspace(y0, y1, res))
+    values = transform(np.column_stack([xs.ravel(), ys.ravel()]), features)  # (res², F)
+    return np.ascontiguousarray(values.T.reshape(-1, res, res))

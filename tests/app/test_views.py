@@ -167,3 +167,26 @@ def test_a_small_update_prints_enough_decimals_to_show_the_weight_moved() -> Non
     assert decimals == 5 and fmt(0.69, decimals) != fmt(0.690012, decimals)
     assert distinct_decimals(0.5, 0.75) == 2
     assert distinct_decimals(0.3, 0.3) == 2
+
+
+def test_feature_thumbnails_are_the_engines_grid_values_scaled_by_their_peak() -> None:
+    """views only formats: each thumbnail is engine.features.grid_values divided by its largest |value|,
+    as bytes, row 0 at ymin (x₂ grows down the rows, x₁ along them)."""
+    import base64
+
+    import numpy as np
+
+    from app.views import FEATURE_MAP_RES, feature_maps
+    from engine.features import grid_values
+
+    extent = (-6.0, 6.0, -5.0, 5.0)
+    grids = grid_values(extent, FEATURE_MAP_RES, ("x1", "x2_sq"))
+    assert grids.shape == (2, FEATURE_MAP_RES, FEATURE_MAP_RES)
+    assert grids[0][0, 0] == -6.0 and grids[0][0, -1] == 6.0  # x₁ along a row, corners included
+    assert grids[1][0, 0] == 25.0 and grids[1][-1, 0] == 25.0  # x₂² at ymin and ymax
+    maps = feature_maps(extent, ["x2_sq", "x1"])
+    x1 = np.frombuffer(base64.b64decode(maps["x1"]), dtype=np.uint8).reshape(FEATURE_MAP_RES, -1)
+    assert x1[0, 0] == 0 and x1[0, -1] == 255  # −peak and +peak
+    sq = np.frombuffer(base64.b64decode(maps["x2_sq"]), dtype=np.uint8).reshape(FEATURE_MAP_RES, -1)
+    expected = np.rint((grids[1] / 25.0 + 1.0) * 127.5).astype(np.uint8)
+    assert np.array_equal(sq, expected)
