@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 
@@ -14,11 +15,14 @@ class Broadcaster:
     event that is swapped at every publish, so memory stays constant however many frames are missed.
     Heat maps travel separately with their own version because they are produced at a lower rate.
     `arch_version` changes when the network's shape changes; a subscriber then sends a snapshot.
+    The sent JSON carries `"t"`, the server's wall clock (epoch seconds, ms precision) when the frame was
+    published, so a client can measure its real lag (bench/load_bench.py does).
     """
 
     def __init__(self) -> None:
         self.frame: dict[str, Any] | None = None
         self.version = 0
+        self.published_at = 0.0  # time.time() of the latest publish
         self.maps: dict[str, Any] | None = None
         self.maps_version = 0
         self.arch_version = 0
@@ -31,6 +35,7 @@ class Broadcaster:
     ) -> None:
         self.frame = frame
         self.version += 1
+        self.published_at = time.time()
         if maps is not None:
             self.maps = maps
             self.maps_version += 1
@@ -64,6 +69,6 @@ class Broadcaster:
         if text is None:
             if len(self._texts) > 4:
                 self._texts.clear()
-            frame = dict(self.frame, maps=self.maps if with_maps else None)
+            frame = dict(self.frame, maps=self.maps if with_maps else None, t=round(self.published_at, 3))
             text = self._texts[key] = json.dumps(frame, separators=(",", ":"), allow_nan=False)
         return text

@@ -1,9 +1,13 @@
-"""Work caps: request bodies (refused up front or counted as they stream) and training time per call."""
+"""Work caps: request bodies, training time per call, open streams, and the adaptive frame rate."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,3 +114,198 @@ def advance_within(run: Run, unit: str, count: int, seconds: float) -> int:
         fits = (deadline - now) / 2 / per_stop if per_stop > 1e-9 else float(count)
         chunk = max(1, int(min(fits, count - done)))
     return done
+
+
+# ---- the adaptive frame rate ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadSample:
+    """One measuring window of the server process.
+
+    `cpu`: process CPU seconds per wall second (1.0 = one core busy; the GIL keeps a process near one).
+    `loop_lag`: p90 of how much later than asked a short sleep on the event loop woke up, seconds: the
+    wait any request's next step sees. `ticks_per_second`: play ticks of all sessions together.
+    """
+
+    cpu: float
+    loop_lag: float
+    ticks_per_second: float
+
+
+class FrameRate:
+    """The frame rate every stream and play tick uses now, adapted to the measured load.
+
+    Streaming is the one load the server can shed without refusing anybody: a frame is the full
+    visible state, so fewer of them is a coarser animation, never lost work. Over the high marks the rate
+    goes down in proportion to the overshoot (at most halved per window, never below min_fps); under the
+    low marks it goes back up (at most +25 % per window) toward the middle of the band; inside the band
+    it holds, so it does not oscillate. A server that plays only a few sessions is never throttled:
+    their frames are too small a share of the work to make room for anything.
+    """
+
+    def __init__(self, *, max_fps: float, min_fps: float, cpu_high: float, cpu_low: float,
+                 lag_high: float, min_ticks_per_second: float) -> None:
+        self.max_fps = max_fps
+        self.min_fps = min(min_fps, max_fps)
+        self.cpu_high = cpu_high
+        self.cpu_low = min(cpu_low, cpu_high)
+        self.lag_high = lag_high
+        self.min_ticks_per_second = min_ticks_per_second
+        self.fps = max_fps
+        self.last: LoadSample | None = None
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two frames of one stream (and two ticks of a play at full speed)."""
+        return 1.0 / self.fps
+
+    def update(self, sample: LoadSample) -> float:
+        """Adapt to one window's measurement; returns the new rate."""
+        self.last = sample
+        pressure = max(sample.cpu / self.cpu_high, sample.loop_lag / self.lag_high)
+        if pressure > 1.0:
+            if sample.ticks_per_second >= self.min_ticks_per_second:
+                self.fps = max(self.min_fps, self.fps / min(pressure, 2.0))
+        elif sample.cpu < self.cpu_low and sample.loop_lag < self.lag_high / 2:
+            target = (self.cpu_high + self.cpu_low) / 2
+            # an idle process (cpu ~ 0) jumps by the full step; load grows about linearly with the rate
+            growth = min(1.25, target / sample.cpu) if sample.cpu > 0 else 1.25
+            self.fps = min(self.max_fps, self.fps * growth)
+        return self.fps
+
+
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `values` (nearest rank), 0.0 if empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class LoadMonitor:
+    """Measures the process every `window` seconds and feeds FrameRate; play loops call `count_tick`.
+
+    The loop lag probe is a short sleep repeated through the window (about 100 wake-ups a second, a few
+    microseconds each): how late it wakes is what an arriving request waits for its turn.
+    """
+
+    PROBE_SECONDS = 0.01
+
+    def __init__(self, rate: FrameRate, window: float) -> None:
+        self.rate = rate
+        self.window = window
+        self.ticks = 0
+
+    def count_tick(self) -> None:
+        self.ticks += 1
+
+    async def measure(self) -> LoadSample:
+        """One window's LoadSample (takes `window` seconds of wall time)."""
+        loop = asyncio.get_running_loop()
+        start, cpu_start, ticks_start = loop.time(), time.process_time(), self.ticks
+        lags: list[float] = []
+        while loop.time() - start < self.window:
+            before = loop.time()
+            await asyncio.sleep(self.PROBE_SECONDS)
+            lags.append(max(0.0, loop.time() - before - self.PROBE_SECONDS))
+        wall = loop.time() - start
+        return LoadSample(cpu=(time.process_time() - cpu_start) / wall, loop_lag=quantile(lags, 0.9),
+                          ticks_per_second=(self.ticks - ticks_start) / wall)
+
+    async def run_forever(self) -> None:
+        while True:
+            self.rate.update(await self.measure())
+
+
+class Priority:
+    """Interactive requests (a step, pause, a config change) go before the next round of play ticks.
+
+    `interactive()` marks a request in flight; a play tick first waits (at most `limit` seconds, so a
+    steady stream of clicks slows play down but cannot stop it) until none is. A request spends most of
+    its time queued behind whatever the event loop runs next, and under load that is play ticks.
+    """
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self._quiet: asyncio.Event | None = None  # made on first use, inside the running loop
+
+    def _event(self) -> asyncio.Event:
+        if self._quiet is None:
+            self._quiet = asyncio.Event()
+            if self.pending == 0:
+                self._quiet.set()
+        return self._quiet
+
+    @contextlib.contextmanager
+    def interactive(self) -> Iterator[None]:
+        self.pending += 1
+        self._event().clear()
+        try:
+            yield
+        finally:
+            self.pending -= 1
+            if self.pending == 0:
+                self._event().set()
+
+    async def wait_turn(self, limit: float) -> None:
+        """Return once no interactive request is in flight, or after `limit` seconds."""
+        if self.pending and limit > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event().wait(), limit)
+
+
+class InteractiveFirst:
+    """ASGI middleware: every HTTP request but an SSE stream counts as interactive for its whole life
+    (body, handler, answer), so play ticks step aside for it (see Priority)."""
+
+    def __init__(self, app: ASGIApp, priority: Priority) -> None:
+        self.app = app
+        self.priority = priority
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).endswith("/stream"):
+            await self.app(scope, receive, send)
+            return
+        with self.priority.interactive():
+            await self.app(scope, receive, send)
+
+
+# ---- open streams ------------------------------------------------------------------------------------
+class StreamSlots:
+    """Counts open SSE streams per client address and in all; `take` refuses past either cap.
+
+    Every open stream holds a socket and a task and, while its session plays, costs frames; the caps
+    keep one address (or a runaway page reopening streams) from taking the whole server.
+    """
+
+    def __init__(self, per_client: int, total: int) -> None:
+        self.per_client = per_client
+        self.total = total
+        self.open: dict[str, int] = {}
+        self.count = 0
+
+    def take(self, client: str) -> tuple[Callable[[], None] | None, dict[str, object] | None]:
+        """(release, None) when a slot was taken (release is idempotent), or (None, detail) naming the cap."""
+        if self.count >= self.total:
+            return None, {"field": "stream_max_total", "limit": self.total,
+                          "message": f"the server has {self.total} streams open, its limit; try again soon"}
+        if self.open.get(client, 0) >= self.per_client:
+            return None, {"field": "stream_max_per_client", "limit": self.per_client,
+                          "message": f"this address has {self.per_client} streams open, its limit; "
+                                     "close a tab or try again soon"}
+        self.open[client] = self.open.get(client, 0) + 1
+        self.count += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self.count -= 1
+            left = self.open[client] - 1
+            if left:
+                self.open[client] = left
+            else:
+                del self.open[client]  # the table holds only addresses with a stream open
+
+        return release, None

@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__
-from app.limits import BodySizeLimit
+from app.limits import BodySizeLimit, InteractiveFirst
 from app.routes import api, graph, pages, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     store = SQLiteStore(settings.data_dir / "sessions.sqlite3", keep_days=settings.keep_sessions_days)
     app.state.sessions = SessionManager(settings, store)
+    app.add_middleware(InteractiveFirst, priority=app.state.sessions.priority)  # play ticks wait for it
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
     # Added last = outermost: refusals (413, 429) carry the security headers too.
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,

@@ -18,7 +18,7 @@ import anyio.to_thread
 
 from app import frames
 from app.broadcast import Broadcaster
-from app.limits import advance_within
+from app.limits import FrameRate, LoadMonitor, Priority, StreamSlots, advance_within
 from app.settings import Settings
 from app.store import SessionStore
 from engine import serialize
@@ -26,6 +26,7 @@ from engine.stepper import Run
 
 INLINE_TICK_SECONDS = 0.002
 INLINE_CALL_SECONDS = 0.005
+INLINE_READ_SECONDS = 0.002
 
 T = TypeVar("T")
 
@@ -77,6 +78,8 @@ class Session:
     # thread, so a first tick or call never blocks the event loop however large it turns out
     tick_seconds: float = math.inf
     call_seconds: float = math.inf
+    # the same for each kind of read (keyed by the look function's code: a route's lambda is one kind)
+    read_seconds: dict[Any, float] = field(default_factory=dict)
 
     @property
     def playing(self) -> bool:
@@ -92,15 +95,27 @@ class SessionManager:
         self.sessions: dict[str, Session] = {}
         self._created: dict[str, deque[float]] = {}
         self._janitor: asyncio.Task[None] | None = None
+        # streaming adapts to the load (limits.FrameRate); requests go before play ticks (Priority)
+        self.rate = FrameRate(
+            max_fps=settings.stream_max_fps, min_fps=settings.stream_min_fps,
+            cpu_high=settings.load_cpu_high, cpu_low=settings.load_cpu_low,
+            lag_high=settings.load_lag_high_seconds, min_ticks_per_second=settings.load_min_ticks_per_second,
+        )
+        self.monitor = LoadMonitor(self.rate, settings.load_window_seconds)
+        self._monitor: asyncio.Task[None] | None = None
+        self.priority = Priority()
+        self.streams = StreamSlots(settings.stream_max_per_client, settings.stream_max_total)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         self._janitor = asyncio.create_task(self._evict_idle_forever())
+        self._monitor = asyncio.create_task(self.monitor.run_forever())
 
     async def shutdown(self) -> None:
         """Stop every play task and save every session; called from the app's lifespan on exit."""
-        if self._janitor is not None:
-            self._janitor.cancel()
+        for task in (self._janitor, self._monitor):
+            if task is not None:
+                task.cancel()
         for session in list(self.sessions.values()):
             await self._stop_play(session)
             session.broadcaster.close()
@@ -227,12 +242,28 @@ class SessionManager:
             await self._stop_play(session)
             session.run = new_run
             session.tick_seconds = session.call_seconds = math.inf  # another network: measure again
+            session.read_seconds.clear()
         await self.call(session, lambda run: None, arch=True)
 
     async def read(self, session: Session, look: Callable[[Run], T]) -> T:
-        """Read from the run under the lock (play may be mid-step in another thread)."""
+        """Read from the run under the lock (play may be mid-step in another thread): inline on the event
+        loop while this kind of read last took under INLINE_READ_SECONDS of CPU (a request's state after
+        its step is ~0.1 ms; a thread hop under load costs far more), else in a worker thread."""
+        key = getattr(look, "__code__", look)
         async with session.lock:
-            return await anyio.to_thread.run_sync(look, session.run)
+            if session.read_seconds.get(key, math.inf) < INLINE_READ_SECONDS:
+                started = time.thread_time()
+                value = look(session.run)
+                session.read_seconds[key] = time.thread_time() - started
+                return value
+
+            def timed(run: Run) -> T:
+                started = time.thread_time()
+                result = look(run)
+                session.read_seconds[key] = time.thread_time() - started
+                return result
+
+            return await anyio.to_thread.run_sync(timed, session.run)
 
     async def _publish(self, session: Session, *, arch: bool = False) -> None:
         await self.call(session, lambda run: None, arch=arch, save=False)
@@ -312,42 +343,48 @@ class SessionManager:
         return await anyio.to_thread.run_sync(timed, session.run)
 
     async def _play_loop(self, session: Session) -> None:
-        """Advance `speed` units per second in ticks of at most stream_max_fps per second.
+        """Advance `speed` units per second in ticks of at most the current frame rate per second.
 
-        Fractions of a step accumulate across ticks; the work per tick is capped (max_step_count) so one
-        tick never holds the session lock for long, and a slow machine simply plays slower.
+        The rate is `self.rate.fps`: stream_max_fps on a quiet server, lower under load (limits.FrameRate);
+        a lower rate means more steps per tick, so play keeps its speed while frames get fewer. Fractions
+        of a step accumulate across ticks; the work per tick is capped (max_step_count) so one tick never
+        holds the session lock for long, and a slow machine simply plays slower. Before each tick,
+        interactive requests in flight go first (limits.Priority), for at most half a tick.
         """
         loop = asyncio.get_running_loop()
-        tick = 1.0 / min(session.play_speed, self.settings.stream_max_fps)
-        per_tick = session.play_speed * tick
-        cap = self.settings.max_step_count
+        settings = self.settings
+        cap = settings.max_step_count
         pending = 0.0
         last_maps = 0.0
-        # maps every `maps_every` ticks at most as well as per second: an overloaded server ticks less
-        # often, and its maps then slow down with its frames instead of filling every tick
-        maps_every = max(1, math.ceil(1.0 / (tick * self.settings.stream_maps_fps)))
-        ticks_since_maps = maps_every
+        ticks_since_maps = 1 << 30
         unit = session.play_unit
-        # A tick that cannot finish its steps in time plays slower rather than holding the lock.
-        budget = max(tick, 0.25)
 
         while True:
             started = loop.time()
-            pending = min(pending + per_tick, float(cap))
+            tick = 1.0 / min(session.play_speed, self.rate.fps)
+            await self.priority.wait_turn(min(settings.priority_wait_seconds, tick / 2))
+            pending = min(pending + session.play_speed * tick, float(cap))
             count = int(pending)
             if count >= 1:
                 pending -= count
-                # heat maps cost more than the rest of a tick: only for someone watching, at a lower rate
+                # heat maps cost more than the rest of a tick: only for someone watching, at a lower rate,
+                # and every `maps_every` ticks at most as well as per second: an overloaded server ticks
+                # less often, and its maps then slow down with its frames instead of filling every tick
+                maps_every = max(1, math.ceil(1.0 / (tick * settings.stream_maps_fps)))
                 ticks_since_maps += 1
                 want_maps = (session.subscribers > 0 and ticks_since_maps >= maps_every
-                             and started - last_maps >= 1.0 / self.settings.stream_maps_fps)
+                             and started - last_maps >= 1.0 / settings.stream_maps_fps)
+                # a tick that cannot finish its steps in time plays slower rather than holding the lock
+                budget = max(tick, 0.25)
 
-                def advance(run: Run, count: int = count, want_maps: bool = want_maps) -> Any:
+                def advance(run: Run, count: int = count, want_maps: bool = want_maps,
+                            budget: float = budget) -> Any:
                     advance_within(run, unit, count, budget)
                     return frames.build_frame(run), frames.build_maps(run) if want_maps else None
 
                 async with session.lock:
                     frame, maps = await self._tick(session, advance)
+                self.monitor.count_tick()
                 if maps is not None:
                     last_maps, ticks_since_maps = started, 0
                 session.broadcaster.publish(frame, maps)
@@ -356,6 +393,6 @@ class SessionManager:
                     session.play_task = None
                     await self._save(session)
                     return
-                if time.monotonic() - session.last_saved >= self.settings.save_interval_seconds:
+                if time.monotonic() - session.last_saved >= settings.save_interval_seconds:
                     await self._save(session)
             await asyncio.sleep(max(0.0, tick - (loop.time() - started)))

@@ -42,13 +42,29 @@ class Settings(BaseSettings):
     requests_per_client_per_second: float = Field(default=100.0, gt=0)
     requests_burst: int = Field(default=400, ge=1)
     idle_ttl_seconds: float = Field(default=1800.0, gt=0)
-    # Saved sessions untouched this long are deleted (app/store.py; never-trained ones after a day).
-    keep_sessions_days: float = Field(default=30.0, gt=0)
     save_interval_seconds: float = Field(default=5.0, gt=0)
     stream_max_fps: float = Field(default=20.0, gt=0, le=60)
     stream_maps_fps: float = Field(default=4.0, gt=0, le=20)
     stream_ping_seconds: float = Field(default=15.0, gt=0)
     stream_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Open SSE streams (app/limits.py StreamSlots): past either cap a new stream is a 429 naming it. A
+    # classroom behind one NAT address is ~30 students with a tab or two each.
+    stream_max_per_client: int = Field(default=64, ge=1)
+    stream_max_total: int = Field(default=400, ge=1)
+
+    # Adaptive frame rate (app/limits.py FrameRate): every `load_window_seconds` the server measures its
+    # own CPU (1.0 = one core) and how late the event loop wakes; over `load_cpu_high` or
+    # `load_lag_high_seconds` it lowers every stream's and play tick's rate in proportion (never below
+    # `stream_min_fps`), under `load_cpu_low` (and half the lag) it raises it again up to stream_max_fps.
+    # Below `load_min_ticks_per_second` play ticks in all, streaming is too small a share to cut.
+    stream_min_fps: float = Field(default=10.0, gt=0, le=60)
+    load_window_seconds: float = Field(default=1.0, gt=0)
+    load_cpu_high: float = Field(default=0.75, gt=0)
+    load_cpu_low: float = Field(default=0.5, gt=0)
+    load_lag_high_seconds: float = Field(default=0.02, gt=0)
+    load_min_ticks_per_second: float = Field(default=200.0, ge=0)
+    # Longest a play tick waits for interactive requests (step, pause, config) in flight to finish.
+    priority_wait_seconds: float = Field(default=0.05, ge=0)
 
 
 def get_settings() -> Settings:

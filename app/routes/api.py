@@ -42,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sessions.shutdown()
 
 
-def manager(request: Request) -> SessionManager:
+async def manager(request: Request) -> SessionManager:  # async: a sync dependency is a thread hop
     sessions: SessionManager = request.app.state.sessions
     return sessions
 

@@ -1,29 +1,31 @@
-"""SSE under /api/sessions/{id}/stream: a snapshot first, then the newest frame at most N times a second."""
+"""SSE under /api/sessions/{id}/stream: a snapshot, then the newest frame at the current frame rate."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
 from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
-from app.sessions import Session, SessionManager
+from app.sessions import Session, SessionError, SessionManager
 
-router = APIRouter(prefix="/api", tags=["stream"], responses={404: ERROR_RESPONSES[404]})
+router = APIRouter(prefix="/api", tags=["stream"],
+                   responses={404: ERROR_RESPONSES[404], 429: ERROR_RESPONSES[429]})
 
 
 async def frames_for(
-    sessions: SessionManager, s: Session, request: Request
+    sessions: SessionManager, s: Session, request: Request, release: Callable[[], None] = lambda: None
 ) -> AsyncIterator[ServerSentEvent]:
     """Every frame is the full visible state, so a snapshot after a reconnect loses nothing and a
-    skipped frame is never needed: conflation is just "send the latest version you have not sent"."""
+    skipped frame is never needed: conflation is just "send the latest version you have not sent".
+    `release` gives back the stream's slot (StreamSlots) when the stream ends."""
     settings = sessions.settings
     b = s.broadcaster
-    interval = 1.0 / settings.stream_max_fps
     loop = asyncio.get_running_loop()
     s.subscribers += 1
     try:
@@ -39,9 +41,10 @@ async def frames_for(
             while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
                 if await request.is_disconnected():
                     return
-            # the rate cap (at most stream_max_fps events per second) waits only for what is left of the
-            # interval, so a frame after a pause (a click) goes out at once and play keeps the full rate
-            await asyncio.sleep(max(0.0, sent_at + interval - loop.time()))
+            # the rate cap (at most the current frame rate, stream_max_fps when the server is not busy)
+            # waits only for what is left of the interval, so a frame after a pause (a click) goes out
+            # at once and play keeps the full rate
+            await asyncio.sleep(max(0.0, sent_at + sessions.rate.interval - loop.time()))
             if b.arch_version != sent_arch:
                 sent_arch, event = b.arch_version, "snapshot"
             else:
@@ -49,6 +52,7 @@ async def frames_for(
         yield ServerSentEvent("{}", event="closed")
     finally:
         s.subscribers -= 1
+        release()
 
 
 @router.get("/sessions/{session_id}/stream", response_class=EventSourceResponse)
@@ -59,10 +63,17 @@ async def stream(
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events; event id = the run's step_id. Whether or not `Last-Event-ID` is sent, the
-    first event is a full "snapshot" (frame + heat maps), then "frame" events; "closed" if deleted."""
+    first event is a full "snapshot" (frame + heat maps), then "frame" events; "closed" if deleted.
+    429 past `stream_max_per_client` streams open from this address or `stream_max_total` in all (the
+    detail's `field` names the cap)."""
     settings = sessions.settings
+    release, refusal = sessions.streams.take(request.client.host if request.client else "unknown")
+    if release is None:
+        raise SessionError(429, refusal)
     return EventSourceResponse(
-        frames_for(sessions, s, request),
+        frames_for(sessions, s, request, release),
+        # the slot is also given back if the stream ends before its generator ever ran
+        background=BackgroundTask(release),
         ping=max(1, round(settings.stream_ping_seconds)),  # sse-starlette takes whole seconds
         send_timeout=settings.stream_send_timeout_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -60,3 +60,15 @@ def test_maps_are_sent_only_to_who_asks_and_nan_is_refused() -> None:
         pass
     else:
         raise AssertionError("a NaN reached the JSON of a frame")
+
+
+def test_the_sent_frame_carries_the_server_time_it_was_published() -> None:
+    import time
+
+    b = Broadcaster()
+    before = time.time()
+    b.publish({"id": 1})
+    after = time.time()
+    stamp = json.loads(b.text(with_maps=False))["t"]
+    assert before - 0.001 <= stamp <= after + 0.001
+    assert b.frame is not None and "t" not in b.frame  # the frame contract's dict itself is untouched

@@ -1,0 +1,195 @@
+"""Load control: the adaptive frame rate fed measured numbers, play ticks following it, interactive
+requests first, inline reads, and the caps on open SSE streams (a real uvicorn process for the 429)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.limits import FrameRate, LoadMonitor, LoadSample, Priority, StreamSlots
+from app.sessions import INLINE_READ_SECONDS, SessionManager
+from app.settings import Settings
+from app.store import SQLiteStore
+from engine.stepper import Run, RunConfig
+from tests.app.test_stream import start_server, stop_server
+
+
+def _rate(**overrides: float) -> FrameRate:
+    knobs = {"max_fps": 20.0, "min_fps": 10.0, "cpu_high": 0.75, "cpu_low": 0.5, "lag_high": 0.02,
+             "min_ticks_per_second": 200.0, **overrides}
+    return FrameRate(**knobs)
+
+
+def test_an_idle_server_keeps_the_full_frame_rate() -> None:
+    rate = _rate()
+    for _ in range(5):
+        rate.update(LoadSample(cpu=0.03, loop_lag=0.001, ticks_per_second=20))
+    assert rate.fps == 20.0 and rate.interval == pytest.approx(0.05)
+
+
+def test_a_busy_cpu_lowers_the_rate_in_proportion_to_the_overshoot() -> None:
+    rate = _rate()
+    rate.update(LoadSample(cpu=0.9, loop_lag=0.005, ticks_per_second=2000))
+    assert rate.fps == pytest.approx(20.0 * 0.75 / 0.9)  # 16.7: load ~ rate, so this lands on cpu_high
+
+
+def test_the_rate_never_goes_below_the_floor_however_long_the_overload() -> None:
+    rate = _rate()
+    falls = [rate.update(LoadSample(cpu=1.0, loop_lag=0.3, ticks_per_second=4000)) for _ in range(6)]
+    assert falls[0] == 10.0  # a 15x lag overshoot halves at most: 20 -> 10
+    assert min(falls) == 10.0 == rate.fps
+
+
+def test_event_loop_lag_alone_lowers_the_rate() -> None:
+    # another process takes the CPU: ours looks idle, but requests wait for the loop all the same
+    rate = _rate()
+    rate.update(LoadSample(cpu=0.4, loop_lag=0.025, ticks_per_second=1500))
+    assert rate.fps == pytest.approx(20.0 / 1.25)
+
+
+def test_a_few_playing_sessions_are_never_throttled() -> None:
+    rate = _rate()
+    rate.update(LoadSample(cpu=1.0, loop_lag=0.1, ticks_per_second=40))
+    assert rate.fps == 20.0
+
+
+def test_the_rate_holds_inside_the_band_and_climbs_back_when_load_drops() -> None:
+    rate = _rate()
+    rate.update(LoadSample(cpu=1.5, loop_lag=0.01, ticks_per_second=3000))
+    assert rate.fps == 10.0
+    rate.update(LoadSample(cpu=0.6, loop_lag=0.005, ticks_per_second=1000))  # inside [low, high]
+    assert rate.fps == 10.0
+    rate.update(LoadSample(cpu=0.5, loop_lag=0.015, ticks_per_second=1000))  # lag over half of high
+    assert rate.fps == 10.0
+    climb = [rate.update(LoadSample(cpu=0.3, loop_lag=0.002, ticks_per_second=1000)) for _ in range(4)]
+    assert climb[0] == pytest.approx(12.5)  # at most +25 % a window
+    assert climb == sorted(climb) and climb[-1] == 20.0  # and never past stream_max_fps
+
+
+def test_a_measured_window_reports_the_ticks_counted_and_a_small_lag() -> None:
+    async def scenario() -> LoadSample:
+        monitor = LoadMonitor(_rate(), window=0.2)
+
+        async def play() -> None:
+            for _ in range(30):
+                monitor.count_tick()
+                await asyncio.sleep(0.001)
+
+        sample, _ = await asyncio.gather(monitor.measure(), play())
+        return sample
+
+    sample = asyncio.run(scenario())
+    assert sample.ticks_per_second == pytest.approx(30 / 0.2, rel=0.3)
+    assert 0.0 <= sample.cpu < 2.0 and 0.0 <= sample.loop_lag < 0.2
+
+
+def _manager(data_dir: Path) -> SessionManager:
+    settings = Settings(data_dir=data_dir, stream_max_fps=20, stream_min_fps=10)
+    return SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
+
+
+def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick() -> None:
+    async def scenario(data_dir: Path) -> tuple[int, int, int]:
+        manager = _manager(data_dir)
+        manager.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))  # -> 10 fps
+        session = await manager.create(lambda: Run(RunConfig()), "test")
+        versions = session.broadcaster.version
+        await manager.play(session, "batch", 20)
+        await asyncio.sleep(0.6)
+        await manager.shutdown()
+        return manager.monitor.ticks, session.run.updates, session.broadcaster.version - versions
+
+    with tempfile.TemporaryDirectory() as directory:
+        ticks, updates, published = asyncio.run(scenario(Path(directory)))
+    assert ticks >= 2
+    assert updates == 2 * ticks  # 20 batches/s in ticks of 1/10 s: two batches a tick, exactly
+    assert published >= ticks  # one frame per tick (+ the pause's)
+
+
+def test_play_ticks_wait_for_an_interactive_request_in_flight_but_not_for_ever() -> None:
+    async def scenario() -> tuple[bool, bool, float]:
+        priority = Priority()
+        with priority.interactive():
+            waiting = asyncio.create_task(priority.wait_turn(5.0))
+            await asyncio.sleep(0.05)
+            blocked = not waiting.done()
+        await asyncio.wait_for(waiting, 1.0)  # the request ended: the tick goes on
+        with priority.interactive():
+            started = time.monotonic()
+            await priority.wait_turn(0.05)  # a request that outlasts the limit: the tick goes anyway
+            waited = time.monotonic() - started
+        return blocked, priority.pending == 0, waited
+
+    blocked, settled, waited = asyncio.run(scenario())
+    assert blocked and settled
+    assert 0.04 <= waited < 1.0
+
+
+def test_a_cheap_read_runs_inline_after_it_was_measured_once_in_a_thread() -> None:
+    async def scenario(data_dir: Path) -> tuple[bool, float, int]:
+        manager = _manager(data_dir)
+        session = await manager.create(lambda: Run(RunConfig()), "test")
+
+        def look(run: Run) -> int:
+            return run.step_id
+
+        first = await manager.read(session, look)
+        measured = session.read_seconds[look.__code__]
+        second = await manager.read(session, look)
+        await manager.shutdown()
+        return first == second, measured, len(session.read_seconds)
+
+    with tempfile.TemporaryDirectory() as directory:
+        same, measured, kinds = asyncio.run(scenario(Path(directory)))
+    assert same and 0.0 <= measured < INLINE_READ_SECONDS and kinds == 1
+
+
+def test_stream_slots_refuse_past_the_per_client_and_the_total_cap_and_come_back() -> None:
+    slots = StreamSlots(per_client=2, total=3)
+    a1, _ = slots.take("10.0.0.1")
+    a2, _ = slots.take("10.0.0.1")
+    refused, detail = slots.take("10.0.0.1")
+    assert refused is None and detail is not None and detail["field"] == "stream_max_per_client"
+    b1, _ = slots.take("10.0.0.2")
+    refused, detail = slots.take("10.0.0.3")
+    assert refused is None and detail is not None and detail["field"] == "stream_max_total"
+    assert detail["limit"] == 3
+    assert a1 is not None and a2 is not None and b1 is not None
+    a1()
+    a1()  # the route and the stream both release: the second time is a no-op
+    assert slots.count == 2 and slots.open == {"10.0.0.1": 1, "10.0.0.2": 1}
+    again, detail = slots.take("10.0.0.1")
+    assert again is not None and detail is None
+    for release in (again, a2, b1):
+        release()
+    assert slots.count == 0 and slots.open == {}
+
+
+def test_a_stream_past_the_per_client_cap_is_a_429_naming_it_until_one_closes(tmp_path: Path) -> None:
+    server = start_server(tmp_path, stream_max_per_client="2")
+    try:
+        url = server.url
+        sid = httpx.post(f"{url}/api/sessions", json={}).json()["id"]
+        stream_url = f"{url}/api/sessions/{sid}/stream"
+        with httpx.Client(timeout=10) as first, httpx.Client(timeout=10) as second:
+            with first.stream("GET", stream_url) as one, second.stream("GET", stream_url) as two:
+                assert one.status_code == two.status_code == 200
+                refused = httpx.get(stream_url, timeout=10)
+                assert refused.status_code == 429
+                detail = refused.json()["detail"]
+                assert detail["field"] == "stream_max_per_client" and detail["limit"] == 2
+                assert "2 streams" in detail["message"]
+        deadline = time.monotonic() + 10
+        while True:  # the server lets go of a slot once it sees the disconnect
+            with httpx.stream("GET", stream_url, timeout=10) as three:
+                if three.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "a closed stream never gave its slot back"
+            time.sleep(0.2)
+    finally:
+        stop_server(server)
