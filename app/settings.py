@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     requests_per_client_per_second: float = Field(default=100.0, gt=0)
     requests_burst: int = Field(default=400, ge=1)
     idle_ttl_seconds: float = Field(default=1800.0, gt=0)
+    # Saved sessions untouched this long are deleted (app/store.py; never-trained ones after a day).
+    keep_sessions_days: float = Field(default=30.0, gt=0)
     save_interval_seconds: float = Field(default=5.0, gt=0)
     stream_max_fps: float = Field(default=20.0, gt=0, le=60)
     stream_maps_fps: float = Field(default=4.0, gt=0, le=20)
