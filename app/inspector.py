@@ -222,10 +222,12 @@ def _forward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVie
     numeric.num(pre_activation, "pre_activation")
 
     out_name = names.labels[f"n{layer}_{unit}"]
-    act = str(terms["activation_name"])
+    output_unit = act = str(terms["activation_name"])
     last = layer == len(names.sizes) - 1
+    # A Gaussian output's second half: the sum is the log-variance s, the unit's value σ² = eˢ.
+    log_variance = last and output_unit == "gaussian_nll" and unit >= names.sizes[-1] // 2
     if last:
-        act = OUTPUT_FUNCTIONS.get(act, act)
+        act = "exp" if log_variance else OUTPUT_FUNCTIONS.get(act, act)
     result = Line().text(f"{out_name} = {act}({e_name}) = ")
     result.num(float(terms["activation"]), "activation")
     notes = [
@@ -236,7 +238,14 @@ def _forward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVie
     if "piece" in terms:
         notes.append(f"Maxout: the unit computes one sum per piece and keeps the largest; piece {piece + 1} "
                      "won for this sample, so its weights are shown.")
-    if last:
+    if log_variance:
+        notes.append(f"This output's sum {e_name} is the log-variance s; its value {out_name} = eˢ is the "
+                     "variance the network predicts for y at this point (always positive): large where it "
+                     "expects to miss by a lot, small where it is sure. The spread is σ = √σ².")
+    elif last and output_unit == "gaussian_nll":
+        notes.append(f"This output is the predicted mean {out_name} (linear: its value is its sum); the "
+                     "other output says how far from it y may be.")
+    elif last:
         notes.append("This is an output neuron: its value is the network's prediction ŷ"
                      + (" (softmax divides by the sum over all outputs, shown at the error step)."
                         if act == "softmax" else "."))
@@ -255,6 +264,8 @@ LOSS_NAMES = {"tanh_mse": "squared error ½(ŷ − y)²", "sigmoid_bce": "cross-
 def _error(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
     out_layer = len(names.sizes) - 1
     output_unit = str(terms["output_unit"])
+    if output_unit == "gaussian_nll":
+        return _gaussian_error(terms, names)
     targets = [float(t) for t in terms["target"]]
     lines: list[Line] = []
     for unit, (y_hat, delta) in enumerate(zip(terms["prediction"], terms["delta"], strict=False)):
@@ -275,8 +286,6 @@ def _error(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
                      "scales it.")
     elif output_unit == "linear_l1":
         notes.append("With the absolute error, δ = sign(ŷ − y): only the direction counts.")
-    elif output_unit == "gaussian_nll":
-        notes.append("The Gaussian loss predicts a mean and a spread; δ weighs the error by the spread.")
     else:
         notes.append("For this output unit and its matching loss, δ = ŷ − y exactly.")
     if output_unit == "softmax_ce" or len(terms["prediction"]) > 1:
@@ -284,6 +293,48 @@ def _error(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
                      "ŷ₂ for the next, …; the target y is 1 for this sample's class and 0 for the others.")
     notes.append(SIGN_NOTE)
     return InspectorView("Error at the output", lines, notes, "error")
+
+
+GAUSSIAN_NOTES = (
+    "Gaussian output: for each target the network predicts a mean μ and a log-variance s, so a whole bell "
+    "curve for y: σ² = eˢ is its variance, σ = √σ² its spread (y ≈ μ ± σ). The loss is the negative "
+    "log of how likely the bell makes the real y, L = ½·[log 2π + s + (y − μ)²/σ²].",
+    "δ of μ is the miss divided by σ²: where the network says it is unsure (large σ²) a miss counts less. "
+    "δ of s is ½·(1 − miss²/σ²): negative when the miss is larger than σ² expects, so the step raises s "
+    "(σ² grows); positive when smaller, so σ² shrinks.",
+    "Unlike a squared error, this loss can be negative: a good μ with a small σ² makes log σ² = s < 0.",
+)
+
+
+def _gaussian_error(terms: dict[str, Any], names: NetNames) -> InspectorView:
+    """The error step of gaussian_nll, per target k: μ, s, σ² = eˢ and y, then δ of μ and δ of s written
+    with σ² (all read from the trace: prediction = (μ, σ²), pre_activation = (μ, s), delta = (δμ, δs))."""
+    out_layer = len(names.sizes) - 1
+    prediction = [float(v) for v in terms["prediction"]]
+    pre_activation = [float(v) for v in terms["pre_activation"]]
+    delta = [float(v) for v in terms["delta"]]
+    targets = [float(t) for t in terms["target"]]
+    d = len(prediction) // 2
+    lines: list[Line] = []
+    for k in range(d):
+        mean, log_var, variance, target = prediction[k], pre_activation[d + k], prediction[d + k], targets[k]
+        sub = "" if d == 1 else subscript(k + 1)
+        mu_name = names.labels[f"n{out_layer}_{k}"]
+        var_name = names.labels[f"n{out_layer}_{d + k}"]
+        number = names.numbers[f"n{out_layer}_{d + k}"]
+        lines.append(Line().text(f"{mu_name} = ").num(mean, "prediction").text(f" ;  target y{sub} = ")
+                     .num(target, "target"))
+        lines.append(Line().text(f"s{sub} = e{subscript(number)} = ").num(log_var, "pre_activation")
+                     .text(f" ;  {var_name} = eˢ = ").num(variance, "prediction"))
+        miss = f"({fmt(mean)} − {factor(target)})"
+        lines.append(Line().text(f"δ of {mu_name} = ∂L/∂μ = (μ − y)/σ² = {miss}/{fmt(variance)} = ")
+                     .num(delta[k], "delta"))
+        lines.append(Line().text(f"δ of s{sub} = ∂L/∂s = ½·[1 − (μ − y)²/σ²] = "
+                                 f"½·[1 − {miss}²/{fmt(variance)}] = ").num(delta[d + k], "delta"))
+    total = "Σ" if d > 1 else ""
+    lines.append(Line().text(f"loss of this sample L = ½·{total}[log 2π + s + (y − μ)²/σ²] = ")
+                 .num(float(terms["loss"]), "loss"))
+    return InspectorView("Error at the output", lines, [*GAUSSIAN_NOTES, SIGN_NOTE], "error")
 
 
 def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:

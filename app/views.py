@@ -92,10 +92,23 @@ class NetworkLayout:
     labels: dict[str, str] = field(default_factory=dict)  # node id -> lecture name (x₁, y₃, ŷ)
 
 
-def neuron_labels(sizes: Sequence[int], features: Sequence[str] = ()) -> dict[str, str]:
+def output_names(n_outputs: int, output_unit: str | None = None) -> list[str]:
+    """The output units' names: ŷ for one, ŷ₁, ŷ₂, … for several; a Gaussian output's 2d units are the
+    means then the variances (μ, σ² for one target; μ₁…μ_d, σ₁²…σ_d² for d)."""
+    if output_unit == "gaussian_nll" and n_outputs % 2 == 0:
+        d = n_outputs // 2
+        if d == 1:
+            return ["μ", "σ²"]
+        return [f"μ{subscript(k + 1)}" for k in range(d)] + [f"σ{subscript(k + 1)}²" for k in range(d)]
+    return ["ŷ"] if n_outputs == 1 else [f"ŷ{subscript(unit + 1)}" for unit in range(n_outputs)]
+
+
+def neuron_labels(sizes: Sequence[int], features: Sequence[str] = (),
+                  output_unit: str | None = None) -> dict[str, str]:
     """Lecture names per node id: inputs by feature, neurons numbered 1, 2, … through the layers.
 
-    The output is called ŷ when there is one output unit, ŷ₁, ŷ₂, … otherwise.
+    The output is called ŷ when there is one output unit, ŷ₁, ŷ₂, … otherwise (μ and σ² for a
+    Gaussian output, see output_names).
     """
     labels: dict[str, str] = {}
     for i in range(sizes[0]):
@@ -103,11 +116,12 @@ def neuron_labels(sizes: Sequence[int], features: Sequence[str] = ()) -> dict[st
         labels[f"n0_{i}"] = FEATURE_LABELS.get(name, name)
     number = 0
     last = len(sizes) - 1
+    outputs = output_names(sizes[last], output_unit)
     for layer in range(1, len(sizes)):
         for unit in range(sizes[layer]):
             number += 1
             if layer == last:
-                labels[f"n{layer}_{unit}"] = "ŷ" if sizes[layer] == 1 else f"ŷ{subscript(unit + 1)}"
+                labels[f"n{layer}_{unit}"] = outputs[unit]
             else:
                 labels[f"n{layer}_{unit}"] = f"y{subscript(number)}"
     return labels
@@ -124,7 +138,8 @@ def neuron_numbers(sizes: Sequence[int]) -> dict[str, int]:
     return numbers
 
 
-def network_layout(sizes: Sequence[int], features: Sequence[str] = ()) -> NetworkLayout:
+def network_layout(sizes: Sequence[int], features: Sequence[str] = (),
+                   output_unit: str | None = None) -> NetworkLayout:
     """Place every node, link and bias of a network with `sizes` = [inputs, hidden..., outputs].
 
     Columns are evenly spaced; each column's nodes are centred vertically with at most MAX_PITCH between
@@ -137,7 +152,7 @@ def network_layout(sizes: Sequence[int], features: Sequence[str] = ()) -> Networ
     height = max(MIN_HEIGHT, 2 * MARGIN_Y + (tallest - 1) * MAX_PITCH + NODE_SIZE)
     pitch = min(MAX_PITCH, (height - 2 * MARGIN_Y - NODE_SIZE) / max(1, tallest - 1))
     width = 2 * MARGIN_X + (len(sizes) - 1) * COLUMN_GAP + NODE_SIZE
-    labels = neuron_labels(sizes, features)
+    labels = neuron_labels(sizes, features, output_unit)
     last = len(sizes) - 1
 
     centres: list[list[tuple[float, float]]] = []
@@ -187,6 +202,7 @@ OUTPUT_UNITS = (
     ("tanh_mse", "tanh + squared error (TF)"), ("sigmoid_bce", "sigmoid + cross-entropy"),
     ("softmax_ce", "softmax + cross-entropy"), ("linear_mse", "linear + squared error"),
     ("linear_l1", "linear + absolute error"),
+    ("gaussian_nll", "Gaussian: mean μ and variance σ² (NLL)"),
 )
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "abs", "softplus", "swish", "maxout")
 PAGE_MAX_LAYERS = 6
@@ -236,6 +252,40 @@ def feature_maps(extent: Sequence[float], names: Sequence[str], res: int = FEATU
     return {name: _encode_map(grid) for name, grid in zip(ordered, grids, strict=True)}
 
 
+@dataclass(frozen=True)
+class OutputChoice:
+    """One option of the output-unit select; `refused` says why the engine cannot fit it to this data."""
+
+    name: str
+    title: str
+    refused: str | None
+
+
+def output_choices(dataset: Any) -> list[OutputChoice]:
+    """Every output unit, each with the engine's reason when it cannot learn `dataset`'s labels (the
+    page disables those options, so a student never picks one only to see it refused)."""
+    from engine.data import n_targets_for
+
+    choices = []
+    for name, title in OUTPUT_UNITS:
+        try:
+            n_targets_for(dataset, name)
+            refused = None
+        except ValueError as error:
+            refused = str(error)
+        choices.append(OutputChoice(name, title, refused))
+    return choices
+
+
+def output_map_node(sizes: Sequence[int], output_unit: str) -> str | None:
+    """The output node that shows the frames' `out` map inside it: the single output, or a Gaussian's
+    mean μ (the map is μ); None when several outputs share the plot (classes)."""
+    last = len(sizes) - 1
+    if sizes[last] == 1 or (output_unit == "gaussian_nll" and sizes[last] == 2):
+        return f"n{last}_0"
+    return None
+
+
 def _choice(value: float, choices: Sequence[float]) -> float:
     """The offered value nearest to `value` (so a select shows something sensible for any run)."""
     return min(choices, key=lambda c: abs(c - value))
@@ -268,7 +318,8 @@ def net_names(run: Any) -> tuple[list[int], Any]:
     sizes = layer_sizes(config, int(run.network.layers[-1].bias.shape[0]))
     features = list(config.features)
     activations = [layer.activation for layer in config.hidden] + [config.output_unit]
-    names = NetNames(neuron_labels(sizes, features), neuron_numbers(sizes), sizes, activations)
+    names = NetNames(neuron_labels(sizes, features, config.output_unit), neuron_numbers(sizes), sizes,
+                     activations)
     return sizes, names
 
 
@@ -312,7 +363,8 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     classes = getattr(dataset, "class_names", ()) or ()
     context = {
         "sid": sid,
-        "layout": network_layout(sizes, features),
+        "layout": network_layout(sizes, features, config.output_unit),
+        "out_map_node": output_map_node(sizes, config.output_unit),
         "input_maps": {f"n0_{i}": maps[f] for i, f in enumerate(features) if f in maps},
         "input_map_res": FEATURE_MAP_RES,
         "max_layers": PAGE_MAX_LAYERS,
@@ -321,7 +373,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "playing": playing, "step_unit": "micro", "speed": 10,
         "share_url": f"/?{share_query}",
         "cfg": setup_values(config),
-        "learning_rates": LEARNING_RATES, "reg_rates": REG_RATES, "output_units": OUTPUT_UNITS,
+        "learning_rates": LEARNING_RATES, "reg_rates": REG_RATES, "output_units": output_choices(dataset),
         "activations": ACTIVATIONS, "max_batch": 500,
         "datasets": DATASET_CHOICES,
         "features": [{"name": name, "label": FEATURE_LABELS[name], "on": name in enabled, "map": maps[name]}
@@ -334,6 +386,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "points_json": json.dumps(points, separators=(",", ":")),
         "n_classes": max(2, len(classes)),
         "task": dataset.task,
+        "output_unit": config.output_unit,
         "losses": {"train": _three(r4(train)), "test": _three(r4(test)),
                    "reg": _three(r4(run.last_trace.loss_reg) if run.last_trace is not None else 0.0),
                    "acc": "—" if last_acc is None else last_acc},

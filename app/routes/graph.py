@@ -114,7 +114,7 @@ def _resolve(expression: str | None, values: str | None, preset: str | None) -> 
     return expression, values or ""
 
 
-@router.get("/graph", response_class=HTMLResponse)
+@router.get("/graph", response_class=HTMLResponse, include_in_schema=False)
 def graph_page(request: Request, expression: TextParam | None = None, values: TextParam | None = None,
                preset: str | None = None, step: int = 0) -> HTMLResponse:
     """The page; `?expression=...&values=x = 1, y = 2` opens it preloaded (see app.graph_view.graph_url)."""
@@ -124,7 +124,7 @@ def graph_page(request: Request, expression: TextParam | None = None, values: Te
     return response
 
 
-@router.get("/graph/view", response_class=HTMLResponse)
+@router.get("/graph/view", response_class=HTMLResponse, include_in_schema=False)
 def graph_view(request: Request, expression: TextParam = "", values: TextParam = "",
                step: int = 0) -> HTMLResponse:
     """The graph panel at one step (htmx swaps it in); 422 with the message when the input is refused."""

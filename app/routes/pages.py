@@ -17,10 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import __version__, views
+from app.limits import advance_within
 from app.setupform import setup_patch
 from app.urlstate import setup_from_query, setup_query
 
-router = APIRouter(tags=["pages"])
+# HTML for the browser, not an API: kept out of the OpenAPI schema (/docs documents the JSON API only).
+router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Unit = Annotated[str, Form()]
 UNITS = ("micro", "sample", "batch", "epoch")
@@ -98,9 +100,8 @@ async def index(request: Request) -> Response:
         placeholder: HTMLResponse = _templates(request).TemplateResponse(
             request, "index.html", {"version": __version__, "unwired": True})
         return placeholder
-    from app.convert import check_caps, run_config
+    from app.convert import built, check_caps
     from app.sessions import SessionError
-    from engine.stepper import Run
 
     session_id = request.query_params.get("session")
     if session_id:
@@ -115,9 +116,37 @@ async def index(request: Request) -> Response:
     except SessionError:
         config, _problem = setup_from_query({})
     client = request.client.host if request.client else "unknown"
-    session = await sessions.create(lambda: Run(run_config(config)), client)
+    try:
+        session = await sessions.create(lambda: built(config), client)
+    except (SessionError, ValueError) as error:  # the engine's ValueErrors name their field in words
+        if isinstance(error, SessionError) and error.status_code != 422:
+            raise
+        return _refused_setup(request, config, error)
     query = setup_query(config)
     return RedirectResponse(f"/?{query}&{urlencode({'session': session.id})}", status_code=303)
+
+
+def _refused_setup(request: Request, config: Any, error: Exception) -> HTMLResponse:
+    """A link whose setup the engine refuses (say tanh_mse on regression data, or a batch larger than
+    the training set): a 422 page saying why, with a link to the same setup on an output unit that fits
+    the data when that was the problem, and one to the defaults."""
+    from app.setupform import fitting_output_unit
+
+    detail = getattr(error, "detail", None)
+    if isinstance(detail, dict):
+        field, message = detail.get("field"), f"{detail.get('field')}: {_message(error)}"
+    else:  # the engine's ValueError: "output_unit: tanh_mse needs class labels; ..."
+        message = str(error)
+        field = message.partition(": ")[0]
+    fitted = fitting_output_unit(config.output_unit, "", config.dataset.name)
+    retry = (f"/?{setup_query(config.model_copy(update={'output_unit': fitted}))}"
+             if field == "output_unit" and fitted != config.output_unit else None)
+    titles = dict(views.OUTPUT_UNITS)
+    response: HTMLResponse = _templates(request).TemplateResponse(
+        request, "index.html",
+        {"version": __version__, "refused": message, "retry_url": retry, "retry_title": titles.get(fitted)},
+        status_code=422)
+    return response
 
 
 async def _session(request: Request, sid: str) -> Any:
@@ -145,7 +174,11 @@ async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
     was_playing = session.playing
     if was_playing:
         await _sessions(request).pause(session)
-    await _sessions(request).call(session, lambda run: run.step(unit, 1))
+    sessions = _sessions(request)
+    budget = sessions.settings.step_budget_seconds
+    # As the API's step: one stop of at most a batch is cheap enough to run inline on the event loop;
+    # an epoch goes under the step budget (a huge one stops at a batch boundary).
+    await sessions.call(session, lambda run: advance_within(run, unit, 1, budget), small=unit != "epoch")
     return await _inspector(request, session, paused=was_playing)
 
 
@@ -183,17 +216,38 @@ async def play(
         return _error(f"speed: must be a number of steps per second in (0, 1000], got {speed[:20]!r}")
     session = await _session(request, sid)
     await _sessions(request).play(session, unit, steps_per_second)
-    return await _with_inspector(request, session, _play_button(request, sid, True), playing=True)
+    return await _with_inspector(request, session, _play_button(request, sid, True))
 
 
-async def _with_inspector(request: Request, session: Any, response: HTMLResponse, *,
-                          playing: bool = False) -> HTMLResponse:
-    """`response` plus the inspector out of band, so it never describes a state the run has left."""
+LIVE_UNITS = ("micro", "sample")  # playing by these, the inspector follows each event's formula
+
+
+async def _inspector_while(request: Request, session: Any) -> dict[str, Any]:
+    """The inspector's context for the session as it is now: playing by micro-step or sample, the
+    current event's formula marked `live` (the page fetches the next one as frames arrive); playing by
+    batch or epoch, the words for play (a formula would be stale before it was read)."""
     from app.inspector import PLAYING
 
-    context = await _sessions(request).read(session, views.inspector_context)
-    if playing:
+    context: dict[str, Any] = await _sessions(request).read(session, views.inspector_context)
+    if session.playing and getattr(session, "play_unit", None) in LIVE_UNITS:
+        context["live"] = True
+    elif session.playing:
         context["inspector"] = PLAYING
+    return context
+
+
+@router.get("/ui/{sid}/inspector", response_class=HTMLResponse)
+async def inspector(request: Request, sid: str) -> HTMLResponse:
+    """The inspector now (stepwise.js follows play by micro-step with it)."""
+    session = await _session(request, sid)
+    context = await _inspector_while(request, session)
+    response: HTMLResponse = _templates(request).TemplateResponse(request, "partials/inspector.html", context)
+    return response
+
+
+async def _with_inspector(request: Request, session: Any, response: HTMLResponse) -> HTMLResponse:
+    """`response` plus the inspector out of band, so it never describes a state the run has left."""
+    context = await _inspector_while(request, session)
     context["oob"] = True
     inspector = _templates(request).get_template("partials/inspector.html").render(context)
     return HTMLResponse(bytes(response.body).decode() + inspector)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -181,3 +182,126 @@ def test_step_back_at_the_start_says_there_is_nothing_to_go_back_to(client: Test
     assert response.status_code == 200 and "Nothing to go back to" in response.text
     client.post(f"/ui/{sid}/step", data={"unit": "batch"})
     assert "Nothing to go back to" not in client.post(f"/ui/{sid}/back", data={"unit": "batch"}).text
+
+
+def test_page_routes_stay_out_of_the_openapi_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/sessions" in paths and "/api/graph" in paths
+    html_routes = [p for p in paths if not p.startswith("/api/") and p != "/healthz"]
+    assert html_routes == []  # "/", "/ui/...", "/graph" are HTML for the browser, not API
+
+
+def test_a_link_the_engine_cannot_build_is_a_page_saying_why_with_a_fitting_link(client: TestClient) -> None:
+    response = client.get("/?data=plane&out=tanh_mse&hidden=3")
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert "output_unit: tanh_mse needs class labels" in response.text
+    retry = _attribute(response.text, 'id="refused-retry" href')
+    assert "out=linear_mse" in retry and "data=plane" in retry and "hidden=3" in retry
+    assert client.get(retry.replace("&amp;", "&")).status_code == 200
+
+
+def test_a_link_whose_batch_exceeds_the_training_set_is_refused_as_the_api_refuses_it(
+    client: TestClient,
+) -> None:
+    """The page builds through app.convert.built, the API's path, which checks the batch size."""
+    response = client.get("/?data=circle&train=0.1&batch=100")
+    assert response.status_code == 422
+    assert "batch_size: at most 50, the number of training points" in response.text
+
+
+def test_a_page_epoch_step_stops_within_the_step_budget(tmp_path: Any) -> None:
+    from app.main import create_app
+    from app.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, step_budget_seconds=1e-9))) as tiny_budget:
+        sid = _session(tiny_budget, "hidden=3&batch=1")
+        tiny_budget.post(f"/ui/{sid}/step", data={"unit": "epoch"})
+        state = tiny_budget.get(f"/api/sessions/{sid}").json()
+        assert (state["epoch"], state["batch"]) == (0, 1)  # cut at the first batch, as the API cuts
+
+
+def test_a_page_micro_step_is_a_small_call_measured_for_inline_running(client: TestClient) -> None:
+    sid = _session(client)
+    client.post(f"/ui/{sid}/step", data={"unit": "micro"})
+    session = client.app.state.sessions.sessions[sid]  # type: ignore[attr-defined]
+    assert session.call_seconds < 1.0  # measured; a plain call leaves it unknown (inf)
+
+
+def test_playing_by_micro_step_keeps_the_inspector_on_the_live_formula(client: TestClient) -> None:
+    sid = _session(client)
+    client.post(f"/ui/{sid}/step", data={"unit": "micro"})
+    playing = client.post(f"/ui/{sid}/play", data={"unit": "micro", "speed": "0.5"}).text
+    assert "— Playing" not in playing and 'data-live="1"' in playing
+    assert _attribute(playing, "data-phase") in ("forward", "error", "backward", "accumulate", "update")
+    now = client.get(f"/ui/{sid}/inspector").text
+    assert 'data-live="1"' in now and 'data-role="pre_activation"' in now
+    paused = client.post(f"/ui/{sid}/pause").text
+    assert 'data-live="1"' not in paused
+    assert 'data-live="1"' not in client.get(f"/ui/{sid}/inspector").text
+    by_batch = client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "0.5"}).text
+    assert "— Playing" in by_batch and 'data-live="1"' not in by_batch
+    client.post(f"/ui/{sid}/pause")
+
+
+OUTPUT_UNITS = ("tanh_mse", "sigmoid_bce", "softmax_ce", "linear_mse", "linear_l1", "gaussian_nll")
+REFUSED = {("tanh_mse", "blobs"), ("sigmoid_bce", "blobs"), ("tanh_mse", "plane"), ("sigmoid_bce", "plane"),
+           ("softmax_ce", "plane")}
+
+
+@pytest.mark.parametrize("dataset", ["circle", "blobs", "plane"])  # binary, several classes, regression
+@pytest.mark.parametrize("output_unit", OUTPUT_UNITS)
+def test_every_output_unit_on_every_kind_of_data_renders_or_is_refused_in_words(
+    client: TestClient, output_unit: str, dataset: str
+) -> None:
+    response = client.get(f"/?data={dataset}&out={output_unit}&hidden=3&batch=2")
+    if (output_unit, dataset) in REFUSED:
+        assert response.status_code == 422, response.text[:300]
+        assert f"output_unit: {output_unit}" in response.text
+        return
+    assert response.status_code == 200
+    sid = _attribute(response.text, "data-session")
+    # The select offers this unit and greys out exactly the ones the engine refuses for this data.
+    disabled = set(re.findall(r'<option value="([a-z_]+)" disabled', response.text))
+    assert disabled == {unit for unit, data in REFUSED if data == dataset}
+    phases = []
+    for _ in range(12):  # through forward, error, accumulate, the next sample
+        step = client.post(f"/ui/{sid}/step", data={"unit": "micro"})
+        assert step.status_code == 200
+        phases.append(_attribute(step.text, "data-phase"))
+        for word in ("NaN", "nan", "inf", "overflow", "None"):
+            assert f">{word}<" not in step.text
+    assert "error" in phases and "backward" in phases
+    client.post(f"/ui/{sid}/step", data={"unit": "epoch"})
+    page = client.get(f"/?session={sid}")
+    assert page.status_code == 200 and 'id="net"' in page.text
+
+
+def test_a_gaussian_output_is_drawn_as_mu_and_sigma_squared_and_its_error_step_prints_the_trace(
+    client: TestClient,
+) -> None:
+    page = client.get("/?data=plane&out=gaussian_nll&hidden=3&batch=2")
+    html = page.text
+    sid = _attribute(html, "data-session")
+    assert 'data-label="μ"' in html and 'data-label="σ²"' in html
+    assert 'id="m2_0"' in html and 'id="m2_1"' not in html  # the μ node shows the surface (the map is μ)
+    assert "predicted mean μ" in html
+    assert re.search(r'<option value="gaussian_nll" selected>', html)
+    for _ in range(5):  # 3 hidden + 2 output forward steps, then the error
+        client.post(f"/ui/{sid}/step", data={"unit": "micro"})
+    error_step = client.post(f"/ui/{sid}/step", data={"unit": "micro"}).text
+    assert _attribute(error_step, "data-phase") == "error", error_step[:400]
+    trace = client.get(f"/api/sessions/{sid}/trace").json()["trace"]
+
+    def printed(role: str) -> list[float]:
+        return [float(v) for v in re.findall(rf'data-role="{role}" data-value="([^"]+)"', error_step)]
+
+    def close(shown: list[float], actual: list[float]) -> None:
+        assert len(shown) == len(actual), (shown, actual)
+        assert all(abs(a - b) <= 1e-3 * max(1, abs(b)) for a, b in zip(shown, actual, strict=True)), shown
+
+    close(printed("prediction"), trace["prediction"][0])  # μ, then σ² = eˢ
+    close(printed("target"), trace["targets"][0])
+    close(printed("pre_activation"), [trace["layers"][-1]["pre_activation"][0][1]])  # s
+    close(printed("delta"), trace["layers"][-1]["delta"][0])  # δ of μ, δ of s
+    close(printed("loss"), [trace["loss_per_sample"][0]])
+    assert "δ of μ = ∂L/∂μ = (μ − y)/σ²" in error_step and "δ of s = ∂L/∂s" in error_step
