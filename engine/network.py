@@ -21,6 +21,7 @@ from engine import activations, outputs
 from engine.activations import RELU_FAMILY, Activation
 from engine.optim import Optimizer, Regularization, penalty
 from engine.trace import LayerTrace, Trace
+from engine.untraced import UntracedStep
 
 Array = NDArray[np.float64]
 Params = list[tuple[Array, Array]]
@@ -96,10 +97,6 @@ class Layer:
         self.bias[...] = value
 
 
-# one layer of the untraced step's plan (Network._plan)
-_Step = tuple[Layer, Layer | None, Array, Array, Array, Array | None]
-
-
 def _with_ones(values: Array) -> Array:
     """(B, n) -> (B, n + 1) with a last column of ones (the bias input)."""
     augmented = np.empty((values.shape[0], values.shape[1] + 1))
@@ -151,7 +148,7 @@ class Network:
         n_out = self.output.n_outputs(config.n_targets)
         params = _init_params(rng, config.init or "xavier", n_in, n_out, 1, 0.0)
         self.layers.append(Layer(n_in, n_out, config.output_unit, None, 1, params))
-        self._fast_plans: dict[int, list[_Step]] = {}
+        self._untraced: UntracedStep | None = None  # built on the first untraced step
         self._has_maxout = any(layer.pieces > 1 for layer in self.layers)
 
     @property
@@ -284,66 +281,22 @@ class Network:
         return Trace(X, Y, prediction, loss_per_sample, loss_data, loss_reg, traces)
 
     # ---- the untraced step -------------------------------------------------------------------------
-    def _plan(self, batch: int) -> list[_Step]:
-        """Per layer (layer 1 first): (the layer, the one below or None, its pre-activation buffer
-        (B, rows), its input with the ones column (B, n_in + 1), that input without it (B, n_in), and
-        where its activation goes: the next layer's input (None for the output layer)). Allocated once
-        per batch size and reused by every untraced step."""
-        augmented = [np.empty((batch, layer.n_in + 1)) for layer in self.layers]
-        for array in augmented:
-            array[:, -1] = 1.0
-        plan: list[_Step] = []
-        for index, layer in enumerate(self.layers):
-            below = self.layers[index - 1] if index > 0 else None
-            after = augmented[index + 1][:, :-1] if index + 1 < len(self.layers) else None
-            plan.append((layer, below, np.empty((batch, layer.n_out * layer.pieces)), augmented[index],
-                         augmented[index][:, :-1], after))
-        if len(self._fast_plans) > 4:  # a run uses its batch size and a short last batch
-            self._fast_plans.clear()
-        self._fast_plans[batch] = plan
-        return plan
-
     def train_batch(self, X: Array, Y: Array, regularization: Regularization, optimizer: Optimizer,
                     step: int) -> float:
         """Forward, backward and the optimiser's update on one batch X (B, n_in), Y (B, n_targets), with
         no Trace kept: the batch's data loss (mean per-sample loss, before the update).
 
-        Same NumPy operations in the same order as trace_batch + Optimizer.apply, so the parameters
-        and optimiser state after it are bit for bit those of the traced step (tests/engine/
-        test_fast_path.py); only the intermediate arrays live in reused buffers instead of new ones.
-        Parameters are updated in place (a Trace that shares them gets a copy first)."""
-        batch = len(X)
-        if self._has_maxout or batch == 0:
+        The arithmetic of trace_batch + Optimizer.apply element for element, so the parameters and
+        optimiser state after it are bit for bit those of the traced step (tests/engine/
+        test_fast_path.py); intermediate arrays live in reused buffers (engine/untraced.py). Parameters
+        are updated in place (a Trace that shares them keeps its own copy)."""
+        if self._has_maxout or len(X) == 0:
             trace = self.trace_batch(X, Y, regularization)  # maxout keeps the general path
             optimizer.apply(self, trace, step)
             return trace.loss_data
-        plan = self._fast_plans.get(batch) or self._plan(batch)
-        plan[0][4][...] = X
-        for layer, _, pre_activation, augmented, _, after in plan[:-1]:
-            np.dot(augmented, layer._params.T, out=pre_activation)
-            layer.activation.f(pre_activation, out=after)  # type: ignore[union-attr]
-        z = np.dot(plan[-1][3], self.layers[-1]._params.T)
-        _, loss_per_sample, delta = self.output.evaluate(z, np.asarray(Y, dtype=np.float64))
-        loss_data = float(np.add.reduce(loss_per_sample)) / batch
-
-        scale = 1.0 / batch
-        regularized = regularization.kind != "none" and regularization.rate != 0.0
-        grads: list[Array] = [z] * len(plan)
-        for index in range(len(plan) - 1, -1, -1):
-            layer, below, _, augmented, inputs, _ = plan[index]
-            params = layer._params
-            packed_grad = np.dot(delta.T, augmented)
-            packed_grad *= scale
-            if regularized:
-                packed_grad[:, :-1] += regularization.gradient(params[:, :-1])
-            grads[index] = packed_grad
-            if below is not None:
-                downstream = np.dot(delta, params[:, :-1])  # Σ_k w_kj δ_k, (B, n_in), before the update
-                # f′ of the layer below from its pre-activation and its activation (this layer's input)
-                downstream *= below.activation.derivative(plan[index - 1][2], inputs)  # type: ignore[union-attr]
-                delta = downstream
-        optimizer.apply_packed(self, grads, step)
-        return loss_data
+        if self._untraced is None:
+            self._untraced = UntracedStep(self)
+        return self._untraced.train(X, Y, regularization, optimizer, step)
 
     # ---- parameters -------------------------------------------------------------------------------
     def get_params(self) -> Params:

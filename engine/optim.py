@@ -184,14 +184,25 @@ class Optimizer:
             lt.packed_update = update
             lt.weight_update, lt.bias_update = _unpack(update, lt)
 
-    def apply_packed(self, network: Network, grads: Sequence[Array], step: int) -> None:
+    def apply_packed(self, network: Network, grads: Sequence[Array], step: int, *,
+                     flat: tuple[Array, Array] | None = None) -> None:
         """Update every layer in place from its packed gradient (rows, n_in + 1), with no Trace to fill:
         the untraced step (Network.train_batch). The same arithmetic as `apply`, so bit for bit the
-        same parameters and state; the gradient arrays are used as scratch space."""
-        learning_rate = self.learning_rate(step)
-        kind = self.config.kind
-        if kind == "sgd":  # the common case, kept to two NumPy calls per layer and no Python extras
+        same parameters and state; the gradient arrays are used as scratch space. `flat` = (parameters,
+        gradients) when every layer's params and grad are views of these two flat buffers (same layout):
+        SGD is then two NumPy calls for the whole network."""
+        config = self.config
+        schedule = config.schedule
+        learning_rate = config.learning_rate if schedule.kind == "constant" else schedule.rate(
+            config.learning_rate, step)
+        kind = config.kind
+        if kind == "sgd":  # the common case: grad *= −η; params += grad
             factor = -learning_rate
+            if flat is not None:
+                params_flat, grad_flat = flat
+                grad_flat *= factor
+                params_flat += grad_flat
+                return
             for layer, grad in zip(network.layers, grads, strict=True):
                 grad *= factor
                 params = layer.writable_params()
