@@ -24,7 +24,9 @@ from tests.hardening.conftest import server_log, server_process, strict_json
 pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_MODE = 12  # per operation, per generation mode (valid and invalid inputs)
-MIN_REQUESTS = 1000
+# The JSON API alone (~640 requests): the HTML page routes left the OpenAPI (include_in_schema=False);
+# tests/hardening/test_hostile_values.py sweeps their forms instead.
+MIN_REQUESTS = 500
 SESSION_PARAMS = ("session_id", "sid")
 
 # The server's caps are lowered so that a fuzzed "1000 epochs of the biggest network" stays quick; every
