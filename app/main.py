@@ -8,7 +8,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__
 from app.limits import BodySizeLimit, InteractiveFirst
-from app.routes import api, graph, pages, stream
+from app.routes import api, api_docs, graph, pages, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -18,7 +18,8 @@ from app.store import SQLiteStore
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return a fresh app; tests pass their own settings (e.g. a temporary data dir)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Stepwise", version=__version__, lifespan=api.lifespan)
+    # /docs is ours (app/routes/api_docs.py): FastAPI's loads Swagger UI from a CDN with an inline script.
+    app = FastAPI(title="Stepwise", version=__version__, lifespan=api.lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     store = SQLiteStore(settings.data_dir / "sessions.sqlite3", keep_days=settings.keep_sessions_days)
     app.state.sessions = SessionManager(settings, store)
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    api_docs.mount_swagger_files(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graph.router)
     app.include_router(api.router)
     app.include_router(stream.router)
+    app.include_router(api_docs.router)
     # --- end of routers ---
 
     return app

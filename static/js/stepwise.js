@@ -64,7 +64,7 @@
     els: new Map(),               // id -> element cache, cleared after every swap
     prevW: null,                  // previous frame's weights, to flash the ones that changed
     pending: null, raf: 0,        // newest frame not yet applied (apply at most once per animation frame)
-    lastMaps: null, chart: null, frame: null,
+    lastMaps: null, chart: null, frame: null, net: null,
     history: { train: [], test: [], reg: [] }, lastPoint: null,
     stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
   };
@@ -136,7 +136,8 @@
     return `${mantissa.replace("-", "−")}·10${String(Number(exponent)).replace(/[-0-9]/g, (c) => SUPERSCRIPT[c])}`;
   }
 
-  function applyFrame(f) {
+  /** Apply a frame; `replay` repaints the newest frame onto a freshly swapped drawing (not counted). */
+  function applyFrame(f, replay = false) {
     setText("c-epoch", String(f.epoch)); setText("c-batch", String(f.batch));
     setText("c-sample", String(f.sample)); setText("c-phase", f.phase || "—");
     const page = el("page");
@@ -172,11 +173,12 @@
     }));
     state.frame = f;
     focus(f);
+    followInspector(f);
     losses(f);
     if (f.maps) maps(f.maps);
     const div = el("divergence");
     if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
-    state.stats.framesApplied++; state.stats.lastId = f.id;
+    if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
   }
 
   /** Highlight the focused neuron and the links it reads (forward) or that carry δ back (backward). */
@@ -199,6 +201,33 @@
     } else if (f.phase === "error") {
       mark(el(`n${layer}_${unit}`), "flow-back");
     }
+  }
+
+  // While playing by micro-step or sample (the server marks that inspector data-live), the inspector
+  // follows the run: after a frame with a newer step id it fetches the current event's formula. One
+  // request at a time; frames that arrive meanwhile ask once more when it returns. An answer older than
+  // the inspector shown (a pause or a step answered first) is dropped.
+  const live = { busy: false, again: false };
+  function followInspector(f) {
+    const shown = document.getElementById("inspector"), page = el("page");
+    if (!shown || !page || shown.dataset.live !== "1" || Number(shown.dataset.step) >= f.id) return;
+    if (live.busy) { live.again = true; return; }
+    live.busy = true;
+    fetch(`/ui/${page.dataset.session}/inspector`, { headers: { "HX-Request": "true" } })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((html) => {
+        const current = document.getElementById("inspector");
+        if (!html || !current) return;
+        const holder = document.createElement("template");
+        holder.innerHTML = html.trim();
+        const fresh = holder.content.firstElementChild;
+        if (fresh && Number(fresh.dataset.step) > Number(current.dataset.step)) current.replaceWith(fresh);
+      })
+      .catch(() => {})
+      .finally(() => {
+        live.busy = false;
+        if (live.again && state.frame) { live.again = false; followInspector(state.frame); }
+      });
   }
 
   function losses(f) {
@@ -229,16 +258,23 @@
       return;
     }
     const all = [...h.train, ...h.test, ...h.reg].filter((v) => v !== null && isFinite(v));
-    const top = Math.max(1e-9, ...all) * 1.05;
+    // The axis starts at 0 unless a loss goes below it (a Gaussian NLL with a small σ² is negative).
+    const low = Math.min(0, ...all), span = Math.max(1e-9, Math.max(...all) - low) * 1.05;
+    const yOf = (v) => c.height - 1 - (((v ?? 0) - low) / span) * (c.height - 4);
+    if (low < 0) {  // the zero line, so a negative loss reads as one
+      ctx.beginPath(); ctx.strokeStyle = "#d0d0d0"; ctx.setLineDash([]); ctx.lineWidth = 1;
+      ctx.moveTo(0, yOf(0)); ctx.lineTo(c.width, yOf(0)); ctx.stroke();
+    }
     const line = (series, style, dash) => {
       ctx.beginPath(); ctx.strokeStyle = style; ctx.setLineDash(dash); ctx.lineWidth = 1.5;
       series.forEach((v, i) => {
-        const x = (i / (n - 1)) * (c.width - 2) + 1, y = c.height - 1 - ((v ?? 0) / top) * (c.height - 4);
+        const x = (i / (n - 1)) * (c.width - 2) + 1, y = yOf(v);
         i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
       });
       ctx.stroke();
     };
     line(h.reg, "#8a8a8a", [3, 3]); line(h.test, "#111", []); line(h.train, "#9aa0a6", []);
+    c.dataset.low = String(low);
     c.dataset.points = String(n);
   }
 
@@ -326,12 +362,44 @@
   }
   window.addEventListener("resize", sizeNet);
 
+  // ---- computation-graph page -----------------------------------------------------------------------
+  /** Keep the current node of the graph page in view: a wide expression's graph scrolls sideways, and
+   * each step's swap brings a new panel. The old panel's scroll position is kept (no jump back to the
+   * left edge), then the panel scrolls only if the current node is (partly) outside it. */
+  let graphScroll = 0;
+  function revealGraphNode() {
+    const box = document.querySelector(".graph-scroll");
+    if (!box) return;
+    box.scrollLeft = graphScroll;
+    const node = box.querySelector(".graph-value.current");
+    if (node) {
+      const b = box.getBoundingClientRect(), n = node.getBoundingClientRect(), margin = 16;
+      if (n.left < b.left + margin || n.right > b.right - margin) {
+        box.scrollLeft += n.left + n.width / 2 - (b.left + b.width / 2);
+      }
+    }
+    graphScroll = box.scrollLeft;
+  }
+  document.addEventListener("scroll", (ev) => {
+    if (ev.target instanceof Element && ev.target.matches(".graph-scroll")) graphScroll = ev.target.scrollLeft;
+  }, true);
+
   function setup(root) {
     state.els.clear();
+    revealGraphNode();
     const page = document.getElementById("page");
     if (!page) return;
     sizeNet();
     paintStaticMaps(root);
+    // A re-rendered #page (setup change, regenerate, upload) brings a bare drawing. The frame the server
+    // sent for the change often arrives before the htmx response is swapped in, so it was painted on
+    // the old elements: repaint the newest frame and maps on the new ones (a later frame overrides).
+    const net = document.getElementById("net");
+    if (net && net !== state.net) {
+      state.net = net;
+      if (state.frame) applyFrame(state.frame, true);
+      if (state.lastMaps) maps(state.lastMaps);
+    }
     // Only a new chart element (first paint, or #page re-rendered) brings its own history; a swap of
     // another part (the inspector after a step) must not throw away the points the stream added.
     const chart = document.getElementById("loss-chart");
@@ -410,19 +478,6 @@
     if (owner && owner.id === "setup" && !owner.contains(ev.target)) owner.dispatchEvent(new Event("change"));
     if (ev.target.id === "discretize" || ev.target.id === "show-test") {
       if (state.lastMaps) drawBoundary(state.lastMaps);
-    }
-  });
-
-  // htmx's settle step copies the old element's style attribute onto a new element with the same id
-  // (setAttribute, which a CSP of style-src 'self' refuses, one console error per element). The styles
-  // on #net are the frames' (set through CSSOM, which CSP allows): drop them from the elements about to
-  // be replaced; the stream repaints the new ones.
-  document.addEventListener("htmx:before:swap", (ev) => {
-    const detail = ev.detail || {};
-    const targets = (detail.tasks || []).map((t) => t && t.target).concat(detail.ctx ? [detail.ctx.target] : []);
-    for (const t of targets) {
-      if (!(t instanceof Element) || !t.querySelector("#net")) continue;
-      t.querySelectorAll("#net, #net [style]").forEach((e) => { e.removeAttribute("style"); e._sw = null; });
     }
   });
 
