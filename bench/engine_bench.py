@@ -1,6 +1,6 @@
 """Epochs per second of the engine (trace_batch + apply, the full trace kept; and the untraced
-train_batch) against the textbook loop
-(bench/baseline.py), measured in one process. Run: OPENBLAS_NUM_THREADS=1 python bench/engine_bench.py"""
+train_batch) against the textbook loop (bench/baseline.py), measured in one process, and the full
+playground step. Run: OPENBLAS_NUM_THREADS=1 python bench/engine_bench.py"""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from engine.network import LayerConfig, Network, NetworkConfig
 from engine.optim import Optimizer, OptimizerConfig, Regularization
 
 N_TRAIN = 250
+ROUNDS = 7
 GRID = 100
 LEARNING_RATE = 0.03
 CASES = [  # (sizes, batch size, target ratio)
@@ -37,19 +38,22 @@ def data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, np.where(np.hypot(X[:, 0], X[:, 1]) < 3, 1.0, -1.0)[:, None]
 
 
-def best_seconds(run: Callable[[], None], repeats: int, min_time: float = 0.3) -> float:
-    """Best time per call of `run` over several rounds, each at least `min_time` long."""
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        count, start = 0, time.perf_counter()
-        while True:
-            run()
-            count += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / count)
+def best_seconds(runs: list[Callable[[], None]], rounds: int, min_time: float = 0.2) -> list[float]:
+    """Best time per call of each of `runs` over `rounds` rounds, each run timed for at least `min_time`
+    per round. The runs take turns within a round, so a change of machine load hits them all alike."""
+    for run in runs:
+        run()
+    best = [float("inf")] * len(runs)
+    for _ in range(rounds):
+        for index, run in enumerate(runs):
+            count, start = 0, time.perf_counter()
+            while True:
+                run()
+                count += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[index] = min(best[index], elapsed / count)
     return best
 
 
@@ -60,7 +64,8 @@ def engine_network(sizes: list[int]) -> tuple[Network, Optimizer]:
 
 
 def measure(sizes: list[int], batch_size: int, sets: tuple[np.ndarray, ...], grid: np.ndarray) -> list[float]:
-    """Seconds per epoch and per full step, baseline then engine; then the untraced engine epoch."""
+    """Seconds per epoch (baseline, traced engine, untraced engine), then per full step (baseline, all
+    batches traced, the stepper's way: untraced batches and the last one traced)."""
     X, Y, X_test, Y_test = sets
     starts = range(0, N_TRAIN, batch_size)
     batches = [(X[start:start + batch_size], Y[start:start + batch_size]) for start in starts]
@@ -98,8 +103,20 @@ def measure(sizes: list[int], batch_size: int, sets: tuple[np.ndarray, ...], gri
         network.data_loss(X_test, Y_test)
         network.layer_outputs(grid)
 
-    runs = (baseline_epoch, engine_epoch, baseline_full, engine_full, fast_epoch)
-    return [best_seconds(run, 5) for run in runs]
+    def stepper_full() -> None:  # what an epoch step of the page runs: untraced batches, the last traced
+        for inputs, targets in batches[:-1]:
+            fast_network.train_batch(inputs, targets, regularization, fast_optimizer, step[0])
+            step[0] += 1
+        trace = fast_network.trace_batch(*batches[-1], regularization)
+        fast_optimizer.apply(fast_network, trace, step[0])
+        step[0] += 1
+        fast_network.data_loss(X, Y)
+        fast_network.data_loss(X_test, Y_test)
+        fast_network.layer_outputs(grid)
+
+    epochs = best_seconds([baseline_epoch, engine_epoch, fast_epoch], ROUNDS)
+    full = best_seconds([baseline_full, engine_full, stepper_full], ROUNDS)
+    return epochs + full
 
 
 def main() -> None:
@@ -107,15 +124,18 @@ def main() -> None:
     axis = np.linspace(-6, 6, GRID)
     grid = np.column_stack([np.tile(axis, GRID), np.repeat(axis, GRID)])
     print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
-          f"{N_TRAIN} training points, times are the best of 5 rounds")
-    print(f"{'network':<24}{'batch':>6}{'baseline ms':>13}{'engine ms':>11}{'ratio':>8}{'target':>8}"
-          f"{'full step: base ms':>20}{'engine ms':>11}{'ratio':>8}{'untraced ms':>13}{'ratio':>8}")
+          f"{N_TRAIN} training points, best of {ROUNDS} interleaved rounds")
+    print(f"{'network':<20}{'batch':>6}{'base ms':>9}{'traced ms':>11}{'ratio':>7}{'untraced ms':>13}"
+          f"{'ratio':>7}{'target':>7}{'µs/batch':>10} | {'full: base ms':>13}{'traced':>8}{'ratio':>7}"
+          f"{'stepper':>9}{'ratio':>7}")
     for sizes, batch_size, target in CASES:
-        base, ours, base_full, ours_full, fast = measure(sizes, batch_size, sets, grid)
+        base, traced, untraced, base_full, traced_full, stepper_full = measure(sizes, batch_size, sets, grid)
         name = "[" + ",".join(map(str, sizes)) + "]"
-        print(f"{name:<24}{batch_size:>6}{base * 1e3:>13.3f}{ours * 1e3:>11.3f}{base / ours:>7.2f}x"
-              f"{target:>7.1f}x{base_full * 1e3:>20.3f}{ours_full * 1e3:>11.3f}"
-              f"{base_full / ours_full:>7.2f}x{fast * 1e3:>13.3f}{base / fast:>7.2f}x")
+        per_batch = untraced / -(-N_TRAIN // batch_size) * 1e6
+        print(f"{name:<20}{batch_size:>6}{base * 1e3:>9.3f}{traced * 1e3:>11.3f}{base / traced:>6.2f}x"
+              f"{untraced * 1e3:>13.3f}{base / untraced:>6.2f}x{target:>6.1f}x{per_batch:>10.1f} | "
+              f"{base_full * 1e3:>13.3f}{traced_full * 1e3:>8.3f}{base_full / traced_full:>6.2f}x"
+              f"{stepper_full * 1e3:>9.3f}{base_full / stepper_full:>6.2f}x")
 
 
 if __name__ == "__main__":
