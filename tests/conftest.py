@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -118,6 +119,32 @@ def console_errors(page: Any) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
     return errors
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Hide Playwright's event loop from tests that do not drive a browser, for the test's duration.
+
+    pytest-playwright's `playwright` fixture is session-scoped, and its sync API marks its own event loop
+    as the main thread's running loop between calls (playwright/_impl/_greenlets.py, wait_for_future:
+    the dispatcher greenlet is suspended inside run_until_complete). So once any e2e test has run, every
+    later `asyncio.run(...)` in this process fails with "cannot be called from a running event loop".
+    That loop is not really running while a plain test executes (the main greenlet is), so unmarking it
+    is safe; it is put back before any Playwright code runs again (function fixtures finish before the
+    session's `playwright` fixture is torn down, and every sync call marks it again itself).
+    """
+    if "playwright" in request.fixturenames:
+        yield
+        return
+    leaked = asyncio._get_running_loop()
+    if leaked is None:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(leaked)
 
 
 @pytest.fixture
