@@ -349,7 +349,8 @@ class SessionManager:
         a lower rate means more steps per tick, so play keeps its speed while frames get fewer. Fractions
         of a step accumulate across ticks; the work per tick is capped (max_step_count) so one tick never
         holds the session lock for long, and a slow machine simply plays slower. Before each tick,
-        interactive requests in flight go first (limits.Priority), for at most half a tick.
+        interactive requests in flight go first (limits.Priority) while the server is busy (the rate is
+        lowered), for at most priority_wait_seconds or a quarter of a tick.
         """
         loop = asyncio.get_running_loop()
         settings = self.settings
@@ -362,7 +363,8 @@ class SessionManager:
         while True:
             started = loop.time()
             tick = 1.0 / min(session.play_speed, self.rate.fps)
-            await self.priority.wait_turn(min(settings.priority_wait_seconds, tick / 2))
+            if self.rate.fps < self.rate.max_fps:  # only a busy server has requests queued behind ticks
+                await self.priority.wait_turn(min(settings.priority_wait_seconds, tick / 4))
             pending = min(pending + session.play_speed * tick, float(cap))
             count = int(pending)
             if count >= 1:

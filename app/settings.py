@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     load_cpu_low: float = Field(default=0.5, gt=0)
     load_lag_high_seconds: float = Field(default=0.02, gt=0)
     load_min_ticks_per_second: float = Field(default=200.0, ge=0)
-    # Longest a play tick waits for interactive requests (step, pause, config) in flight to finish.
-    priority_wait_seconds: float = Field(default=0.05, ge=0)
+    # Longest a play tick of a busy server waits for interactive requests (step, pause, config) in
+    # flight to finish (0 = no priority).
+    priority_wait_seconds: float = Field(default=0.01, ge=0)
 
 
 def get_settings() -> Settings:

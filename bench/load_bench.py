@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
-import json
 import os
 import socket
 import statistics
@@ -38,7 +38,7 @@ STEP_INTERVAL = 0.1      # seconds between step requests on each of them
 @dataclass
 class StreamStats:
     arrivals: list[float] = field(default_factory=list)  # client clock, seconds
-    lags: list[float] = field(default_factory=list)      # server-stamped lag if the frame has "t"
+    lags: list[tuple[float, float]] = field(default_factory=list)  # (arrival, now - the frame's "t")
     bytes: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -100,10 +100,11 @@ async def read_stream(client: httpx.AsyncClient, sid: str, stats: StreamStats, s
                     now = time.time()
                     stats.arrivals.append(now)
                     stats.bytes += len(line) - 5
-                    if '"t":' in line:
-                        stamp = json.loads(line[5:]).get("t")
-                        if isinstance(stamp, int | float):
-                            stats.lags.append(now - stamp)
+                    # the server's publish time is the frame's last key: read it without parsing the rest
+                    at = line.rfind('"t":')
+                    if at >= 0:
+                        with contextlib.suppress(ValueError):
+                            stats.lags.append((now, now - float(line[at + 4:].rstrip("}"))))
     except (httpx.HTTPError, asyncio.CancelledError) as error:
         if not stop.is_set():
             stats.errors.append(f"stream {type(error).__name__}")
@@ -175,7 +176,7 @@ async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, u
         inside = [t for t in stats.arrivals if window_start <= t <= window_end]
         fps.append(len(inside) / (window_end - window_start))
         gaps += [(b - a) * 1e3 for a, b in itertools.pairwise(inside)]
-        lags += [lag * 1e3 for lag in stats.lags]
+        lags += [lag * 1e3 for at, lag in stats.lags if window_start <= at <= window_end]
         total_bytes += stats.bytes
         frames += len(stats.arrivals)
     return RoundResult(n, fps, gaps, lags, [s * 1e3 for s in latencies], total_bytes / max(frames, 1),
@@ -187,7 +188,8 @@ def start_server(port: int, data_dir: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STEPWISE_DATA_DIR": data_dir,
            "STEPWISE_SESSIONS_PER_CLIENT_PER_MINUTE": "100000",
            "STEPWISE_REQUESTS_PER_CLIENT_PER_SECOND": "100000", "STEPWISE_REQUESTS_BURST": "100000",
-           "STEPWISE_MAX_SESSIONS_IN_MEMORY": "1000"}
+           "STEPWISE_MAX_SESSIONS_IN_MEMORY": "1000", "STEPWISE_STREAM_MAX_PER_CLIENT": "1000",
+           "STEPWISE_STREAM_MAX_TOTAL": "1000"}
     server = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
