@@ -93,22 +93,27 @@ def _manager(data_dir: Path) -> SessionManager:
     return SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
 
 
-def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick() -> None:
-    async def scenario(data_dir: Path) -> tuple[int, int, int]:
-        manager = _manager(data_dir)
+def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick_and_fewer_maps() -> None:
+    async def scenario(data_dir: Path) -> tuple[int, int, int, int]:
+        manager = _manager(data_dir)  # stream_maps_fps 4 at 20 fps
         manager.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))  # -> 10 fps
         session = await manager.create(lambda: Run(RunConfig()), "test")
-        versions = session.broadcaster.version
+        versions, maps = session.broadcaster.version, session.broadcaster.maps_version
+        session.subscribers += 1  # watched, so play builds maps
         await manager.play(session, "batch", 20)
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(1.2)
         await manager.shutdown()
-        return manager.monitor.ticks, session.run.updates, session.broadcaster.version - versions
+        return (manager.monitor.ticks, session.run.updates, session.broadcaster.version - versions,
+                session.broadcaster.maps_version - maps)
 
     with tempfile.TemporaryDirectory() as directory:
-        ticks, updates, published = asyncio.run(scenario(Path(directory)))
+        ticks, updates, published, maps = asyncio.run(scenario(Path(directory)))
     assert ticks >= 2
     assert updates == 2 * ticks  # 20 batches/s in ticks of 1/10 s: two batches a tick, exactly
-    assert published >= ticks  # one frame per tick (+ the pause's)
+    assert published >= ticks  # one frame per tick
+    # maps at 4 * 10/20 = 2 per second: the first watched tick, then every 5th tick at most (4 per
+    # second at 10 ticks/s would be every 3rd)
+    assert 1 <= maps <= 1 + (ticks - 1) // 5
 
 
 def test_play_ticks_wait_for_an_interactive_request_in_flight_but_not_for_ever() -> None:
