@@ -304,6 +304,10 @@ GAUSSIAN_NOTES = (
     "(σ² grows); positive when smaller, so σ² shrinks.",
     "Unlike a squared error, this loss can be negative: a good μ with a small σ² makes log σ² = s < 0.",
 )
+GAUSSIAN_SIGN_NOTE = (
+    "Sign convention: δ = ∂L/∂e, how much the loss grows when the neuron's sum e grows (here e is μ or s); "
+    "the update subtracts η·∂L/∂w. The lecture's tutorial writes the error with the opposite sign and adds."
+)
 
 
 def _gaussian_error(terms: dict[str, Any], names: NetNames) -> InspectorView:
@@ -334,7 +338,7 @@ def _gaussian_error(terms: dict[str, Any], names: NetNames) -> InspectorView:
     total = "Σ" if d > 1 else ""
     lines.append(Line().text(f"loss of this sample L = ½·{total}[log 2π + s + (y − μ)²/σ²] = ")
                  .num(float(terms["loss"]), "loss"))
-    return InspectorView("Error at the output", lines, [*GAUSSIAN_NOTES, SIGN_NOTE], "error")
+    return InspectorView("Error at the output", lines, [*GAUSSIAN_NOTES, GAUSSIAN_SIGN_NOTE], "error")
 
 
 def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:

@@ -407,7 +407,8 @@ def _three(value: float | None) -> str:
         mantissa, exponent = f"{value:.2e}".split("e")
         power = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
         return f"{mantissa.replace('-', '−')}·10{power}"
-    return f"{value:.3f}"
+    text = f"{value:.3f}"  # a Gaussian NLL can be negative: a real minus, as everywhere on the page
+    return "0.000" if text == "-0.000" else text.replace("-", "−")
 
 
 def _history(history: Sequence[Any]) -> dict[str, list[float | None]]:

@@ -131,7 +131,7 @@
   /** A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (as views._three). */
   function num(v) {
     if (v === null || v === undefined || !isFinite(v)) return "—";
-    if (Math.abs(v) < 1000) return Number(v).toFixed(3);
+    if (Math.abs(v) < 1000) { const t = Number(v).toFixed(3); return t === "-0.000" ? "0.000" : t.replace("-", "−"); }
     const [mantissa, exponent] = Number(v).toExponential(2).split("e");
     return `${mantissa.replace("-", "−")}·10${String(Number(exponent)).replace(/[-0-9]/g, (c) => SUPERSCRIPT[c])}`;
   }

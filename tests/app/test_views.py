@@ -92,6 +92,7 @@ def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None
     assert _three(7.229e47) == "7.23·10⁴⁷"
     assert _three(-1234.5) == f"{MINUS}1.23·10³"
     assert _three(0.4567) == "0.457"
+    assert _three(-0.1042) == f"{MINUS}0.104" and _three(-0.0001) == "0.000"
     assert _three(None) == "—"
 
 
