@@ -23,10 +23,10 @@ from tests.hardening.conftest import server_log, server_process, strict_json
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_MODE = 12  # per operation, per generation mode (valid and invalid inputs)
-# The JSON API alone (~640 requests): the HTML page routes left the OpenAPI (include_in_schema=False);
-# tests/hardening/test_hostile_values.py sweeps their forms instead.
-MIN_REQUESTS = 500
+EXAMPLES_PER_MODE = 20  # per operation, per generation mode (valid and invalid inputs)
+# The JSON API alone (the HTML page routes are not in the OpenAPI; tests/hardening/test_hostile_values.py
+# sweeps their forms instead); the hardening issue asks for at least 1,000 fuzzed requests in all.
+MIN_REQUESTS = 1000
 SESSION_PARAMS = ("session_id", "sid")
 
 # The server's caps are lowered so that a fuzzed "1000 epochs of the biggest network" stays quick; every
