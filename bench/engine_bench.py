@@ -119,6 +119,12 @@ def measure(sizes: list[int], batch_size: int, sets: tuple[np.ndarray, ...], gri
     return epochs + full
 
 
+# TF Playground (nn.ts under Node 20): ms per epoch, and per whole "Step" with its heat-map grid.
+TF_PLAYGROUND_MS: dict[str, tuple[float, float | None]] = {
+    "[2,4,2,1]": (0.185, 4.7), "[2,8,8,8,8,8,8,1]": (2.1, 56.6), "[2,64,64,1]": (21.0, None),
+}
+
+
 def main() -> None:
     sets = (*data(0), *data(1))
     axis = np.linspace(-6, 6, GRID)
@@ -128,6 +134,7 @@ def main() -> None:
     print(f"{'network':<20}{'batch':>6}{'base ms':>9}{'traced ms':>11}{'ratio':>7}{'untraced ms':>13}"
           f"{'ratio':>7}{'target':>7}{'µs/batch':>10} | {'full: base ms':>13}{'traced':>8}{'ratio':>7}"
           f"{'stepper':>9}{'ratio':>7}")
+    scale_lines = []
     for sizes, batch_size, target in CASES:
         base, traced, untraced, base_full, traced_full, stepper_full = measure(sizes, batch_size, sets, grid)
         name = "[" + ",".join(map(str, sizes)) + "]"
@@ -136,6 +143,16 @@ def main() -> None:
               f"{untraced * 1e3:>13.3f}{base / untraced:>6.2f}x{target:>6.1f}x{per_batch:>10.1f} | "
               f"{base_full * 1e3:>13.3f}{traced_full * 1e3:>8.3f}{base_full / traced_full:>6.2f}x"
               f"{stepper_full * 1e3:>9.3f}{base_full / stepper_full:>6.2f}x")
+        tf_epoch, tf_step = TF_PLAYGROUND_MS.get(name, (None, None))
+        if tf_epoch is not None:
+            ours, ours_step = untraced * 1e3, stepper_full * 1e3
+            line = f"  {name:<20} epoch {ours:.3f} ms vs {tf_epoch} ms ({tf_epoch / ours:.1f}x)"
+            if tf_step is not None:
+                line += f"; full step {ours_step:.2f} ms vs {tf_step} ms ({tf_step / ours_step:.1f}x)"
+            scale_lines.append(line)
+    print("\nFor scale only, not measured here: TF Playground's JavaScript engine on another 2-vCPU")
+    print("machine (published figures, shared/research/anchors.md) against our untraced epoch and full step:")
+    print("\n".join(scale_lines))
 
 
 if __name__ == "__main__":
