@@ -75,7 +75,7 @@ class Dataset:
     class_names: tuple[str, ...]
     train_index: NDArray[np.int64]
     test_index: NDArray[np.int64]
-    extent: tuple[float, float, float, float]
+    extent: tuple[float, float, float, float]  # generated: generated_extent; csv: extent_of
     config: DataConfig
     source: Source
 
@@ -236,6 +236,19 @@ def extent_of(points: NDArray) -> tuple[float, float, float, float]:
             float(low[1] - margin[1]), float(high[1] + margin[1]))
 
 
+def generated_extent(points: NDArray) -> tuple[float, float, float, float]:
+    """TF's fixed [-6, 6]² plane for points (N, 2) that fit in it; grown to extent_of(points) where they
+    do not (gauss and blobs at high noise scatter a few % of their points past ±6), so the heat maps and
+    the decision boundary always cover every point drawn."""
+    xmin, xmax, ymin, ymax = TF_EXTENT
+    inside = ((points[:, 0] >= xmin) & (points[:, 0] <= xmax)
+              & (points[:, 1] >= ymin) & (points[:, 1] <= ymax))
+    if bool(inside.all()):
+        return TF_EXTENT
+    around = extent_of(points)
+    return (min(xmin, around[0]), max(xmax, around[1]), min(ymin, around[2]), max(ymax, around[3]))
+
+
 def make_dataset(config: DataConfig) -> Dataset:
     """Draw config.name's points with one Generator seeded from config.seed; same config ⇒ same data."""
     if config.name == CUSTOM:
@@ -251,7 +264,7 @@ def make_dataset(config: DataConfig) -> Dataset:
         class_names = BINARY_CLASS_NAMES
     return Dataset(points=points.astype(np.float64), labels=labels, task=config.task,
                    class_names=class_names, train_index=train_index, test_index=test_index,
-                   extent=TF_EXTENT, config=config, source="generated")
+                   extent=generated_extent(points), config=config, source="generated")
 
 
 def regenerate(dataset: Dataset, seed: int) -> Dataset:
