@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     sessions_per_client_per_minute: int = Field(default=120, ge=1)
     max_hidden_layers: int = Field(default=8, ge=1, le=8)
     max_units: int = Field(default=64, ge=1, le=64)
-    max_samples: int = Field(default=2000, ge=10)
+    max_samples: int = Field(default=5000, ge=10)
     max_upload_bytes: int = Field(default=1_000_000, ge=1024)
     max_body_bytes: int = Field(default=2_000_000, ge=4096)  # any request body (imports, uploads)
     max_step_count: int = Field(default=1000, ge=1)
