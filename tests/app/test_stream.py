@@ -104,7 +104,7 @@ def test_stream_starts_with_a_snapshot_and_frames_come_in_step_order(server: Ser
     assert "NaN" not in json.dumps([e["data"] for e in events])
 
 
-def test_reconnect_with_last_event_id_gets_a_snapshot_of_the_current_state(server: Server) -> None:
+def test_reconnect_with_last_event_id_gets_a_snapshot_then_newer_frames(server: Server) -> None:
     sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
         first = read_events(response, 1)[0]
@@ -112,11 +112,18 @@ def test_reconnect_with_last_event_id_gets_a_snapshot_of_the_current_state(serve
         httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1})
     headers = {"Last-Event-ID": str(first["id"])}
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", headers=headers, timeout=10) as r:
-        again = read_events(r, 1)[0]
-    state = httpx.get(f"{server.url}/api/sessions/{sid}").json()
+        lines = r.iter_lines()
+        again = read_events(lines, 1)[0]
+        state = httpx.get(f"{server.url}/api/sessions/{sid}").json()
+        # ... then it continues: the steps made after the snapshot arrive as frames, newer ids only.
+        for _ in range(2):
+            httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1})
+            after = read_events(lines, 1)[0]
+            assert after["event"] == "frame" and after["id"] > again["id"]
     assert again["event"] == "snapshot"
     assert again["id"] == state["step_id"] > first["id"]
     assert again["data"]["phase"] == state["phase"]
+    assert after["id"] == again["id"] + 2  # each step's frame, none missing (one step apart, not conflated)
 
 
 def test_frames_stay_small_for_the_default_network(server: Server) -> None:

@@ -298,3 +298,21 @@ def test_any_walk_of_steps_and_backs_ends_where_a_fresh_run_gets_by_stepping_for
         fresh.step("micro", run.cursor + 1)
     assert (fresh.epoch, fresh.batch, fresh.cursor) == (run.epoch, run.batch, run.cursor)
     assert_same_params(run, fresh)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_rewind_to_an_earlier_history_point_then_replay_is_bit_identical(optimizer: OptimizerKind) -> None:
+    run = Run(config_for(optimizer))
+    run.step("batch", 7)
+    run.step("micro", 4)  # inside a batch: the rewind must drop the batch in progress too
+    run.rewind_to(3)  # point 0 is the start, so point 3 is after 3 batches
+    assert run.updates == 3 and run.cursor is None and len(run.history) == 4
+    reference = Run(config_for(optimizer))
+    reference.step("batch", 3)
+    assert_same_params(run, reference)
+    assert repr(run.optimizer.get_state()) == repr(reference.optimizer.get_state())
+    run.step("batch", 4)
+    reference.step("batch", 4)
+    assert_same_params(run, reference)
+    with pytest.raises(ValueError, match="index"):
+        run.rewind_to(len(run.history))
