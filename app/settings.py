@@ -61,13 +61,14 @@ class Settings(BaseSettings):
     # Below `load_min_ticks_per_second` play ticks in all, streaming is too small a share to cut.
     stream_min_fps: float = Field(default=10.0, gt=0, le=60)
     load_window_seconds: float = Field(default=1.0, gt=0)
-    load_cpu_high: float = Field(default=0.75, gt=0)
-    load_cpu_low: float = Field(default=0.5, gt=0)
-    load_lag_high_seconds: float = Field(default=0.02, gt=0)
+    load_cpu_high: float = Field(default=0.95, gt=0)
+    load_cpu_low: float = Field(default=0.75, gt=0)
+    load_lag_high_seconds: float = Field(default=0.04, gt=0)
     load_min_ticks_per_second: float = Field(default=200.0, ge=0)
     # Longest a play tick of a busy server waits for interactive requests (step, pause, config) in
-    # flight to finish (0 = no priority).
-    priority_wait_seconds: float = Field(default=0.01, ge=0)
+    # flight to finish. 0 = off, the default: measured (bench/README.md "Load") it lowered frames/s and
+    # did not lower step p95 (waiting ticks wake together in a burst, and each wait costs loop turns).
+    priority_wait_seconds: float = Field(default=0.0, ge=0)
 
 
 def get_settings() -> Settings:
