@@ -4,7 +4,8 @@ Nothing from the text is ever evaluated by Python: the text is checked character
 bracket depth, parsed by `ast.parse` (syntax only), every node is checked against the whitelist, and the
 arithmetic is done by engine.autodiff on floats. Allowed: numbers, variable names, + - * /, unary - and
 +, ** with a constant exponent (|p| <= 10), and calls exp log tanh sigmoid relu abs (one argument) and
-max (two or more). Every error names the 1-based column where the problem starts.
+max (two or more). Every error names the 1-based column of the problem: the refused operator, comparison,
+and/or or dot itself, else the start of the refused piece.
 """
 
 from __future__ import annotations
@@ -139,11 +140,34 @@ class _Converter:
     def column(self, node: ast.AST) -> int:
         return int(getattr(node, "col_offset", 0)) + 1 + self.indent
 
+    def after(self, node: ast.expr) -> int:
+        """Column of the first character after `node` that is not a space or a closing bracket: the
+        operator (or the dot) that follows an operand, even when the operand is in parentheses."""
+        position = int(node.end_col_offset or node.col_offset)
+        while position < len(self.source) and self.source[position] in " )":
+            position += 1
+        return position + 1 + self.indent
+
+    def culprit(self, node: ast.AST) -> int:
+        """Where a refused node's problem is: the operator of a binary operation, comparison or and/or,
+        the dot of an attribute access; the node's start otherwise."""
+        if isinstance(node, ast.BinOp):
+            return self.after(node.left)
+        if isinstance(node, ast.Compare):
+            return self.after(node.left)
+        if isinstance(node, ast.BoolOp):
+            return self.after(node.values[0])
+        if isinstance(node, ast.Attribute):
+            while isinstance(node.value, ast.Attribute):  # a.b.c: the first dot
+                node = node.value
+            return self.after(node.value)
+        return self.column(node)
+
     def text(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ""
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
-        return ExpressionError(message, self.column(node))
+        return ExpressionError(message, self.culprit(node))
 
     def convert(self, node: ast.expr) -> Expr:
         column, text = self.column(node), self.text(node)
@@ -201,7 +225,9 @@ class _Converter:
             sign = -sign if isinstance(inner.op, ast.USub) else sign
             inner = inner.operand
         if not isinstance(inner, ast.Constant):
-            raise self.fail(node, f"the exponent must be a plain number with |p| <= {MAX_EXPONENT:g}")
+            # the whole exponent is what is wrong, so point at its start, not at an operator inside it
+            message = f"the exponent must be a plain number with |p| <= {MAX_EXPONENT:g}"
+            raise ExpressionError(message, self.column(node))
         value = sign * self.number(inner)
         if abs(value) > MAX_EXPONENT:
             raise self.fail(node, f"the exponent {value:g} is too large; |p| <= {MAX_EXPONENT:g}")
@@ -213,7 +239,10 @@ class _Converter:
             called = "this call is not allowed"
             if isinstance(node.func, ast.Name):
                 called = f"{node.func.id} cannot be called"
-            raise self.fail(node, f"{called}; the functions are {allowed}")
+            elif isinstance(node.func, ast.Attribute):  # x.f(): the dot is what is refused
+                called = "attribute access (.) is not allowed"
+            raise self.fail(node.func if isinstance(node.func, ast.Attribute) else node,
+                            f"{called}; the functions are {allowed}")
         name = node.func.id
         if node.keywords:
             raise self.fail(node.keywords[0], "keyword arguments are not allowed")
