@@ -35,6 +35,7 @@ GATE_RULES = {
     "abs": "abs passes the gradient with the sign of its input (0 at 0).",
 }
 SYMBOLS = {"neg": "−", "exp": "exp", "log": "log", "tanh": "tanh", "relu": "relu", "max": "max", "abs": "|·|"}
+CARET_SPACES = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 VALUE_ITEM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^=]+?)\s*\Z")
 
 # Geometry of the drawing (SVG user units).
@@ -209,6 +210,8 @@ def page_context(expression: str, values_text: str, step: int) -> dict[str, obje
         graph = build_graph(expression, parse_values(values_text))
     except ExpressionError as error:
         context["error"] = error
+        # the caret line sits under this copy: a tab or new line would shift it, so they print as spaces
+        context["caret_text"] = expression.translate(CARET_SPACES)
         return context
     total = len(graph.steps)
     step = max(0, min(step, total))

@@ -16,8 +16,14 @@ from engine.expression import MAX_LENGTH, ExpressionError, build_graph
 router = APIRouter(tags=["graph"])
 
 
+# The engine refuses more than MAX_LENGTH characters itself, naming the field and the column (501), so
+# the schema only caps what it will read at all; past this, pydantic's string_too_long list answers.
+HARD_CAP = 10_000
+
+
 class GraphRequest(BaseModel):
-    expression: str = Field(max_length=MAX_LENGTH)
+    expression: str = Field(max_length=HARD_CAP,
+                            description=f"at most {MAX_LENGTH} characters (longer is a 422 with its column)")
     # NaN/inf pass pydantic on purpose: the route refuses them itself, so the 422 never echoes a NaN
     # (which is not JSON) whatever validation handler the app has.
     values: dict[Annotated[str, Field(max_length=64)], float] = Field(default_factory=dict, max_length=64)

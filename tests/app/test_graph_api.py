@@ -54,12 +54,31 @@ def test_hostile_expressions_get_422_with_message_and_column(client: TestClient,
     assert client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("expression", ["x" * 501, "(" * 10_000 + "x" + ")" * 10_000])
-def test_too_long_expressions_are_refused_before_parsing(client: TestClient, expression: str) -> None:
+@pytest.mark.parametrize("expression", ["x" * 501, "(" * 4_000 + "x" + ")" * 4_000, "x +" * 3_000])
+def test_too_long_expressions_name_the_field_and_column_501(client: TestClient, expression: str) -> None:
     response = client.post("/api/graph", json={"expression": expression, "values": {"x": 1.0}})
     assert response.status_code == 422
-    assert "500" in response.text
+    detail = response.json()["detail"]
+    assert detail["field"] == "expression" and detail["column"] == 501
+    assert f"{len(expression)} characters long; at most 500" in detail["message"]
     assert client.post("/api/graph", json=LECTURE).status_code == 200
+
+
+def test_past_the_hard_cap_pydantic_refuses_naming_the_field(client: TestClient) -> None:
+    response = client.post("/api/graph", json={"expression": "(" * 10_000 + "x" + ")" * 10_000})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "expression"] and error["type"] == "string_too_long"
+    assert "10000" in error["msg"] and "((((" not in response.text  # the input is not echoed
+
+
+def test_the_page_form_gives_the_same_message_for_a_long_expression(client: TestClient) -> None:
+    expression = "x + " * 130 + "x"  # 521 characters: the form accepts up to 2000, the engine 500
+    response = client.get("/graph/view", params={"expression": expression, "values": "x = 1"})
+    assert response.status_code == 422
+    assert "column 501: the expression is 521 characters long; at most 500" in response.text
+    caret = response.text.split('class="graph-caret" aria-hidden="true">', 1)[1].split("</pre>", 1)[0]
+    assert caret.splitlines()[1] == " " * 500 + "^"
 
 
 def test_missing_variable_is_named(client: TestClient) -> None:
@@ -103,7 +122,21 @@ def test_graph_view_fragment_shows_the_step_numbers(client: TestClient) -> None:
 def test_graph_view_refusal_is_a_422_fragment_with_a_caret(client: TestClient) -> None:
     response = client.get("/graph/view", params={"expression": "x + y.__class__", "values": "x = 1, y = 2"})
     assert response.status_code == 422
-    assert "column 5: attribute access" in response.text and 'id="graph-view"' in response.text
+    assert "column 6: attribute access" in response.text and 'id="graph-view"' in response.text
+    assert "x + y.__class__\n     ^</pre>" in response.text  # the caret under the dot
+
+
+@pytest.mark.parametrize(("expression", "caret_line"), [
+    ("x × y @ z", "      ^"),  # a typographic operator is one character: the caret stays under the @
+    ("\tx % y", "   ^"),  # a tab prints as one space so the caret line lines up with it
+])
+def test_graph_view_caret_lines_up_with_unicode_and_tabs(client: TestClient, expression: str,
+                                                         caret_line: str) -> None:
+    response = client.get("/graph/view", params={"expression": expression, "values": "x = 1, y = 2, z = 3"})
+    assert response.status_code == 422
+    caret = response.text.split('class="graph-caret" aria-hidden="true">', 1)[1].split("</pre>", 1)[0]
+    shown, pointer = caret.splitlines()
+    assert pointer == caret_line and shown[len(pointer) - 1] in "@%"
 
 
 def test_values_text_round_trips_through_the_link_format() -> None:
