@@ -30,9 +30,11 @@ def fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) ->
         return output_unit
     if new_dataset in REGRESSION_SETS and output_unit in ("tanh_mse", "sigmoid_bce", "softmax_ce"):
         return "linear_mse"
-    if new_dataset in MULTI_CLASS_SETS and output_unit in ("tanh_mse", "sigmoid_bce"):
+    if new_dataset in MULTI_CLASS_SETS and (output_unit in ("tanh_mse", "sigmoid_bce")
+                                            or old_dataset in REGRESSION_SETS):
         return "softmax_ce"
-    if old_dataset in REGRESSION_SETS and new_dataset not in MULTI_CLASS_SETS and output_unit == "linear_mse":
+    if (old_dataset in REGRESSION_SETS and new_dataset not in (*REGRESSION_SETS, *MULTI_CLASS_SETS)
+            and output_unit == "linear_mse"):
         return "tanh_mse"
     return output_unit
 

@@ -305,3 +305,28 @@ def test_a_gaussian_output_is_drawn_as_mu_and_sigma_squared_and_its_error_step_p
     close(printed("delta"), trace["layers"][-1]["delta"][0])  # δ of μ, δ of s
     close(printed("loss"), [trace["loss_per_sample"][0]])
     assert "δ of μ = ∂L/∂μ = (μ − y)/σ²" in error_step and "δ of s = ∂L/∂s" in error_step
+
+
+@pytest.mark.parametrize(
+    ("unit", "old", "new", "expected"),
+    [("linear_mse", "multi_gauss", "plane", "linear_mse"),  # regression to regression keeps its unit
+     ("linear_l1", "plane", "multi_gauss", "linear_l1"),
+     ("linear_mse", "plane", "circle", "tanh_mse"),  # regression to two classes
+     ("linear_mse", "plane", "blobs", "softmax_ce"),
+     ("tanh_mse", "circle", "plane", "linear_mse"),
+     ("sigmoid_bce", "circle", "xor", "sigmoid_bce")],
+)
+def test_switching_dataset_keeps_an_output_unit_that_still_fits(unit: str, old: str, new: str,
+                                                                 expected: str) -> None:
+    from app.setupform import fitting_output_unit
+
+    assert fitting_output_unit(unit, old, new) == expected
+
+
+def test_the_page_switches_from_one_regression_set_to_the_other(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={"dataset": {"name": "multi_gauss"},
+                                             "output_unit": "linear_mse"}).json()["id"]
+    response = client.post(f"/ui/{sid}/config", data={"dataset": "plane", "output_unit": "linear_mse"})
+    assert response.status_code == 200, response.text
+    config = client.get(f"/api/sessions/{sid}").json()["config"]
+    assert config["dataset"]["name"] == "plane" and config["output_unit"] == "linear_mse"

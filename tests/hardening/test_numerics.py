@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.schemas import OptimizerSpec
 from app.settings import Settings
+from engine.activations import ACTIVATIONS  # every one the engine has, maxout included
 from tests.hardening.conftest import OPEN_LIMITS, server_process, sse_events, strict_json
 
 MAX_LEARNING_RATE = float(OptimizerSpec.model_fields["learning_rate"].metadata[1].le)
 OUTPUT_UNITS = ["linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse"]
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
 MAX_EPOCHS = 40
 READS = ("", "/trace", "/network", "/metrics", "/export")
 
