@@ -247,7 +247,8 @@ def load_csv(run: Run, data: bytes, settings: Settings) -> Run:
     return with_dataset(run, dataset, config)
 
 
-def regenerate(run: Run, seed: int | None) -> Run:
-    """A new draw (seed omitted: the next seed); uploaded data keeps its points and gets a new split."""
+def regenerate(run: Run, seed: int | None) -> None:
+    """A new draw (seed omitted: the next seed) under the same network, weights, optimiser state and
+    counters (Run.replace_data); uploaded data keeps its points and gets a new split."""
     new_seed = seed if seed is not None else run.config.dataset.seed + 1
-    return with_dataset(run, engine_data.regenerate(run.dataset, new_seed))
+    run.replace_data(engine_data.regenerate(run.dataset, new_seed))

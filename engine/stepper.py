@@ -52,10 +52,20 @@ class Run(MicroSteps, Rewind):
                 raise ValueError("dataset: custom data needs its points (upload a CSV or import a run)")
             dataset = make_dataset(config.dataset)
         self.config = config
-        self.dataset = dataset
         self.history_limit = history_limit
         self.step_id = 0
-        n_targets = n_targets_for(dataset, config.output_unit)
+        self._bind_data(dataset)
+        self.network_config = NetworkConfig(
+            n_inputs=len(config.features), hidden=config.hidden, output_unit=config.output_unit,
+            n_targets=n_targets_for(dataset, config.output_unit), init=config.init,
+        )
+        self._start(config.seed)
+
+    # ---- construction -----------------------------------------------------------------------------
+    def _bind_data(self, dataset: Dataset) -> None:
+        """The rows training and evaluation read: inputs (N_split, F), targets (N_split, T), labels."""
+        config = self.config
+        self.dataset = dataset
         targets = targets_for(dataset.labels, dataset.task, config.output_unit, dataset.n_classes)
         inputs = feature_transforms.transform(dataset.points, config.features)
         self._train_inputs = inputs[dataset.train_index]
@@ -64,13 +74,7 @@ class Run(MicroSteps, Rewind):
         self._test_targets = targets[dataset.test_index]
         self._train_labels = np.asarray(dataset.labels)[dataset.train_index]
         self._test_labels = np.asarray(dataset.labels)[dataset.test_index]
-        self.network_config = NetworkConfig(
-            n_inputs=len(config.features), hidden=config.hidden, output_unit=config.output_unit,
-            n_targets=n_targets, init=config.init,
-        )
-        self._start(config.seed)
 
-    # ---- construction -----------------------------------------------------------------------------
     def _start(self, seed: int) -> None:
         """Fresh network, optimiser, counters, history and metrics from `seed` (same seed, same run)."""
         self.rng = np.random.default_rng(seed)
@@ -95,6 +99,35 @@ class Run(MicroSteps, Rewind):
         if seed is not None:
             self.config = dataclasses.replace(self.config, seed=seed)
         self._start(self.config.seed)
+        self.step_id += 1
+
+    def replace_data(self, dataset: Dataset) -> None:
+        """Train on new points (a regenerate) with the same network: parameters, optimiser state,
+        counters and the loss curve stay; the losses are now the new data's. A batch in progress is
+        dropped first (its rows were the old data's). History restarts here: older points were reached
+        on other data, so `back` stops at the regenerate. The batch size shrinks to a smaller training
+        set; a batch counter past the new epoch's end starts the next epoch. ValueError (field dataset)
+        if the new data needs another number of output units, before anything changes."""
+        n_targets = n_targets_for(dataset, self.config.output_unit)
+        if n_targets != self.network_config.n_targets:
+            raise ValueError(f"dataset: the network has {self.network_config.n_targets} target(s), "
+                             f"the new data needs {n_targets}")
+        if self._in_batch is not None:
+            self._restore(self.history.top)
+        n_train = int(dataset.train_index.shape[0])
+        self.config = dataclasses.replace(self.config, dataset=dataset.config,
+                                          batch_size=min(self.config.batch_size, n_train))
+        self._bind_data(dataset)
+        if self.batch >= self.batches_per_epoch:
+            self.epoch += 1
+            self.batch = 0
+        self.history.clear()
+        self.history.push(self._snapshot("start"))
+        self.diverged = None
+        self._shown = None
+        self._losses = None
+        with np.errstate(all="ignore"):
+            self._preview()
         self.step_id += 1
 
     def rebuild(self, config: RunConfig) -> Run:

@@ -199,8 +199,9 @@ async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> Session
 @router.post("/sessions/{session_id}/data/regenerate", response_model=SessionState)
 async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | None = None) -> SessionState:
     seed = body.seed if body is not None else None
-    await sessions.replace(s, lambda run: convert.regenerate(run, seed))
-    return await _state(sessions, s, reset=True)
+    # the same run on new points: play goes on, the network is untouched (not a reset)
+    await sessions.call(s, lambda run: convert.regenerate(run, seed), arch=True)
+    return await _state(sessions, s)
 
 
 async def session_error(request: Request, exc: Exception) -> JSONResponse:

@@ -369,8 +369,8 @@ async def regenerate(request: Request, sid: str) -> HTMLResponse:
     from app import convert
 
     session = await _session(request, sid)
-    seed = (await _sessions(request).read(session, lambda run: run.config.dataset.seed)) + 1
-    await _sessions(request).replace(session, lambda run: convert.regenerate(run, seed))
+    # the next seed, read under the same lock as the change; the network and play go on
+    await _sessions(request).call(session, lambda run: convert.regenerate(run, None), arch=True)
     return await _render_page(request, session)
 
 

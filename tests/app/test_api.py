@@ -232,7 +232,7 @@ def test_csv_upload_replaces_the_data_and_a_bad_row_is_a_422_naming_row_and_colu
     assert client.get(f"/api/sessions/{sid}/export").json() == before
 
 
-def test_point_edits_and_regenerate_rebuild_on_the_new_data_with_growing_step_ids(client: TestClient) -> None:
+def test_point_edits_and_regenerate_change_the_data_with_growing_step_ids(client: TestClient) -> None:
     sid = new_session(client)["id"]
     client.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 2})
     ids = [client.get(f"/api/sessions/{sid}").json()["step_id"]]

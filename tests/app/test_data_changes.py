@@ -3,6 +3,7 @@ removing a point by index."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ def new_session(client: TestClient, **config: Any) -> str:
 
 def csv_rows(n: int) -> bytes:
     """n data rows on a line, two string classes alternating (every row distinct)."""
-    body = "".join(f"{(i % 97) / 10:.1f},{i / n * 8 - 4:.4f},{'red' if i % 2 else 'blue'}\n" for i in range(n))
+    body = "".join(f"{(i % 97) / 10:.1f},{i / n * 8 - 4:.4f},{'red' if i % 2 else 'blue'}\n"
+                   for i in range(n))
     return ("x1,x2,label\n" + body).encode()
 
 
@@ -53,3 +55,58 @@ def test_one_row_over_the_limit_is_refused_naming_the_first_row_past_it(client: 
     assert detail["field"] == "file"
     assert detail["row"] == MAX_ROWS + 2  # the header is line 1, so data row 5,001 is line 5,002
     assert "5,000" in detail["message"]
+
+
+# ---- regenerate keeps the network -------------------------------------------------------------------
+
+
+def live_run(client: TestClient, sid: str) -> Any:
+    return client.app.state.sessions.sessions[sid].run  # type: ignore[attr-defined]
+
+
+def test_api_regenerate_keeps_weights_optimiser_and_epoch_and_draws_new_points(client: TestClient) -> None:
+    sid = new_session(client, dataset={"name": "xor", "noise": 0.1}, optimizer={"kind": "adam"})
+    trained = client.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 30}).json()
+    before = client.get(f"/api/sessions/{sid}/export").json()
+    old_points = live_run(client, sid).dataset.points
+
+    answer = client.post(f"/api/sessions/{sid}/data/regenerate", json={})
+    assert answer.status_code == 200, answer.text
+    state = answer.json()
+    after = client.get(f"/api/sessions/{sid}/export").json()
+
+    assert state["reset"] is False
+    assert (state["epoch"], state["batch"]) == (trained["epoch"], trained["batch"]) == (1, 5)
+    for key in ("params", "optimizer", "updates", "epoch", "batch"):
+        assert after["state"][key] == before["state"][key], key
+    assert after["config"]["dataset"]["seed"] == before["config"]["dataset"]["seed"] + 1
+    assert not (live_run(client, sid).dataset.points == old_points).all()
+    assert state["loss"]["train"] != trained["loss"]["train"]  # the same weights on other points
+
+
+def test_api_regenerate_goes_on_playing(client: TestClient) -> None:
+    sid = new_session(client)
+    client.post(f"/api/sessions/{sid}/play", json={"unit": "batch", "speed": 5})
+    state = client.post(f"/api/sessions/{sid}/data/regenerate", json={"seed": 9}).json()
+    client.post(f"/api/sessions/{sid}/pause")
+    assert state["playing"] is True
+    assert state["config"]["dataset"]["seed"] == 9
+
+
+def test_page_regenerate_keeps_weights_and_epoch_and_redraws_the_points(client: TestClient) -> None:
+    page = client.get("/?dataset=circle")
+    sid = re.search(r'data-session="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    assert client.post(f"/ui/{sid}/step", data={"unit": "epoch"}).status_code == 200
+    before = client.get(f"/api/sessions/{sid}/export").json()
+    first_paint = client.get(f"/?session={sid}").text
+    old_points = re.search(r'data-points="([^"]*)"', first_paint).group(1)  # type: ignore[union-attr]
+
+    answer = client.post(f"/ui/{sid}/regenerate")
+    assert answer.status_code == 200
+    after = client.get(f"/api/sessions/{sid}/export").json()
+    new_points = re.search(r'data-points="([^"]*)"', answer.text).group(1)  # type: ignore[union-attr]
+
+    assert after["state"]["params"] == before["state"]["params"]
+    assert (after["state"]["epoch"], after["state"]["updates"]) == (1, before["state"]["updates"])
+    assert new_points != old_points
+    assert "the network is rebuilt" not in answer.text
