@@ -84,6 +84,7 @@ class InspectorView:
     phase: str | None
     focus: tuple[int, int, int] | None = None  # (layer, unit, sample) of the event, for the page and tests
     graph_url: str | None = None  # forward steps: the neuron on the computation-graph page
+    graph_note: str | None = None  # how far that graph goes (to f(e) or to the loss) and why
 
 
 def _name(index: int, *, weight_of: int | None = None) -> str:
@@ -176,24 +177,54 @@ def _piece(values: Any, piece: int) -> Any:
     return values[piece] if isinstance(values, list) else values
 
 
-def graph_link(terms: dict[str, Any]) -> str | None:
-    """'show as graph' URL of a forward event's neuron, None where the graph page cannot write it."""
-    from app.graph_view import graph_url
-    from engine.expression import neuron_expression
+# Output unit -> (the function of its output neuron, the loss the graph writes after it).
+GRAPH_LOSSES = {"tanh_mse": ("tanh", "squared"), "linear_mse": ("linear", "squared"),
+                "linear_l1": ("linear", "absolute"), "sigmoid_bce": ("sigmoid", "cross_entropy")}
+GRAPH_VALUES_LIMIT = 2000  # the graph page reads at most this many characters of values
 
-    weights, bias = terms["weights"], terms["bias"]
+
+def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[str | None, str | None]:
+    """(URL, note) of a forward event's neuron on the computation-graph page: e = Σ w·x + b → f(e), and
+    for an output neuron → its loss for this sample's target. The URL is None where one neuron's
+    expression cannot be written (maxout, softmax); the note says how far the graph goes and why.
+    Numbers go into the link at full precision so its gradients agree with the trace's."""
+    from app.graph_view import format_values, graph_url
+    from engine.expression import ExpressionError, build_graph, neuron_expression
+
+    weights, bias, name = terms["weights"], terms["bias"], str(terms["activation_name"])
     if isinstance(bias, list):  # maxout
-        return None
-    def short(value: Any) -> float:  # 4 significant digits, as the frames: the link stays readable
-        return float(f"{float(value):.4g}")
-
+        return None, None
+    output = name in OUTPUT_FUNCTIONS
+    if name == "softmax_ce":
+        return None, ("Softmax divides by the sum over all outputs, so one output neuron cannot be drawn "
+                      "as a graph by itself; the error step shows its loss and δ.")
+    activation, loss = GRAPH_LOSSES.get(name, (name, "squared"))
+    target: float | None = float(terms["target"]) if output and "target" in terms else None
+    note = ("A hidden neuron: the graph goes e → f(e). Its loss depends on the layers after it; the "
+            "backward micro-steps show its δ = ∂L/∂e.")
+    if name == "gaussian_nll":
+        activation, target = ("exp" if log_variance else "linear"), None
+        note = ("The Gaussian loss needs both outputs of this target, the mean μ and the log-variance s (two "
+                "neurons), so the graph goes e → f(e) only; the error step shows the loss and both δ.")
+    elif output and target is not None:
+        note = (f"The graph goes e → f(e) → this sample's loss (target y = {float(target):.6g} as t); its "
+                "∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the samples.")
     try:
         expression, values = neuron_expression(
-            [short(w) for w in weights], [short(x) for x in terms["inputs"]], short(bias),
-            OUTPUT_FUNCTIONS.get(str(terms["activation_name"]), str(terms["activation_name"])), None)
+            [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias), activation,
+            target, loss)
+        if target is not None:
+            build_graph(expression, values)  # a saturated sigmoid makes log(1 − ŷ) = log 0: no loss then
+    except ExpressionError as error:
+        expression, values = neuron_expression(
+            [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias), activation)
+        note = ("The graph goes e → f(e) only: its loss cannot be computed step by step here "
+                f"({error.message}).")
     except ValueError:
-        return None
-    return graph_url(expression, values)
+        return None, None
+    if len(format_values(values)) > GRAPH_VALUES_LIMIT:  # many inputs: 6 significant digits still fit
+        values = {key: float(f"{value:.6g}") for key, value in values.items()}
+    return graph_url(expression, values), note
 
 
 def _forward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
@@ -249,8 +280,9 @@ def _forward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVie
         notes.append("This is an output neuron: its value is the network's prediction ŷ"
                      + (" (softmax divides by the sum over all outputs, shown at the error step)."
                         if act == "softmax" else "."))
+    link, link_note = graph_link(terms, log_variance=log_variance)
     return InspectorView(f"Forward: {out_name}", [symbolic, numeric, result], notes, "forward",
-                         graph_url=None if act == "softmax" else graph_link(terms))
+                         graph_url=link, graph_note=link_note)
 
 
 # Output unit -> the function the output neuron applies (its loss is named at the error step).

@@ -169,6 +169,9 @@ class TeachingSequence(Sequence[Event]):
         }
         if lt.argmax is not None:
             terms["piece"] = int(lt.argmax[sample, unit])
+        if layer == len(self.trace.layers):  # an output neuron's target, for its "show as graph" loss
+            targets = self.trace.targets[sample]
+            terms["target"] = float(targets[unit % targets.shape[0]])
         return terms
 
     def _error_terms(self, sample: int) -> dict[str, Any]:

@@ -321,16 +321,26 @@ NEURON_ACTIVATIONS = {
     "swish": "({e})*sigmoid({e})",
     # elu with alpha 1: relu(e) + exp(-relu(-e)) - 1 is e for e > 0 and exp(e) - 1 otherwise.
     "elu": "relu({e}) + exp(-relu(-({e}))) - 1",
+    "exp": "exp({e})",  # a Gaussian output's variance σ² = eˢ
+}
+# The loss of one output for target t, written over the output's value {y}.
+NEURON_LOSSES = {
+    "squared": "0.5*({y} - t)**2",
+    "absolute": "abs({y} - t)",
+    "cross_entropy": "-(t*log({y}) + (1 - t)*log(1 - {y}))",
 }
 
 
 def neuron_expression(weights: list[float], inputs: list[float], bias: float, activation: str,
-                      target: float | None = None) -> tuple[str, dict[str, float]]:
-    """One neuron as a computation graph: e = Σ w_i·x_i + b, y = f(e), loss ½(y − t)² when a target is given.
+                      target: float | None = None, loss: str = "squared") -> tuple[str, dict[str, float]]:
+    """One neuron as a computation graph: e = Σ w_i·x_i + b, y = f(e), and when a target t is given the
+    loss of y: "squared" ½(y − t)², "absolute" |y − t| or "cross_entropy" −[t·log y + (1 − t)·log(1 − y)].
 
     Returns (expression, values) with variables w1.., x1.., b and t. ValueError for an activation the
-    expression language cannot write (maxout) or mismatched lengths.
+    expression language cannot write (maxout), an unknown loss or mismatched lengths.
     """
+    if loss not in NEURON_LOSSES:
+        raise ValueError(f"loss {loss!r} must be one of {', '.join(NEURON_LOSSES)}")
     if len(weights) != len(inputs) or not weights:
         raise ValueError("weights and inputs must be non-empty and of the same length")
     if activation not in NEURON_ACTIVATIONS:
@@ -342,6 +352,6 @@ def neuron_expression(weights: list[float], inputs: list[float], bias: float, ac
     values |= {f"x{i}": float(x) for i, x in enumerate(inputs, 1)}
     values["b"] = float(bias)
     if target is not None:
-        expression = f"0.5*({expression} - t)**2"
+        expression = NEURON_LOSSES[loss].format(y=expression)
         values["t"] = float(target)
     return expression, values

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,3 +145,84 @@ def test_values_text_round_trips_through_the_link_format() -> None:
     values = {"w1": 0.1234567891, "x1": -2.0, "b": 1e-7}
     assert parse_values(", ".join(f"{k} = {v!r}" for k, v in values.items())) == values
     assert parse_values("x = −2; y=5\nz = -4") == {"x": -2.0, "y": 5.0, "z": -4.0}
+
+
+def _output_forward_link(output_unit: str, dataset: str) -> tuple[Any, Any, int, int]:
+    """Micro-step a batch of one to its first output neuron's forward step; return (view, run, unit, sample)
+    with the run finished to the end of that batch, so its trace holds grad_weights."""
+    from app.views import inspector_context
+    from engine.data import DataConfig
+    from engine.network import LayerConfig
+    from engine.stepper import Run, RunConfig
+
+    run = Run(RunConfig(dataset=DataConfig(name=dataset), hidden=(LayerConfig(3),), output_unit=output_unit,
+                        batch_size=1))
+    run.step("micro")
+    while run.current_event is not None and not (run.current_event.kind == "forward"
+                                                 and run.current_event.layer == 2):
+        run.step("micro")
+    event = run.current_event
+    assert event is not None
+    view = inspector_context(run)["inspector"]
+    while run.cursor is not None:
+        run.step("micro")
+    return view, run, event.unit, event.sample
+
+
+@pytest.mark.parametrize(("output_unit", "dataset", "loss_words"), [
+    ("tanh_mse", "circle", "0.5*(tanh("), ("linear_mse", "plane", "0.5*("),
+    ("linear_l1", "plane", "abs("), ("sigmoid_bce", "xor", "-(t*log(sigmoid("),
+])
+def test_an_output_neurons_graph_reaches_the_loss_and_its_gradients_are_the_traces(
+    client: TestClient, output_unit: str, dataset: str, loss_words: str,
+) -> None:
+    from app.graph_view import fmt
+    from engine.expression import build_graph
+
+    view, run, unit, sample = _output_forward_link(output_unit, dataset)
+    assert view.graph_url is not None and "→ this sample's loss" in (view.graph_note or "")
+    query = dict(parse_qsl(urlsplit(view.graph_url).query))
+    assert query["expression"].startswith(loss_words)
+    values = parse_values(query["values"])
+    trace = run.last_trace
+    assert values["t"] == float(trace.targets[sample, unit])
+    graph = build_graph(query["expression"], values)
+    assert graph.output.data == pytest.approx(float(trace.loss_per_sample[sample]), rel=1e-9)
+    out = trace.layers[-1]
+    gradients = graph.variables()
+    page = client.get(view.graph_url + "&step=999").text
+    for i, grad in enumerate(out.grad_weights[unit], 1):  # batch of one: the sample's own gradient
+        assert gradients[f"w{i}"].grad == pytest.approx(float(grad), rel=1e-9, abs=1e-15)
+        assert f'data-variable="w{i}">∂f/∂w{i} = <span class="graph-gradient">{fmt(float(grad))}<' in page
+    assert gradients["b"].grad == pytest.approx(float(out.grad_bias[unit]), rel=1e-9, abs=1e-15)
+
+
+def test_hidden_and_gaussian_neurons_stop_at_f_of_e_and_say_why() -> None:
+    from app.inspector import graph_link
+
+    hidden = {"activation_name": "tanh", "weights": [0.5], "bias": 0.1, "inputs": [1.0]}
+    url, note = graph_link(hidden)
+    assert url is not None and "t =" not in unquote(url)
+    assert "layers after it" in (note or "") and "δ" in (note or "")
+    gaussian = {**hidden, "activation_name": "gaussian_nll", "target": 0.3}
+    url, note = graph_link(gaussian, log_variance=True)
+    assert url is not None and "exp(" in unquote(url) and "both" in (note or "")
+    assert graph_link({**hidden, "activation_name": "softmax_ce", "target": 1.0})[0] is None
+
+
+def test_a_saturated_cross_entropy_neuron_falls_back_to_f_of_e_with_the_reason() -> None:
+    from app.inspector import graph_link
+
+    saturated = {"activation_name": "sigmoid_bce", "weights": [100.0], "bias": 0.0, "inputs": [1.0]}
+    url, note = graph_link({**saturated, "target": 0.0})
+    assert url is not None and "log" not in dict(parse_qsl(urlsplit(url).query))["expression"]
+    assert "log of 0" in (note or "")
+
+
+def test_the_link_carries_full_precision_numbers() -> None:
+    from app.inspector import graph_link
+
+    weight = 0.123456789012345
+    url, _ = graph_link({"activation_name": "tanh", "weights": [weight], "bias": -1e-9, "inputs": [2.0 / 3]})
+    values = parse_values(dict(parse_qsl(urlsplit(url or "").query))["values"])
+    assert values == {"w1": weight, "x1": 2.0 / 3, "b": -1e-9}

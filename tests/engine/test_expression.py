@@ -174,7 +174,7 @@ REFERENCE = {
     "linear": lambda e: e, "tanh": math.tanh, "sigmoid": lambda e: 1 / (1 + math.exp(-e)),
     "relu": lambda e: max(e, 0.0), "abs": abs, "leaky_relu": lambda e: e if e > 0 else 0.01 * e,
     "softplus": lambda e: math.log1p(math.exp(e)), "swish": lambda e: e / (1 + math.exp(-e)),
-    "elu": lambda e: e if e > 0 else math.exp(e) - 1,
+    "elu": lambda e: e if e > 0 else math.exp(e) - 1, "exp": math.exp,
 }
 
 
@@ -247,3 +247,26 @@ def test_gradients_match_central_finite_differences(text: str, values: dict[str,
             assume(False)
         numeric = (up - down) / (2 * h)
         assert leaf.grad == pytest.approx(numeric, rel=1e-4, abs=1e-4), (text, name)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, 0.3])
+def test_a_sigmoid_neuron_with_cross_entropy_has_delta_prediction_minus_target(target: float) -> None:
+    weights, inputs, bias = [0.8, -0.4], [1.5, 2.0], -0.2
+    text, values = neuron_expression(weights, inputs, bias, "sigmoid", target, "cross_entropy")
+    graph = build_graph(text, values)
+    pre_activation = sum(w * x for w, x in zip(weights, inputs, strict=True)) + bias
+    prediction = 1 / (1 + math.exp(-pre_activation))
+    bce = -(target * math.log(prediction) + (1 - target) * math.log(1 - prediction))
+    assert graph.output.data == pytest.approx(bce, rel=1e-12)
+    grads = graph.variables()
+    for i, x in enumerate(inputs, 1):
+        assert grads[f"w{i}"].grad == pytest.approx((prediction - target) * x, rel=1e-12)
+
+
+def test_an_absolute_error_neuron_passes_the_sign_of_the_miss() -> None:
+    text, values = neuron_expression([2.0], [1.0], 0.5, "linear", 1.0, "absolute")
+    graph = build_graph(text, values)
+    grads = graph.variables()
+    assert graph.output.data == 1.5 and grads["w1"].grad == 1.0 and grads["t"].grad == -1.0
+    with pytest.raises(ValueError, match="loss"):
+        neuron_expression([2.0], [1.0], 0.5, "linear", 1.0, "hinge")
