@@ -80,8 +80,9 @@ def _page_url(context: dict[str, Any]) -> str:
     return f"{context['share_url']}&{urlencode({'session': context['sid']})}"
 
 
-async def _render_page(request: Request, session: Any, *, block: bool = True) -> HTMLResponse:
-    context = await _page_context(request, session)
+async def _render_page(request: Request, session: Any, *, block: bool = True,
+                       extra: dict[str, Any] | None = None) -> HTMLResponse:
+    context = {**await _page_context(request, session), **(extra or {})}
     templates = _templates(request)
     if block:
         response: HTMLResponse = templates.TemplateResponse(request, "index.html", context, block_name="page")
@@ -390,6 +391,25 @@ async def add_point(request: Request, sid: str) -> HTMLResponse:
     except (ValidationError, SessionError, ValueError) as error:
         return _error(f"Point not added: {_message(error)}")
     return await _render_page(request, session)
+
+
+@router.post("/ui/{sid}/points/remove", response_class=HTMLResponse)
+async def remove_point(request: Request, sid: str) -> HTMLResponse:
+    """Form `index` = the point's index in the data (the API's DELETE .../data/points/{index}); the page
+    comes back still in remove mode, so several points can be clicked away in a row."""
+    from app import convert
+    from app.sessions import SessionError
+
+    session = await _session(request, sid)
+    text = str((await request.form()).get("index", ""))
+    if not text.isdigit():
+        return _error("Point not removed: index: must be a whole number 0 or more")
+    index = int(text)
+    try:
+        await _sessions(request).replace(session, lambda run: convert.remove_point(run, index))
+    except (SessionError, ValueError) as error:
+        return _error(f"Point not removed: {_message(error)}")
+    return await _render_page(request, session, extra={"point_mode": "remove"})
 
 
 @router.post("/ui/{sid}/csv", response_class=HTMLResponse)

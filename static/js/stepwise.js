@@ -452,7 +452,15 @@
     if (ev.target.closest && ev.target.closest("#edit-weight .cancel")) { form.hidden = true; return; }
     const plot = ev.target.closest && ev.target.closest("#boundary");
     const pointForm = document.getElementById("point-form");
-    if (plot && pointForm) {  // click the output plot: add a point of the chosen class there
+    const removeForm = document.getElementById("point-remove-form");
+    if (plot && removeForm && el("click-removes")?.checked) {  // remove the point under the click
+      const index = pointNear(plot, ev.clientX, ev.clientY, 8);
+      const error = document.getElementById("point-error");
+      if (index === null) { if (error) error.textContent = "No point there: click on a drawn point to remove it."; return; }
+      if (error) error.textContent = "";
+      removeForm.elements.index.value = String(index);
+      removeForm.requestSubmit();
+    } else if (plot && pointForm) {  // click the output plot: add a point of the chosen class there
       const r = plot.getBoundingClientRect();
       const [x0, x1, y0, y1] = plot.dataset.extent.split(",").map(Number);
       pointForm.elements.x1.value = (x0 + ((ev.clientX - r.left) / r.width) * (x1 - x0)).toFixed(3);
@@ -460,6 +468,23 @@
       pointForm.requestSubmit();
     }
   });
+
+  /** Index of the drawn point nearest to a click within `radius` CSS pixels, or null. The index is the
+   * point's position in the canvas's data-points list, which is the data's own order (the index the
+   * API's DELETE .../data/points/{index} takes); hidden test points cannot be clicked. */
+  function pointNear(plot, clientX, clientY, radius) {
+    const r = plot.getBoundingClientRect();
+    const [x0, x1, y0, y1] = plot.dataset.extent.split(",").map(Number);
+    const points = JSON.parse(plot.dataset.points || "[]"), showTest = el("show-test")?.checked;
+    const cx = clientX - r.left, cy = clientY - r.top;
+    let best = null, bestDistance = radius * radius;
+    points.forEach(([px, py, , isTest], i) => {
+      if (isTest && !showTest) return;
+      const dx = ((px - x0) / (x1 - x0)) * r.width - cx, dy = r.height - ((py - y0) / (y1 - y0)) * r.height - cy;
+      if (dx * dx + dy * dy <= bestDistance) { best = i; bestDistance = dx * dx + dy * dy; }
+    });
+    return best;
+  }
   // A slider's percentage follows it while dragging (the setup is posted on release).
   document.addEventListener("input", (ev) => {
     const t = ev.target;

@@ -3,6 +3,8 @@ removing a point by index."""
 
 from __future__ import annotations
 
+import html as html_text
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +112,43 @@ def test_page_regenerate_keeps_weights_and_epoch_and_redraws_the_points(client: 
     assert (after["state"]["epoch"], after["state"]["updates"]) == (1, before["state"]["updates"])
     assert new_points != old_points
     assert "the network is rebuilt" not in answer.text
+
+
+# ---- removing a point from the page -----------------------------------------------------------------
+
+
+def drawn_points(html: str) -> list[list[float]]:
+    match = re.search(r'data-points="([^"]*)"', html)
+    assert match, "the output plot carries its points"
+    points: list[list[float]] = json.loads(html_text.unescape(match.group(1)))
+    return points
+
+
+def test_page_removes_the_point_of_the_api_index_and_stays_in_remove_mode(client: TestClient) -> None:
+    page = client.get("/?dataset=xor")
+    sid = re.search(r'data-session="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    before = drawn_points(page.text)
+    exported = client.get(f"/api/sessions/{sid}/export").json()
+    assert exported["data"] == {"source": "generated"}
+
+    answer = client.post(f"/ui/{sid}/points/remove", data={"index": "7"})
+    assert answer.status_code == 200
+    after = drawn_points(answer.text)
+    assert len(after) == len(before) - 1
+    assert [p[:3] for p in after] == [p[:3] for p in before[:7] + before[8:]]  # exactly point 7 is gone
+    points = client.get(f"/api/sessions/{sid}/export").json()["data"]["points"]
+    assert [[round(x, 3), round(y, 3)] for x, y in points] == [p[:2] for p in after]
+    assert re.search(r'value="remove" id="click-removes"\s+checked', answer.text)
+
+
+@pytest.mark.parametrize(("index", "words"), [("abc", "whole number"), ("-1", "whole number"),
+                                              ("100000", "no point 100000")])
+def test_page_refuses_a_bad_index_with_a_fragment_naming_it(
+    client: TestClient, index: str, words: str
+) -> None:
+    page = client.get("/?dataset=circle")
+    sid = re.search(r'data-session="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    refused = client.post(f"/ui/{sid}/points/remove", data={"index": index})
+    assert 400 <= refused.status_code < 500
+    assert 'class="error-text"' in refused.text and "index" in refused.text and words in refused.text
+    assert len(drawn_points(client.get(f"/?session={sid}").text)) == 500
