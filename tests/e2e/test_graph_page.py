@@ -79,3 +79,14 @@ def test_typed_expression_with_an_error_shows_the_column(
     expect(page.locator('#graph-result [data-variable="y"]')).to_have_text("∂f/∂y = 1")
     page.screenshot(path=str(RESULTS / "graph-typed.png"), full_page=True)
     assert [e for e in console_errors if "422" not in e] == []
+
+
+def test_a_refused_operator_is_pointed_at_under_the_expression(
+    page: Any, live_server: str, console_errors: list[str]
+) -> None:
+    page.goto(f"{live_server}/graph?preset=lecture")
+    page.fill("#graph-expression", "x × y % z")
+    page.click("#graph-form button[type=submit]")
+    expect(page.locator(".graph-error")).to_contain_text("column 7: only + - * / and ** are allowed")
+    shown, pointer = page.locator(".graph-caret").inner_text().splitlines()
+    assert pointer.index("^") == shown.index("%")
