@@ -161,7 +161,10 @@ class FrameRate:
     def update(self, sample: LoadSample) -> float:
         """Adapt to one window's measurement; returns the new rate."""
         self.last = sample
-        pressure = max(sample.cpu / self.cpu_high, sample.loop_lag / self.lag_high)
+        # lag counts only while this process is busy itself: lag with a quiet process means other
+        # processes hold the cores, and fewer frames here would not give requests their turn sooner
+        lag_pressure = sample.loop_lag / self.lag_high if sample.cpu >= self.cpu_low else 0.0
+        pressure = max(sample.cpu / self.cpu_high, lag_pressure)
         if pressure > 1.0:
             if sample.ticks_per_second >= self.min_ticks_per_second:
                 self.fps = max(self.min_fps, self.fps / min(pressure, 2.0))
