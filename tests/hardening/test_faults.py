@@ -91,7 +91,8 @@ def test_sigkill_mid_play_then_restart_brings_every_session_back_at_its_last_sav
                         assert restored.status_code == 200, f"{sid} lost after SIGKILL: {restored.text}"
                         assert strict_json(restored.content) == document, f"{sid} is not at its saved point"
                         state = http.get(f"/api/sessions/{sid}").json()
-                        assert state["playing"] is False and state["step_id"] <= before_kill[sid]["step_id"]
+                        # (not compared with before_kill: a save may land between that read and the kill)
+                        assert state["playing"] is False and state["step_id"] == document["step_id"]
                         network = strict_json(http.get(f"/api/sessions/{sid}/network").content)
                         assert all(math.isfinite(x) for x in _numbers(network))
                     for sid, document in stepped.items():
