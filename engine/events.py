@@ -3,7 +3,7 @@
 For a batch of B samples through layers 1..L (n_l units each) the sequence is, per sample s:
 
     forward   one per unit, layer 1 first, unit 0 first          e = Σ w·x + b, y = f(e)
-    error     one, for the whole output layer                    ŷ, y, L_s, δ = ∂L_s/∂e at the output
+    error     one, for the whole output layer                    ŷ, y, ŷ − y, L_s, δ = ∂L_s/∂e at the output
     backward  one per hidden unit, layer L-1 down to layer 1     δ_j = f′(e_j)·Σ_k w_kj δ_k
     accumulate one                                               adds sample s's gradient to the batch sum
 
@@ -175,16 +175,25 @@ class TeachingSequence(Sequence[Event]):
         return terms
 
     def _error_terms(self, sample: int) -> dict[str, Any]:
+        """The output's error; besides ŷ, y, L and δ: `miss` = ŷ − y per output unit and, for tanh_mse,
+        `slope` = tanh′(e) = 1 − ŷ² (δ = miss·slope, the same operations as outputs.TanhMSE, so the
+        product is δ bit for bit). Gaussian outputs (2d wide, targets d) have no miss/slope."""
         trace = self.trace
         out = trace.layers[-1]
-        return {
+        prediction, targets = trace.prediction[sample], trace.targets[sample]
+        terms: dict[str, Any] = {
             "output_unit": self._output_unit,
             "pre_activation": _floats(out.pre_activation[sample]),
-            "prediction": _floats(trace.prediction[sample]),
-            "target": _floats(trace.targets[sample]),
+            "prediction": _floats(prediction),
+            "target": _floats(targets),
             "loss": float(trace.loss_per_sample[sample]),
             "delta": _floats(out.delta[sample]),
         }
+        if prediction.shape == targets.shape:
+            terms["miss"] = _floats(prediction - targets)
+        if self._output_unit == "tanh_mse":
+            terms["slope"] = _floats(1.0 - prediction * prediction)
+        return terms
 
     def _backward_terms(self, sample: int, layer: int, unit: int) -> dict[str, Any]:
         lt = self.trace.layers[layer - 1]

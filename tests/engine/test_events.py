@@ -147,3 +147,35 @@ def test_maxout_events_name_the_chosen_piece_and_its_gradient_sums_match_the_tra
     for layer, layer_trace in enumerate(trace.layers):
         np.testing.assert_allclose(np.array(last.terms["sum_grad_weights"][layer]) / 4,
                                    layer_trace.grad_weights, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("output_unit", ["tanh_mse", "linear_mse", "linear_l1", "sigmoid_bce"])
+def test_error_terms_carry_the_miss_and_tanh_slope_that_give_the_traced_delta(output_unit: str) -> None:
+    run = make_run(batch_size=3, output_unit=output_unit)
+    run.step("micro")
+    trace = run.last_trace
+    assert trace is not None
+    errors = [e for e in run.events if e.kind == "error"]
+    assert len(errors) == 3
+    for event in errors:
+        t = event.terms
+        assert t["miss"] == (trace.prediction[event.sample] - trace.targets[event.sample]).tolist()
+        if output_unit == "tanh_mse":
+            # δ = (ŷ − y)·(1 − ŷ²) exactly as the trace has it, and 1 − ŷ² is tanh′(e)
+            assert [m * s for m, s in zip(t["miss"], t["slope"], strict=True)] == t["delta"]
+            assert t["slope"] == pytest.approx(1 - np.tanh(t["pre_activation"]) ** 2)
+            assert t["delta"] != t["miss"]
+        else:
+            assert "slope" not in t
+        if output_unit == "linear_l1":
+            assert t["delta"] == [float(np.sign(m)) for m in t["miss"]]
+        elif output_unit != "tanh_mse":
+            assert t["delta"] == t["miss"]
+
+
+def test_softmax_error_terms_have_a_miss_per_class_equal_to_delta() -> None:
+    run = make_run(hidden=(4,), output_unit="softmax_ce", dataset="blobs")
+    run.step("micro")
+    error = next(e for e in run.events if e.kind == "error")
+    assert len(error.terms["miss"]) == 3
+    assert error.terms["miss"] == pytest.approx(error.terms["delta"], abs=1e-15)
