@@ -25,9 +25,9 @@ from numpy.typing import NDArray
 
 from engine import features as feature_transforms
 from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for, targets_for
-from engine.divergence import PARAMETER_BOUND, loss_ok, network_ok, trace_ok
+from engine.divergence import PARAMETER_BOUND, divergence_message, loss_ok, network_ok, trace_ok
 from engine.history import DEFAULT_HISTORY, History
-from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, divergence_message, evaluate
+from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
 from engine.micro_steps import MicroSteps
 from engine.network import Network, NetworkConfig
 from engine.optim import Optimizer, OptimizerConfig, Regularization, Schedule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 import numpy as np
@@ -316,3 +317,31 @@ def test_rewind_to_an_earlier_history_point_then_replay_is_bit_identical(optimiz
     assert_same_params(run, reference)
     with pytest.raises(ValueError, match="index"):
         run.rewind_to(len(run.history))
+
+
+def test_divergence_message_names_the_batch_as_an_ordinal_and_the_loss_in_the_page_format() -> None:
+    config = RunConfig(dataset=DataConfig(name="blobs", n_samples=90, seed=2, classes=4),
+                       hidden=(LayerConfig(8, activation="relu"),), output_unit="linear_mse",
+                       optimizer=OptimizerConfig(kind="sgd", learning_rate=10.0), batch_size=10, seed=1)
+    run = Run(config)
+    run.step("batch", 200)
+    assert run.diverged is not None
+    # the counters are counts (epochs done, batches done); the batch that failed is the next one
+    assert (run.diverged.epoch, run.diverged.batch) == (run.epoch, run.batch)
+    message = run.diverged.message
+    assert message.startswith(f"Training diverged in batch {run.batch + 1} of epoch {run.epoch + 1} (loss = ")
+    assert "smaller learning rate (e.g. 1 instead of 10)" in message
+    shown = message.split("(loss = ")[1].split(")")[0]
+    loss = run.diverged.loss
+    if math.isfinite(loss) and abs(loss) >= 1000:
+        mantissa = f"{loss:.2e}".split("e")[0]
+        assert shown.startswith(mantissa.replace("-", "−") + "·10") and "e+" not in shown
+    assert "e+" not in message
+
+
+def test_page_number_writes_large_losses_with_a_power_of_ten_like_the_page() -> None:
+    from engine.divergence import page_number
+
+    assert page_number(2.064e12) == "2.06·10¹²"
+    assert page_number(-0.5) == "−0.500"
+    assert page_number(math.inf) == "not a finite number"

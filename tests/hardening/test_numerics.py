@@ -89,7 +89,7 @@ def test_largest_learning_rate_never_leaks_non_finite_numbers_and_back_recovers(
     if state["diverged"] is None:
         return  # this pairing stays bounded at η = 10 (e.g. bounded outputs); finiteness was checked
     DIVERGED.append(f"{output_unit}/{activation}")
-    assert state["diverged"].startswith("Training diverged at epoch")
+    assert state["diverged"].startswith("Training diverged in batch")
     assert "smaller learning rate" in state["diverged"]
     # Stopped: another step trains nothing until the student goes back, resets or edits (step_id may
     # still move: the engine counts the refused call so the page re-shows the message).
