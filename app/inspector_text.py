@@ -1,0 +1,126 @@
+"""The inspector's vocabulary: numbers as the page prints them, formula lines whose numbers keep the trace
+field they came from, the view a step becomes, and how neurons and weights are named (x₁, y₃, w₃₁).
+
+Numbers are shown with 2 decimals (tiny ones in scientific notation); each printed number carries a
+`role` so tests can compare it with the API's trace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.views import subscript
+
+MINUS = "−"
+
+
+def fmt(value: float, decimals: int = 2) -> str:
+    """2 decimals with a real minus sign; |x| < 0.005 (but not 0) in scientific notation so it is not 0.00."""
+    if not math.isfinite(value):
+        return "overflow"
+    if value != 0.0 and (abs(value) < 0.005 or abs(value) >= 1e4):
+        mantissa, exponent = f"{value:.{decimals}e}".split("e")
+        text = f"{mantissa}·10{_superscript(int(exponent))}"
+    else:
+        text = f"{value:.{decimals}f}"
+        if text.startswith("-") and float(text) == 0.0:
+            text = text[1:]
+    return text.replace("-", MINUS)
+
+
+def distinct_decimals(old: float, new: float, limit: int = 8) -> int:
+    """The fewest decimals (2 or more) at which `old` and `new` print differently, so a small update
+    does not read as 'nothing changed' (0.69 ← 0.69); `limit` if they agree that far."""
+    for decimals in range(2, limit + 1):
+        if fmt(old, decimals) != fmt(new, decimals):
+            return decimals
+    return limit if old != new else 2
+
+
+def _superscript(number: int) -> str:
+    return str(number).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def factor(value: float, decimals: int = 2) -> str:
+    """A number as a factor in a product: negatives in parentheses, as written by hand."""
+    text = fmt(value, decimals)
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of a formula line: plain text, or a number with the trace field it came from."""
+
+    text: str
+    role: str | None = None
+    value: float | None = None
+
+
+@dataclass
+class Line:
+    tokens: list[Token] = field(default_factory=list)
+
+    def text(self, text: str) -> Line:
+        self.tokens.append(Token(text))
+        return self
+
+    def num(self, value: float, role: str | None = None, *, as_factor: bool = False,
+            decimals: int = 2) -> Line:
+        text = fmt(value, decimals)
+        if as_factor and text.startswith(MINUS):
+            text = f"({text})"
+        self.tokens.append(Token(text, role, float(value)))
+        return self
+
+
+@dataclass
+class InspectorView:
+    title: str
+    lines: list[Line]
+    notes: list[str]
+    phase: str | None
+    focus: tuple[int, int, int] | None = None  # (layer, unit, sample) of the event, for the page and tests
+    graph_url: str | None = None  # forward steps: the neuron on the computation-graph page
+    graph_note: str | None = None  # how far that graph goes (to f(e) or to the loss) and why
+
+
+def index_name(index: int, *, weight_of: int | None = None) -> str:
+    """Subscript pair for a weight w_{k,m}: comma only when an index has two digits."""
+    if weight_of is None:
+        return subscript(index)
+    sep = "," if index >= 10 or weight_of >= 10 else ""
+    return f"{subscript(index)}{sep}{subscript(weight_of)}"
+
+
+SIGN_NOTE = (
+    "Sign convention: δ = ∂L/∂e, how much the loss grows when the neuron's sum e grows. At the output "
+    "this is ŷ − y (prediction minus target). The lecture's tutorial writes δ = z − y with z the target, "
+    "the opposite sign, and so adds η·δ·… where we subtract η·∂L/∂w: the same step."
+)
+
+
+@dataclass(frozen=True)
+class NetNames:
+    """How the page names things: node labels (x₁, y₃, ŷ) and global neuron numbers."""
+
+    labels: dict[str, str]
+    numbers: dict[str, int]
+    sizes: Sequence[int]
+    activations: Sequence[str]  # one per layer 1..L (the output layer's is its output unit's)
+
+
+def input_names(names: NetNames, layer: int) -> list[str]:
+    """The names of layer `layer`'s inputs (x₁, x₂ for layer 1, else the layer below's y's)."""
+    return [names.labels[f"n{layer - 1}_{i}"] for i in range(names.sizes[layer - 1])]
+
+
+def weight_name(names: NetNames, layer: int, unit: int, source: int) -> str:
+    """w with the receiving neuron's number and the source's (the input's index for layer 1)."""
+    number = names.numbers[f"n{layer}_{unit}"]
+    if layer == 1:
+        return f"w{index_name(number, weight_of=source + 1)}"
+    return f"w{index_name(number, weight_of=names.numbers[f'n{layer - 1}_{source}'])}"
+
+
