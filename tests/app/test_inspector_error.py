@@ -22,7 +22,7 @@ def _error_views(output_unit: str, samples: int = 8) -> list[Any]:
     run = Run(RunConfig(dataset=DataConfig(name=DATASETS[output_unit], n_samples=80, seed=4),
                         hidden=(LayerConfig(4), LayerConfig(2)), output_unit=output_unit,
                         batch_size=samples, seed=2))
-    views = []
+    views: list[Any] = []
     while len(views) < samples:
         run.step("micro")
         assert run.current_event is not None
