@@ -51,6 +51,10 @@ def _document(run: Run) -> str:
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
+PLAY_WHILE_DIVERGED = ("Play refused: training has diverged (see the red box under the output plot). Go back "
+                       "or reset first, or choose a smaller learning rate.")
+
+
 class SessionError(Exception):
     """A request the manager refuses; routes turn it into JSON {"detail": ...} with this status."""
 
@@ -288,6 +292,10 @@ class SessionManager:
 
     # ---- play ------------------------------------------------------------------------------------
     async def play(self, session: Session, unit: str, speed: float) -> None:
+        """Start play; refused (409) while the run is diverged: it could not advance, so it would only
+        look as if it ran."""
+        if session.run.diverged is not None:
+            raise SessionError(409, {"field": "play", "message": PLAY_WHILE_DIVERGED})
         await self._stop_play(session)
         session.play_unit, session.play_speed = unit, speed
         session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining

@@ -215,8 +215,13 @@ async def play(
         steps_per_second = math.nan
     if not 0 < steps_per_second <= 1000:
         return _error(f"speed: must be a number of steps per second in (0, 1000], got {speed[:20]!r}")
+    from app.sessions import SessionError
+
     session = await _session(request, sid)
-    await _sessions(request).play(session, unit, steps_per_second)
+    try:
+        await _sessions(request).play(session, unit, steps_per_second)
+    except SessionError as error:  # diverged: the button stays a play button, the message says why
+        return _error(_message(error), error.status_code)
     return await _with_inspector(request, session, _play_button(request, sid, True))
 
 

@@ -178,6 +178,7 @@
     if (f.maps) maps(f.maps);
     const div = el("divergence");
     if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
+    if (!f.diverged) setText("play-error", "");  // a refused play's reason is gone once the run recovers
     if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
   }
 

@@ -330,3 +330,53 @@ def test_the_page_switches_from_one_regression_set_to_the_other(client: TestClie
     assert response.status_code == 200, response.text
     config = client.get(f"/api/sessions/{sid}").json()["config"]
     assert config["dataset"]["name"] == "plane" and config["output_unit"] == "linear_mse"
+
+
+def _diverged_session(client: TestClient) -> str:
+    config = {"output_unit": "linear_mse", "optimizer": {"learning_rate": 10},
+              "hidden": [{"units": 8, "activation": "relu"}, {"units": 8, "activation": "relu"}]}
+    created = client.post("/api/sessions", json=config)
+    assert created.status_code == 201, created.text
+    sid: str = created.json()["id"]
+    state = client.post(f"/api/sessions/{sid}/step", json={"unit": "epoch", "count": 20}).json()
+    assert state["diverged"] is not None
+    return sid
+
+
+def test_play_while_diverged_is_refused_on_the_page_and_the_button_stays_play(client: TestClient) -> None:
+    sid = _diverged_session(client)
+    response = client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "10"})
+    assert response.status_code == 409
+    assert "diverged" in response.text and "Go back or reset first" in response.text
+    assert 'id="btn-play"' not in response.text  # nothing for htmx to swap into a pause button
+    assert client.get(f"/api/sessions/{sid}").json()["playing"] is False
+    page = client.get(f"/?session={sid}").text
+    assert 'aria-label="Play"' in page and 'id="play-error"' in page
+    client.post(f"/ui/{sid}/back", data={"unit": "batch"})
+    assert client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "10"}).status_code == 200
+    client.post(f"/ui/{sid}/pause")
+
+
+def test_api_play_while_diverged_answers_409_pointing_at_the_divergence(client: TestClient) -> None:
+    sid = _diverged_session(client)
+    response = client.post(f"/api/sessions/{sid}/play", json={"unit": "batch", "speed": 10})
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert detail["field"] == "play" and "Go back or reset first" in detail["message"]
+    assert client.get(f"/api/sessions/{sid}").json()["playing"] is False
+
+
+@pytest.mark.parametrize("batch_size", ["100000", "-3", "0", "abc"])
+def test_a_bad_batch_size_answers_422_with_a_message_for_setup_error(client: TestClient,
+                                                                     batch_size: str) -> None:
+    sid = _session(client)
+    page = client.get(f"/?session={sid}").text
+    box = re.search(r'<input type="number" name="batch_size"[^>]*>', page)
+    assert box is not None and " min=" not in box.group(0) and " max=" not in box.group(0)
+    form = {"learning_rate": "0.03", "schedule": "constant", "optimizer": "sgd", "regularization": "none",
+            "regularization_rate": "0.0", "batch_size": batch_size, "output_unit": "tanh_mse",
+            "activation": ["tanh", "tanh"], "units": ["3", "2"]}
+    response = client.post(f"/ui/{sid}/config", data=form)
+    assert response.status_code == 422
+    assert "batch_size" in response.text or "batch size" in response.text
+    assert 'class="error-text"' in response.text
