@@ -139,7 +139,9 @@
   /** Apply a frame; `replay` repaints the newest frame onto a freshly swapped drawing (not counted). */
   function applyFrame(f, replay = false) {
     setText("c-epoch", String(f.epoch)); setText("c-batch", String(f.batch));
-    setText("c-sample", String(f.sample)); setText("c-phase", f.phase || "—");
+    // epoch and batch are counts (done); the sample is the one being worked on, counted from 1 as the
+    // inspector does ("sample 3 of the batch"), and none between batches
+    setText("c-sample", f.phase ? String(f.sample + 1) : "—"); setText("c-phase", f.phase || "—");
     const page = el("page");
     if (page) { page.dataset.phase = f.phase || ""; page.dataset.step = String(f.id); }
 
@@ -350,16 +352,25 @@
 
   // ---- page wiring ---------------------------------------------------------------------------------
   /** Size the network drawing to its panel: grow small nets (up to 1.6x, within about half the screen
-   * height) and shrink big ones only to 0.8x; below that the labels are unreadable, so the panel scrolls. */
+   * height) and shrink big ones until the whole width fits (up to 6 hidden layers of 16 units at 1024 px:
+   * ~0.55x), never scrolling sideways. Height alone shrinks it to 0.6x at most: a tall net may make the
+   * page longer, but the output stays in view. Below LABEL_SCALE the labels are enlarged in drawing units
+   * so they stay ~8 px on screen; below MAP_SCALE the node heat maps (a few pixels) give way to the
+   * plain node colour, which still shows the value. */
+  const LABEL_SCALE = 0.75, MAP_SCALE = 0.4;
   function sizeNet() {
     const net = document.getElementById("net");
     if (!net) return;
     const [, , w, h] = net.getAttribute("viewBox").split(" ").map(Number);
-    const available = net.parentElement.clientWidth - 24;
+    const panel = net.parentElement, style = getComputedStyle(panel);
+    const available = panel.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
     const tallest = Math.min(420, window.innerHeight * 0.52);
-    const scale = Math.max(0.8, Math.min(1.6, available / w, tallest / h));
-    net.style.width = `${Math.round(w * scale)}px`;
-    net.style.height = `${Math.round(h * scale)}px`;
+    const scale = Math.min(1.6, available / w, Math.max(0.6, tallest / h));
+    net.style.width = `${Math.floor(w * scale)}px`;
+    net.style.height = `${Math.floor(h * scale)}px`;
+    net.style.setProperty("--label-grow", String(Math.max(1, LABEL_SCALE / scale)));
+    net.dataset.scale = scale.toFixed(3);
+    net.classList.toggle("tiny", scale < MAP_SCALE);
   }
   window.addEventListener("resize", sizeNet);
 
