@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,14 +48,6 @@ class GridValues:
     extent: tuple[float, float, float, float]
     layers: list[NDArray[np.float64]]
     prediction: NDArray[np.float64]
-
-
-def divergence_message(epoch: int, batch: int, loss: float, learning_rate: float) -> str:
-    shown = f"{loss:.4g}" if math.isfinite(loss) else "not a finite number"
-    return (f"Training diverged at epoch {epoch}, batch {batch} (loss = {shown}). The steps were too "
-            f"large: try a smaller learning rate (e.g. {learning_rate / 10:g} instead of {learning_rate:g}), "
-            "then step again, or go back or reset: the weights just before this are already large. The "
-            "run was put back to the last good state.")
 
 
 @dataclass
