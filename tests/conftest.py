@@ -16,10 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.settings import Settings
+from app.cli import limit_blas_threads
+
+# The test process runs the engine itself: BLAS single-threaded, as `stepwise` runs it (app/cli.py says
+# why). The variable counts only if numpy is not loaded yet; threadpoolctl covers a numpy that a pytest
+# plugin already imported.
+limit_blas_threads()
+
+from fastapi.testclient import TestClient  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+threadpool_limits(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
