@@ -39,7 +39,7 @@ PLAYING = InspectorView(
 
 def _count(number: int, noun: str) -> str:
     """'1 epoch', '7 batches': the top bar's counters in words."""
-    plural = noun + ("es" if noun.endswith("ch") else "s")
+    plural = noun + ("es" if noun.endswith(("tch", "sh", "s", "x")) else "s")  # batches, epochs
     return f"{number} {noun if number == 1 else plural}"
 
 

@@ -380,3 +380,10 @@ def test_a_bad_batch_size_answers_422_with_a_message_for_setup_error(client: Tes
     assert response.status_code == 422
     assert "batch_size" in response.text or "batch size" in response.text
     assert 'class="error-text"' in response.text
+
+
+def test_the_between_batches_text_counts_epochs_and_batches_in_plain_english() -> None:
+    from app.inspector import _count
+
+    assert [_count(41, "epoch"), _count(1, "epoch"), _count(7, "batch"), _count(1, "batch")] == [
+        "41 epochs", "1 epoch", "7 batches", "1 batch"]
