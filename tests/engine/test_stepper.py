@@ -49,6 +49,16 @@ def assert_same_params(a: Run, b: Run) -> None:
         assert np.array_equal(x, y)
 
 
+def diverged_run() -> Run:
+    """A run that has diverged: linear outputs on 4 blobs at η = 10, 200 batches."""
+    config = RunConfig(dataset=DataConfig(name="blobs", n_samples=90, seed=2, classes=4),
+                       hidden=(LayerConfig(8, activation="relu"),), output_unit="linear_mse",
+                       optimizer=OptimizerConfig(kind="sgd", learning_rate=10.0), batch_size=10, seed=1)
+    run = Run(config)
+    run.step("batch", 200)
+    return run
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_every_micro_step_of_a_batch_lands_on_the_vectorized_step(optimizer: OptimizerKind) -> None:
     reg = Regularization(kind="l2", rate=0.01)
@@ -177,11 +187,7 @@ def test_metrics_are_recorded_after_every_batch_and_rewound_with_it() -> None:
 
 
 def test_learning_rate_ten_diverges_and_no_nan_leaves_the_run() -> None:
-    config = RunConfig(dataset=DataConfig(name="blobs", n_samples=90, seed=2, classes=4),
-                       hidden=(LayerConfig(8, activation="relu"),), output_unit="linear_mse",
-                       optimizer=OptimizerConfig(kind="sgd", learning_rate=10.0), batch_size=10, seed=1)
-    run = Run(config)
-    run.step("batch", 200)
+    run = diverged_run()
     assert run.diverged is not None
     assert "diverged" in run.diverged.message and "smaller learning rate" in run.diverged.message
     assert all(np.all(np.isfinite(p)) for p in params_of(run))
@@ -320,11 +326,7 @@ def test_rewind_to_an_earlier_history_point_then_replay_is_bit_identical(optimiz
 
 
 def test_divergence_message_names_the_batch_as_an_ordinal_and_the_loss_in_the_page_format() -> None:
-    config = RunConfig(dataset=DataConfig(name="blobs", n_samples=90, seed=2, classes=4),
-                       hidden=(LayerConfig(8, activation="relu"),), output_unit="linear_mse",
-                       optimizer=OptimizerConfig(kind="sgd", learning_rate=10.0), batch_size=10, seed=1)
-    run = Run(config)
-    run.step("batch", 200)
+    run = diverged_run()
     assert run.diverged is not None
     # the counters are counts (epochs done, batches done); the batch that failed is the next one
     assert (run.diverged.epoch, run.diverged.batch) == (run.epoch, run.batch)
