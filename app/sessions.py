@@ -90,6 +90,16 @@ class Session:
         return self.play_task is not None and not self.play_task.done()
 
 
+async def _timed(run: Run, work: Callable[[Run], T], inline: bool) -> tuple[T, float]:
+    """`work(run)` and the CPU seconds it took, on the event loop (`inline`) or in a worker thread."""
+    def timed(run: Run) -> tuple[T, float]:
+        started = time.thread_time()
+        value = work(run)
+        return value, time.thread_time() - started
+
+    return timed(run) if inline else await anyio.to_thread.run_sync(timed, run)
+
+
 class SessionManager:
     """Owns every in-memory Session; every engine call goes through `call` (worker thread + lock)."""
 
@@ -319,36 +329,16 @@ class SessionManager:
         sessions playing, worker threads fight the event loop for the GIL (measured in bench/load_bench.py:
         100 sessions got 10 frames/s each through threads and 18 inline); a big tick must still not
         stall every other session, hence the threshold."""
-        if session.tick_seconds < INLINE_TICK_SECONDS:
-            started = time.thread_time()
-            result = advance(session.run)
-            session.tick_seconds = time.thread_time() - started
-            return result
-
-        def timed(run: Run) -> T:
-            started = time.thread_time()
-            value = advance(run)
-            session.tick_seconds = time.thread_time() - started
-            return value
-
-        return await anyio.to_thread.run_sync(timed, session.run)
+        inline = session.tick_seconds < INLINE_TICK_SECONDS
+        result, session.tick_seconds = await _timed(session.run, advance, inline)
+        return result
 
     async def _small_call(self, session: Session, work: Callable[[Run], T]) -> T:
         """A manual step's work (step, frame, maps, save): inline while the session's last one took under
         INLINE_CALL_SECONDS of CPU (it includes the save, so its limit is higher than a tick's)."""
-        if session.call_seconds < INLINE_CALL_SECONDS:
-            started = time.thread_time()
-            result = work(session.run)
-            session.call_seconds = time.thread_time() - started
-            return result
-
-        def timed(run: Run) -> T:
-            started = time.thread_time()
-            value = work(run)
-            session.call_seconds = time.thread_time() - started
-            return value
-
-        return await anyio.to_thread.run_sync(timed, session.run)
+        inline = session.call_seconds < INLINE_CALL_SECONDS
+        result, session.call_seconds = await _timed(session.run, work, inline)
+        return result
 
     async def _play_loop(self, session: Session) -> None:
         """Advance `speed` units per second in ticks of at most the current frame rate per second.
