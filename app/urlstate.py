@@ -14,9 +14,15 @@ from pydantic import ValidationError
 
 from app.schemas import SessionCreate
 
-# Query key -> (path into SessionCreate as a dict). Lists are comma separated.
-SETUP_KEYS = ("data", "noise", "train", "dseed", "feat", "hidden", "act", "out", "lr", "opt", "sched", "reg",
-              "rr", "batch", "seed")
+# Query key -> its path into SessionCreate as a dict, for the keys that hold one value each.
+SCALAR_KEYS: dict[str, tuple[str, ...]] = {
+    "data": ("dataset", "name"), "noise": ("dataset", "noise"), "train": ("dataset", "train_fraction"),
+    "dseed": ("dataset", "seed"), "out": ("output_unit",), "lr": ("optimizer", "learning_rate"),
+    "opt": ("optimizer", "kind"), "sched": ("optimizer", "schedule", "kind"), "batch": ("batch_size",),
+    "seed": ("seed",),
+}
+# Also: feat (comma separated), hidden + act (units and activation per layer), reg + rr (together).
+SETUP_KEYS = (*SCALAR_KEYS, "feat", "hidden", "act", "reg", "rr")
 
 
 def setup_query(config: SessionCreate) -> str:
@@ -53,18 +59,13 @@ def setup_from_query(query: Mapping[str, str]) -> tuple[SessionCreate, str | Non
     if not any(key in query for key in SETUP_KEYS):
         return SessionCreate(), None
     data: dict[str, Any] = {}
-    dataset: dict[str, Any] = {}
-    optimizer: dict[str, Any] = {}
-    if "data" in query:
-        dataset["name"] = query["data"]
-    if "noise" in query:
-        dataset["noise"] = query["noise"]
-    if "train" in query:
-        dataset["train_fraction"] = query["train"]
-    if "dseed" in query:
-        dataset["seed"] = query["dseed"]
-    if dataset:
-        data["dataset"] = dataset
+    for key, path in SCALAR_KEYS.items():
+        if key in query:
+            *parents, name = path
+            into = data
+            for parent in parents:
+                into = into.setdefault(parent, {})
+            into[name] = query[key]
     if "feat" in query:
         data["features"] = _split(query["feat"])
     if "hidden" in query:
@@ -74,22 +75,8 @@ def setup_from_query(query: Mapping[str, str]) -> tuple[SessionCreate, str | Non
             {"units": u, **({"activation": activations[i]} if i < len(activations) else {})}
             for i, u in enumerate(units)
         ]
-    if "out" in query:
-        data["output_unit"] = query["out"]
-    if "lr" in query:
-        optimizer["learning_rate"] = query["lr"]
-    if "opt" in query:
-        optimizer["kind"] = query["opt"]
-    if "sched" in query:
-        optimizer["schedule"] = {"kind": query["sched"]}
-    if optimizer:
-        data["optimizer"] = optimizer
     if "reg" in query or "rr" in query:
         data["regularization"] = {"kind": query.get("reg", "none"), "rate": query.get("rr", "0")}
-    if "batch" in query:
-        data["batch_size"] = query["batch"]
-    if "seed" in query:
-        data["seed"] = query["seed"]
     try:
         return SessionCreate.model_validate(data), None
     except ValidationError as error:
