@@ -141,6 +141,19 @@ def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
     return InspectorView(f"Gradient: sample {done} of {size} added", lines, notes, "accumulate")
 
 
+def _update_line(name: str, role: str, old: Any, grad: Any, new: Any, rate: float, sgd: bool) -> Line:
+    """`w ← old − η·∂L/∂w = new` (SGD), or the gradient beside the move (momentum, Adam); `role` is
+    weight or bias (the numbers' data-role: old_weight, grad_bias, ...)."""
+    decimals = distinct_decimals(float(old), float(new))
+    line = Line().text(f"{name} ← ").num(float(old), f"old_{role}", decimals=decimals)
+    if sgd:
+        line.text(" − ").num(rate, "learning_rate").text("·")
+        line.num(float(grad), f"grad_{role}", as_factor=True)
+    else:
+        line.text(f"  (∂L/∂{role[0]} = ").num(float(grad), f"grad_{role}").text(")")
+    return line.text(" = ").num(float(new), f"new_{role}", decimals=decimals)
+
+
 def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) -> InspectorView:
     layer, unit = event.layer, event.unit
     label = names.labels[f"n{layer}_{unit}"]
@@ -152,26 +165,9 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
     if olds and isinstance(olds[0], list):  # maxout: one row per piece; show piece 1, as the drawing does
         olds, grads, news = olds[0], grads[0], news[0]
     for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
-        decimals = distinct_decimals(float(old), float(new))
-        line = Line().text(f"{weight_name(names, layer, unit, i)} ← ")
-        line.num(float(old), "old_weight", decimals=decimals)
-        if sgd:
-            line.text(" − ").num(float(rate), "learning_rate").text("·")
-            line.num(float(grad), "grad_weight", as_factor=True)
-        else:
-            line.text("  (∂L/∂w = ").num(float(grad), "grad_weight").text(")")
-        line.text(" = ").num(float(new), "new_weight", decimals=decimals)
-        lines.append(line)
+        lines.append(_update_line(weight_name(names, layer, unit, i), "weight", old, grad, new, rate, sgd))
     old_b, grad_b, new_b = (piece_of(terms[k], 0) for k in ("old_bias", "grad_bias", "new_bias"))
-    decimals = distinct_decimals(float(old_b), float(new_b))
-    line = Line().text(f"b{subscript(number)} ← ").num(float(old_b), "old_bias", decimals=decimals)
-    if sgd:
-        line.text(" − ").num(float(rate), "learning_rate").text("·")
-        line.num(float(grad_b), "grad_bias", as_factor=True)
-    else:
-        line.text("  (∂L/∂b = ").num(float(grad_b), "grad_bias").text(")")
-    line.text(" = ").num(float(new_b), "new_bias", decimals=decimals)
-    lines.append(line)
+    lines.append(_update_line(f"b{subscript(number)}", "bias", old_b, grad_b, new_b, rate, sgd))
     if sgd:
         note = ("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
                 "learning rate. The links that changed flash.")
