@@ -167,14 +167,20 @@ async def _inspector(request: Request, session: Any, *, error: str | None = None
     return response
 
 
-@router.post("/ui/{sid}/step", response_class=HTMLResponse)
-async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
-    if (refused := _unit_error(unit)) is not None:
-        return refused
+async def _paused_session(request: Request, sid: str) -> tuple[Any, bool]:
+    """The session, paused first if it was playing (a step or back by hand stops play); and whether it was."""
     session = await _session(request, sid)
     was_playing = session.playing
     if was_playing:
         await _sessions(request).pause(session)
+    return session, was_playing
+
+
+@router.post("/ui/{sid}/step", response_class=HTMLResponse)
+async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
+    if (refused := _unit_error(unit)) is not None:
+        return refused
+    session, was_playing = await _paused_session(request, sid)
     sessions = _sessions(request)
     budget = sessions.settings.step_budget_seconds
     # As the API's step: one stop of at most a batch is cheap enough to run inline on the event loop;
@@ -187,10 +193,7 @@ async def step(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse
 async def back(request: Request, sid: str, unit: Unit = "micro") -> HTMLResponse:
     if (refused := _unit_error(unit)) is not None:
         return refused
-    session = await _session(request, sid)
-    was_playing = session.playing
-    if was_playing:
-        await _sessions(request).pause(session)
+    session, was_playing = await _paused_session(request, sid)
     stops = await _sessions(request).call(session, lambda run: run.back(unit, 1))
     nothing = ("Nothing to go back to: this is the start of the run, or the oldest point the history "
                "keeps." if stops == 0 else None)
