@@ -17,6 +17,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.errors import SetupError
+
 Array = NDArray[np.float64]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "abs", "linear", "softplus", "swish", "maxout")
@@ -191,12 +193,12 @@ def get(name: str, alpha: float | None = None, pieces: int = 2) -> Activation:
         return Elu(DEFAULT_ALPHA[name] if alpha is None else float(alpha))
     if name == "maxout":
         if not 2 <= pieces <= 4:
-            raise ValueError("pieces: maxout needs 2..4 pieces per unit")
+            raise SetupError("pieces", "maxout needs 2..4 pieces per unit")
         return Maxout(pieces)
     simple: dict[str, type[Sigmoid | Tanh | Relu | Abs | Linear | Softplus | Swish]] = {
         "sigmoid": Sigmoid, "tanh": Tanh, "relu": Relu, "abs": Abs, "linear": Linear,
         "softplus": Softplus, "swish": Swish,
     }
     if name not in simple:
-        raise ValueError(f"activation: must be one of {', '.join(ACTIVATIONS)}")
+        raise SetupError("activation", f"must be one of {', '.join(ACTIVATIONS)}")
     return simple[name]()

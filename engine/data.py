@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.errors import SetupError
+
 DATASETS = ("circle", "xor", "gauss", "spiral", "blobs", "spiral_k", "plane", "multi_gauss")
 CUSTOM = "custom"  # uploaded or edited data: no generator behind it
 REGRESSION_SETS = ("plane", "multi_gauss")
@@ -36,17 +38,17 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.name not in (*DATASETS, CUSTOM):
-            raise ValueError(f"name: unknown dataset {self.name!r}; choose one of {', '.join(DATASETS)}")
+            raise SetupError("name", f"unknown dataset {self.name!r}; choose one of {', '.join(DATASETS)}")
         if self.n_samples is not None and not MIN_POINTS <= self.n_samples <= MAX_GENERATED:
-            raise ValueError(f"n_samples: must be between {MIN_POINTS} and {MAX_GENERATED}")
+            raise SetupError("n_samples", f"must be between {MIN_POINTS} and {MAX_GENERATED}")
         if not 0.0 <= self.noise <= 0.5:
-            raise ValueError("noise: must be between 0 and 0.5")
+            raise SetupError("noise", "must be between 0 and 0.5")
         if not 0.1 <= self.train_fraction <= 0.9:
-            raise ValueError("train_fraction: must be between 0.1 and 0.9")
+            raise SetupError("train_fraction", "must be between 0.1 and 0.9")
         if self.seed < 0:
-            raise ValueError("seed: must be 0 or more")
+            raise SetupError("seed", "must be 0 or more")
         if not 3 <= self.classes <= 6:
-            raise ValueError("classes: must be between 3 and 6")
+            raise SetupError("classes", "must be between 3 and 6")
 
     @property
     def task(self) -> Task:
@@ -252,7 +254,7 @@ def generated_extent(points: NDArray) -> tuple[float, float, float, float]:
 def make_dataset(config: DataConfig) -> Dataset:
     """Draw config.name's points with one Generator seeded from config.seed; same config ⇒ same data."""
     if config.name == CUSTOM:
-        raise ValueError("name: 'custom' data comes from a CSV upload or edited points, not a generator")
+        raise SetupError("name", "'custom' data comes from a CSV upload or edited points, not a generator")
     rng = np.random.default_rng(config.seed)
     points, labels = _generate(config, rng)
     train_index, test_index = split_indices(points.shape[0], config.train_fraction, rng)
@@ -284,14 +286,14 @@ def regenerate(dataset: Dataset, seed: int) -> Dataset:
 def _target_form(task: str, output_unit: str, n_classes: int) -> tuple[str, int]:
     """(form, n_targets); form is pm1, zero_one, one_hot or value. ValueError if the pair does not fit."""
     if output_unit not in OUTPUT_UNITS:
-        raise ValueError(f"output_unit: unknown {output_unit!r}; choose one of {', '.join(OUTPUT_UNITS)}")
+        raise SetupError("output_unit", f"unknown {output_unit!r}; choose one of {', '.join(OUTPUT_UNITS)}")
     if task == "regression":
         if output_unit in ("linear_mse", "linear_l1", "gaussian_nll"):
             return "value", 1
-        raise ValueError(f"output_unit: {output_unit} needs class labels; this dataset is regression "
-                         "(real values) - use linear_mse, linear_l1 or gaussian_nll")
+        raise SetupError("output_unit", f"{output_unit} needs class labels; this dataset is regression "
+                                        "(real values) - use linear_mse, linear_l1 or gaussian_nll")
     if task != "classification":
-        raise ValueError(f"task: unknown {task!r}")
+        raise SetupError("task", f"unknown {task!r}")
     if n_classes < 2:
         raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
     if output_unit == "softmax_ce":
@@ -299,8 +301,8 @@ def _target_form(task: str, output_unit: str, n_classes: int) -> tuple[str, int]
     if n_classes == 2:
         return ("zero_one", 1) if output_unit == "sigmoid_bce" else ("pm1", 1)
     if output_unit in ("tanh_mse", "sigmoid_bce"):
-        raise ValueError(f"output_unit: {output_unit} has one output, so it separates 2 classes; this "
-                         f"dataset has {n_classes} - use softmax_ce")
+        raise SetupError("output_unit", f"{output_unit} has one output, so it separates 2 classes; this "
+                                        f"dataset has {n_classes} - use softmax_ce")
     return "one_hot", n_classes
 
 
@@ -318,7 +320,7 @@ def targets_for(labels: NDArray, task: str, output_unit: str, n_classes: int) ->
         return labels.astype(np.float64).reshape(-1, 1)
     index = labels.astype(np.int64)
     if labels.size and (not np.array_equal(index, labels) or index.min() < 0 or index.max() >= n_classes):
-        raise ValueError(f"labels: class labels must be whole numbers 0..{n_classes - 1}")
+        raise SetupError("labels", f"class labels must be whole numbers 0..{n_classes - 1}")
     if form == "one_hot":
         return np.eye(width, dtype=np.float64)[index]
     if form == "zero_one":
@@ -341,7 +343,7 @@ def _label_value(dataset: Dataset, label: float | str) -> float | int:
         except ValueError:
             value = float("nan")
         if not np.isfinite(value):
-            raise ValueError("label: must be a finite number for a regression dataset")
+            raise SetupError("label", "must be a finite number for a regression dataset")
         return value
     if isinstance(label, str) and label in dataset.class_names:
         return dataset.class_names.index(label)
@@ -350,8 +352,8 @@ def _label_value(dataset: Dataset, label: float | str) -> float | int:
     except ValueError:
         number = float("nan")
     if not (np.isfinite(number) and number.is_integer() and 0 <= number < dataset.n_classes):
-        raise ValueError(f"label: must be a class index 0..{dataset.n_classes - 1} "
-                         f"or one of {', '.join(dataset.class_names)}")
+        raise SetupError("label", f"must be a class index 0..{dataset.n_classes - 1} "
+                                  f"or one of {', '.join(dataset.class_names)}")
     return int(number)
 
 
@@ -362,7 +364,7 @@ def add_point(
     label: class index (or class name) for classification, the value for regression. The extent grows to
     keep the new point inside the heat maps."""
     if not (np.isfinite(x1) and np.isfinite(x2)):
-        raise ValueError("x1, x2: must be finite numbers")
+        raise SetupError("x1" if not np.isfinite(x1) else "x2", "must be a finite number")
     value = _label_value(dataset, label)
     n = dataset.n_samples
     points = np.vstack([dataset.points, [[float(x1), float(x2)]]])
@@ -384,10 +386,10 @@ def remove_point(dataset: Dataset, index: int) -> Dataset:
     empty either split (training and the test loss both need a point). The extent stays put."""
     n = dataset.n_samples
     if not 0 <= index < n:
-        raise ValueError(f"index: no point {index}; the dataset has points 0..{n - 1}")
+        raise SetupError("index", f"no point {index}; the dataset has points 0..{n - 1}")
     for name, split in (("training", dataset.train_index), ("test", dataset.test_index)):
         if split.size == 1 and split[0] == index:
-            raise ValueError(f"index: point {index} is the last {name} point and cannot be removed")
+            raise SetupError("index", f"point {index} is the last {name} point and cannot be removed")
 
     def reindexed(split: NDArray[np.int64]) -> NDArray[np.int64]:
         kept = split[split != index]

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from engine import activations, outputs
 from engine.activations import RELU_FAMILY, Activation
+from engine.errors import SetupError
 from engine.optim import Optimizer, Regularization, penalty
 from engine.trace import LayerTrace, Trace
 from engine.untraced import UntracedStep
@@ -118,7 +119,7 @@ def _init_params(rng: np.random.Generator, scheme: str, n_in: int, n_out: int, p
     elif scheme == "he":
         weights = rng.normal(0.0, math.sqrt(2.0 / n_in), shape)
     else:
-        raise ValueError(f"init: must be one of {', '.join(INITS)} or None")
+        raise SetupError("init", f"must be one of {', '.join(INITS)} or None")
     return np.concatenate([weights, np.full((shape[0], 1), bias_value)], axis=1)
 
 
@@ -130,14 +131,14 @@ class Network:
         self.config = config
         self.output = outputs.get(config.output_unit)
         if config.n_inputs < 1 or config.n_targets < 1:
-            raise ValueError("n_inputs: a network needs at least one input and one target")
+            raise SetupError("n_inputs", "a network needs at least one input and one target")
         if config.init is not None and config.init not in INITS:
-            raise ValueError(f"init: must be one of {', '.join(INITS)} or None")
+            raise SetupError("init", f"must be one of {', '.join(INITS)} or None")
         self.layers: list[Layer] = []
         n_in = config.n_inputs
         for spec in config.hidden:
             if spec.units < 1:
-                raise ValueError("units: every hidden layer needs at least one unit")
+                raise SetupError("units", "every hidden layer needs at least one unit")
             activation = activations.get(spec.activation, spec.alpha, spec.pieces)
             pieces = spec.pieces if spec.activation == "maxout" else 1
             relu_like = spec.activation in RELU_FAMILY
@@ -195,7 +196,7 @@ class Network:
     def derivative(self, layer: int, pre_activation: Array) -> Array:
         """f′(e) of hidden layer `layer` (1-based) at e (any shape); maxout's chosen piece has slope 1."""
         if not 1 <= layer < len(self.layers):
-            raise ValueError(f"layer: hidden layers are 1..{len(self.layers) - 1} (the output unit has δ)")
+            raise SetupError("layer", f"hidden layers are 1..{len(self.layers) - 1} (the output unit has δ)")
         activation = self.layers[layer - 1].activation
         assert activation is not None
         values = np.asarray(pre_activation, dtype=np.float64)
@@ -212,7 +213,7 @@ class Network:
         Y = np.asarray(Y, dtype=np.float64)
         batch = X.shape[0]
         if batch == 0:
-            raise ValueError("batch: needs at least one sample")
+            raise SetupError("batch", "needs at least one sample")
         layers = self.layers
         augmented = _with_ones(X)
         inputs = [augmented]  # each layer's input with the ones column: the bias is one more weight
@@ -306,14 +307,14 @@ class Network:
     def set_params(self, params: Sequence[tuple[Array, Array]]) -> None:
         """Replace every layer's (weights, bias); shapes must match. The arrays are copied."""
         if len(params) != len(self.layers):
-            raise ValueError(f"params: expected {len(self.layers)} layers, got {len(params)}")
+            raise SetupError("params", f"expected {len(self.layers)} layers, got {len(params)}")
         packed = []
         for number, (layer, (weights, bias)) in enumerate(zip(self.layers, params, strict=True), start=1):
             weights = np.asarray(weights, dtype=np.float64)
             bias = np.asarray(bias, dtype=np.float64)
             if weights.shape != layer.weights.shape or bias.shape != layer.bias.shape:
-                raise ValueError(f"params: layer {number} needs weights {layer.weights.shape} "
-                                 f"and bias {layer.bias.shape}")
+                raise SetupError("params", f"layer {number} needs weights {layer.weights.shape} "
+                                           f"and bias {layer.bias.shape}")
             rows = layer.n_out * layer.pieces
             packed.append(np.concatenate([weights.reshape(rows, layer.n_in), bias.reshape(rows, 1)], axis=1))
         for layer, array in zip(self.layers, packed, strict=True):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.errors import SetupError
 from engine.trace import LayerTrace, Trace
 
 if TYPE_CHECKING:
@@ -33,9 +34,9 @@ class Regularization:
 
     def __post_init__(self) -> None:
         if self.kind not in ("none", "l1", "l2"):
-            raise ValueError("regularization: kind must be none, l1 or l2")
+            raise SetupError("regularization", "kind must be none, l1 or l2")
         if not (math.isfinite(self.rate) and self.rate >= 0.0):
-            raise ValueError("regularization: rate must be a finite number ≥ 0")
+            raise SetupError("regularization", "rate must be a finite number ≥ 0")
 
     def gradient(self, weights: Array) -> Array:
         """dR/dW, same shape as `weights` (L1 takes sign(0) = 0)."""
@@ -74,11 +75,11 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.kind not in ("constant", "step", "exponential", "warmup_decay"):
-            raise ValueError("schedule: kind must be constant, step, exponential or warmup_decay")
+            raise SetupError("schedule", "kind must be constant, step, exponential or warmup_decay")
         if self.step_size < 1 or self.total < 1 or self.warmup < 0:
-            raise ValueError("schedule: step_size and total must be ≥ 1, warmup ≥ 0")
+            raise SetupError("schedule", "step_size and total must be ≥ 1, warmup ≥ 0")
         if not 0.0 < self.gamma <= 1.0:
-            raise ValueError("schedule: gamma must be in (0, 1]")
+            raise SetupError("schedule", "gamma must be in (0, 1]")
 
     def rate(self, base: float, step: int) -> float:
         if self.kind == "step":
@@ -108,9 +109,9 @@ class OptimizerConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in ("sgd", "momentum", "adam"):
-            raise ValueError("optimizer: kind must be sgd, momentum or adam")
+            raise SetupError("optimizer", "kind must be sgd, momentum or adam")
         if not (math.isfinite(self.learning_rate) and self.learning_rate >= 0.0):
-            raise ValueError("learning_rate: must be a finite number ≥ 0")
+            raise SetupError("learning_rate", "must be a finite number ≥ 0")
 
 
 _STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "adam": ("m", "v")}
@@ -230,7 +231,7 @@ class Optimizer:
         target: Layer = network.layers[layer - 1]
         lt = trace.layers[layer - 1]
         if not 0 <= unit < target.n_out:
-            raise ValueError(f"unit: layer {layer} has units 0..{target.n_out - 1}")
+            raise SetupError("unit", f"layer {layer} has units 0..{target.n_out - 1}")
         rows = slice(unit * target.pieces, (unit + 1) * target.pieces)
         learning_rate = self.learning_rate(step)
         names = _STATE_NAMES[self.config.kind]

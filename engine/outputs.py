@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.activations import sigmoid, softplus
+from engine.errors import SetupError
 
 Array = NDArray[np.float64]
 
@@ -193,5 +194,5 @@ _UNITS: dict[str, OutputUnit] = {
 def get(name: str) -> OutputUnit:
     """The output unit called `name` (one of OUTPUT_UNITS)."""
     if name not in _UNITS:
-        raise ValueError(f"output_unit: must be one of {', '.join(OUTPUT_UNITS)}")
+        raise SetupError("output_unit", f"must be one of {', '.join(OUTPUT_UNITS)}")
     return _UNITS[name]

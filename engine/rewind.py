@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from engine.divergence import trace_ok
+from engine.errors import SetupError
 from engine.events import Params
 from engine.history import Snapshot, flatten, unflatten
 from engine.metrics import Divergence, Metrics, MetricsLog
@@ -100,7 +101,7 @@ class Rewind(RunState):
     def rewind_to(self, index: int) -> None:
         """Go back to history point `index` (0 = the oldest held; see `history`)."""
         if not 0 <= index < len(self.history):
-            raise ValueError(f"index: history holds points 0..{len(self.history) - 1}")
+            raise SetupError("index", f"history holds points 0..{len(self.history) - 1}")
         self.history.truncate(index + 1)
         self._restore(self.history.top)
         self._shown = None
@@ -122,7 +123,7 @@ class Rewind(RunState):
         """Continue from an exported point: history restarts there; `cursor` replays the batch in
         progress. ValueError names the field (cursor, state) if the point does not fit this run."""
         if point.optimizer_kind != self._optimizer_config.kind:
-            raise ValueError(f"state.optimizer.kind: expected {self._optimizer_config.kind!r}")
+            raise SetupError("state.optimizer.kind", f"expected {self._optimizer_config.kind!r}")
         self.history.clear()
         self.history.push(point)
         self.metrics = MetricsLog()
@@ -138,11 +139,11 @@ class Rewind(RunState):
                 began = self._begin_batch()
             if not began:
                 self.diverged = None
-                raise ValueError("cursor: the batch in progress does not replay from this state")
+                raise SetupError("cursor", "the batch in progress does not replay from this state")
             assert self._in_batch is not None
             last = len(self._in_batch.sequence) - 2
             if not 0 <= cursor <= last:
                 self._restore(point)
-                raise ValueError(f"cursor: expected 0..{last}")
+                raise SetupError("cursor", f"expected 0..{last}")
             self._goto(cursor)
         self.diverged = diverged

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from engine import features as feature_transforms
 from engine.data import DataConfig
+from engine.errors import SetupError
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig, Regularization
 
@@ -34,15 +35,15 @@ class RunConfig:
         object.__setattr__(self, "features", feature_transforms.ordered(self.features))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError("batch_size: must be a whole number of at least 1")
+            raise SetupError("batch_size", "must be a whole number of at least 1")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ValueError("seed: must be a whole number from 0 to 2**63 - 1")
+            raise SetupError("seed", "must be a whole number from 0 to 2**63 - 1")
 
 
 def check_unit(unit: Any, count: int) -> Unit:
     """`unit` as a Unit and `count` as 1..MAX_COUNT, or ValueError naming the field."""
     if unit not in UNITS:
-        raise ValueError(f"unit: must be one of {', '.join(UNITS)}")
+        raise SetupError("unit", f"must be one of {', '.join(UNITS)}")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise ValueError(f"count: must be a whole number from 1 to {MAX_COUNT}")
+        raise SetupError("count", f"must be a whole number from 1 to {MAX_COUNT}")
     return unit

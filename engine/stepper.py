@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from engine import features as feature_transforms
 from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for, targets_for
 from engine.divergence import PARAMETER_BOUND, divergence_message, loss_ok, network_ok, trace_ok
+from engine.errors import SetupError
 from engine.history import DEFAULT_HISTORY, History
 from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
 from engine.micro_steps import MicroSteps
@@ -49,7 +50,7 @@ class Run(MicroSteps, Rewind):
     ) -> None:
         if dataset is None:
             if config.dataset.name == CUSTOM:
-                raise ValueError("dataset: custom data needs its points (upload a CSV or import a run)")
+                raise SetupError("dataset", "custom data needs its points (upload a CSV or import a run)")
             dataset = make_dataset(config.dataset)
         self.config = config
         self.history_limit = history_limit
@@ -110,8 +111,8 @@ class Run(MicroSteps, Rewind):
         if the new data needs another number of output units, before anything changes."""
         n_targets = n_targets_for(dataset, self.config.output_unit)
         if n_targets != self.network_config.n_targets:
-            raise ValueError(f"dataset: the network has {self.network_config.n_targets} target(s), "
-                             f"the new data needs {n_targets}")
+            raise SetupError("dataset", f"the network has {self.network_config.n_targets} target(s), "
+                                        f"the new data needs {n_targets}")
         if self._in_batch is not None:
             self._restore(self.history.top)
         n_train = int(dataset.train_index.shape[0])
@@ -291,7 +292,7 @@ class Run(MicroSteps, Rewind):
         new_optimizer = optimizer if optimizer is not None else self.config.optimizer
         if learning_rate is not None:
             if not (math.isfinite(learning_rate) and learning_rate >= 0):
-                raise ValueError("learning_rate: must be a finite number ≥ 0")
+                raise SetupError("learning_rate", "must be a finite number ≥ 0")
             new_optimizer = dataclasses.replace(new_optimizer, learning_rate=float(learning_rate))
         if schedule is not None:
             new_optimizer = dataclasses.replace(new_optimizer, schedule=schedule)
@@ -308,17 +309,17 @@ class Run(MicroSteps, Rewind):
         the batch's start boundary). Clears `diverged`."""
         layers = self.network.layers
         if not 1 <= layer <= len(layers):
-            raise ValueError(f"layer: must be 1..{len(layers)}")
+            raise SetupError("layer", f"must be 1..{len(layers)}")
         weights, bias = layers[layer - 1].weights, layers[layer - 1].bias
         if not 0 <= unit < bias.shape[0]:
-            raise ValueError(f"unit: layer {layer} has units 0..{bias.shape[0] - 1}")
+            raise SetupError("unit", f"layer {layer} has units 0..{bias.shape[0] - 1}")
         if input is not None and not 0 <= input < weights.shape[-1]:
-            raise ValueError(f"input: layer {layer} has inputs 0..{weights.shape[-1] - 1}")
+            raise SetupError("input", f"layer {layer} has inputs 0..{weights.shape[-1] - 1}")
         pieces = weights.shape[1] if weights.ndim == 3 else 1
         if not 0 <= piece < pieces:
-            raise ValueError(f"piece: layer {layer} has pieces 0..{pieces - 1}")
+            raise SetupError("piece", f"layer {layer} has pieces 0..{pieces - 1}")
         if not (math.isfinite(value) and abs(value) <= MAX_EDIT):
-            raise ValueError(f"value: must be a finite number between -{MAX_EDIT:g} and {MAX_EDIT:g}")
+            raise SetupError("value", f"must be a finite number between -{MAX_EDIT:g} and {MAX_EDIT:g}")
         if self._in_batch is not None:
             self._restore(self.history.top)
         target_index: tuple[int, ...] = (unit,) if weights.ndim == 2 else (unit, piece)
@@ -340,7 +341,7 @@ class Run(MicroSteps, Rewind):
         Points run row-major with row 0 at ymin and column 0 at xmin: layers[l] (res*res, n_l) for
         layers 1..L, prediction (res*res, n_out)."""
         if not 2 <= resolution <= 512:
-            raise ValueError("resolution: must be between 2 and 512")
+            raise SetupError("resolution", "must be between 2 and 512")
         xmin, xmax, ymin, ymax = self.dataset.extent
         xs, ys = np.linspace(xmin, xmax, resolution), np.linspace(ymin, ymax, resolution)
         points = np.column_stack([np.tile(xs, resolution), np.repeat(ys, resolution)])

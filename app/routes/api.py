@@ -25,6 +25,7 @@ from app.schemas import (
     WeightEdit,
 )
 from app.sessions import Session, SessionError, SessionManager
+from engine.errors import SetupError
 
 router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES)
 
@@ -222,7 +223,10 @@ async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 async def value_error(request: Request, exc: Exception) -> JSONResponse:
     """The engine validates before it mutates and raises ValueError whose message starts with the field
-    (`index: no point 9; ...`): a 422 with that field split out when it is there."""
+    (`index: no point 9; ...`): a 422 with that field split out when it is there. A SetupError carries
+    its field; other ValueErrors (the serializer's, the setup form's) are split at the first ": "."""
+    if isinstance(exc, SetupError):
+        return JSONResponse({"detail": {"field": exc.field, "message": exc.message}}, status_code=422)
     message = str(exc)
     field, sep, rest = message.partition(": ")
     if sep and field and " " not in field.strip(".[]") and len(field) <= 60:
