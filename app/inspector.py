@@ -23,7 +23,7 @@ from app.inspector_text import (
     fmt,
     weight_name,
 )
-from app.views import subscript
+from app.names import subscript
 
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
            "graph_link", "inspector_view"]

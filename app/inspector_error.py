@@ -19,7 +19,7 @@ from app.inspector_text import (
     factor,
     fmt,
 )
-from app.views import subscript
+from app.names import subscript
 
 LOSS_NAMES = {"tanh_mse": "squared error ½(ŷ − y)²", "sigmoid_bce": "cross-entropy",
               "softmax_ce": "cross-entropy −Σ y·log ŷ", "linear_mse": "squared error ½(ŷ − y)²",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.inspector_text import InspectorView, Line, NetNames, input_names, weight_name
-from app.views import subscript
+from app.names import subscript
 
 # Output unit -> the function the output neuron applies (its loss is named at the error step).
 OUTPUT_FUNCTIONS = {"tanh_mse": "tanh", "sigmoid_bce": "sigmoid", "softmax_ce": "softmax",

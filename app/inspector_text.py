@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.views import subscript
+from app.names import subscript
 
 MINUS = "−"
 

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        burst=settings.requests_burst)
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
+    pages.add_error_handlers(app)  # /ui refusals as HTML fragments, the rest as the API answers them
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")

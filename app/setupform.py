@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 
-def _number(name: str, text: Any, kind: type = float) -> Any:
-    """`text` as a finite float (or whole number); ValueError naming the field otherwise."""
-    shown = str(text)
-    try:
-        value = kind(shown)
-    except ValueError:
-        whole = "whole " if kind is int else ""
-        raise ValueError(f"{name}: {shown[:20]!r} is not a {whole}number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number")
-    return value
+from engine.data import MULTI_CLASS_SETS, REGRESSION_SETS
+
+
+class SetupForm(BaseModel):
+    """The setup form as the page posts it (templates/partials/setup.html, and the data panel's controls
+    that join it with form="setup"). A field left out keeps the run's value. Numbers are typed here, so a
+    word where a number belongs is refused naming its field before the run is touched; which names and
+    ranges are allowed is the API's ConfigPatch's and the engine's to say."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    learning_rate: float | None = None
+    schedule: str | None = None
+    optimizer: str | None = None
+    regularization: str | None = None
+    regularization_rate: float | None = None
+    batch_size: int | None = None
+    output_unit: str | None = None
+    dataset: str | None = None
+    noise: float | None = None
+    train_fraction: float | None = None
+    units: list[int] = []  # one per hidden layer, with
+    activation: list[str] = []  # its activation
+    features: list[str] = []  # the ticked input features (none ticked: keep the run's)
 
 
 def fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) -> str:
     """Picking a dataset the current output unit cannot learn switches to one that can (a student who
     clicks "3 spirals" wants to see it, not an error): several classes -> softmax, regression -> linear."""
-    from engine.data import MULTI_CLASS_SETS, REGRESSION_SETS
-
     if new_dataset == old_dataset:
         return output_unit
     if new_dataset in REGRESSION_SETS and output_unit in ("tanh_mse", "sigmoid_bce", "softmax_ce"):
@@ -39,38 +49,31 @@ def fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) ->
     return output_unit
 
 
-def setup_patch(form: Mapping[str, Any], lists: Mapping[str, Sequence[Any]],
-                current: dict[str, Any]) -> dict[str, Any]:
-    """The ConfigPatch body (a dict) for a posted setup form.
+def _or(value: Any, current: Any) -> Any:
+    return current if value is None else value
 
-    `form` holds the single fields (missing = keep the current value), `lists` the repeated ones (units,
-    activation, features); `current` is app.convert.config_dict of the run. ValueError names a field
-    that is not a number.
-    """
-    def get(name: str, default: Any) -> Any:
-        return form.get(name, default)
 
-    def number(name: str, default: Any, kind: type = float) -> Any:
-        return _number(name, form.get(name, default), kind)
-
-    units = [_number("units", u, int) for u in lists.get("units", ())]
-    activations = [str(a) for a in lists.get("activation", ())]
-    dataset, optimizer = current["dataset"], current["optimizer"]
+def setup_patch(form: SetupForm, current: dict[str, Any]) -> dict[str, Any]:
+    """The ConfigPatch body (a dict) for a posted setup form; `current` is app.convert.config_dict of the
+    run. Layers pair the form's units and activations with the run's layers (the layer buttons, not this
+    form, add and remove layers)."""
+    dataset, optimizer, regularization = current["dataset"], current["optimizer"], current["regularization"]
     wanted: dict[str, Any] = {
-        "hidden": [{**layer, "units": u, "activation": a}
-                   for layer, u, a in zip(current["hidden"], units, activations, strict=False)],
-        "dataset": {**dataset, "name": get("dataset", dataset["name"]),
-                    "noise": number("noise", dataset["noise"]),
-                    "train_fraction": number("train_fraction", dataset["train_fraction"])},
-        "features": [str(f) for f in lists.get("features", ())] or current["features"],
-        "output_unit": get("output_unit", current["output_unit"]),
-        "optimizer": {**optimizer, "kind": get("optimizer", optimizer["kind"]),
-                      "learning_rate": number("learning_rate", optimizer["learning_rate"]),
+        "hidden": [{**layer, "units": units, "activation": activation}
+                   for layer, units, activation in zip(current["hidden"], form.units, form.activation,
+                                                       strict=False)],
+        "dataset": {**dataset, "name": _or(form.dataset, dataset["name"]),
+                    "noise": _or(form.noise, dataset["noise"]),
+                    "train_fraction": _or(form.train_fraction, dataset["train_fraction"])},
+        "features": form.features or current["features"],
+        "output_unit": _or(form.output_unit, current["output_unit"]),
+        "optimizer": {**optimizer, "kind": _or(form.optimizer, optimizer["kind"]),
+                      "learning_rate": _or(form.learning_rate, optimizer["learning_rate"]),
                       "schedule": {**optimizer["schedule"],
-                                   "kind": get("schedule", optimizer["schedule"]["kind"])}},
-        "regularization": {"kind": get("regularization", current["regularization"]["kind"]),
-                           "rate": number("regularization_rate", current["regularization"]["rate"])},
-        "batch_size": number("batch_size", current["batch_size"], int),
+                                   "kind": _or(form.schedule, optimizer["schedule"]["kind"])}},
+        "regularization": {"kind": _or(form.regularization, regularization["kind"]),
+                           "rate": _or(form.regularization_rate, regularization["rate"])},
+        "batch_size": _or(form.batch_size, current["batch_size"]),
     }
     wanted["output_unit"] = fitting_output_unit(str(wanted["output_unit"]), str(dataset["name"]),
                                                 str(wanted["dataset"]["name"]))

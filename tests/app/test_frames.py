@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app import frames, views
+from app import frames
+from app.layout import layer_sizes, network_layout
 from engine.data import DataConfig
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig
@@ -44,7 +45,7 @@ def frames_through_one_batch(run: Run) -> list[dict[str, Any]]:
 def test_default_frame_has_the_contract_keys_and_the_page_svg_ids() -> None:
     run = Run(RunConfig())
     run.step("batch", 2)
-    layout = views.network_layout(views.layer_sizes(run.config, run.network.n_outputs))
+    layout = network_layout(layer_sizes(run.config, run.network.n_outputs))
     batch = frames_through_one_batch(run)
     ids = [frame["id"] for frame in batch]
     assert ids == sorted(set(ids)) and ids[-1] == run.step_id  # event ids = step_id, strictly growing

@@ -125,6 +125,30 @@ def test_an_unknown_step_unit_is_a_4xx_fragment_naming_the_field(client: TestCli
     _refusal(client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "fast"}), "speed")
 
 
+def test_a_refused_ui_request_is_an_html_fragment_with_its_status_never_json(client: TestClient) -> None:
+    unknown = client.post(f"/ui/{'x' * 32}/step", data={"unit": "micro"})
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert unknown.text == '<span class="error-text">unknown session</span>'
+    assert client.post("/ui/x/no-such-route").headers["content-type"].startswith("text/html")
+    # the JSON API keeps answering its own refusals as JSON
+    assert client.post(f"/api/sessions/{'x' * 32}/step", json={"unit": "micro"}).json() == {
+        "detail": "unknown session"}
+
+
+def test_a_refusal_names_its_field_and_says_what_is_wrong_in_words(client: TestClient) -> None:
+    sid = _session(client)
+    words = client.post(f"/ui/{sid}/config", data={"batch_size": "ten"})
+    assert words.status_code == 422
+    assert _attribute(words.text, "data-field") == "batch_size"
+    assert "Not changed: batch_size: &#x27;ten&#x27; is not a whole number" in words.text
+    low = client.post(f"/ui/{sid}/config", data={"batch_size": "0"}).text
+    assert "batch_size: must be at least 1" in low
+    point = client.post(f"/ui/{sid}/points/remove", data={"index": "9999"})
+    assert point.status_code == 422 and _attribute(point.text, "data-field") == "index"
+    assert "Point not removed: index: no point 9999" in point.text
+    assert client.get(f"/api/sessions/{sid}").json()["config"]["batch_size"] == 1  # the run is unchanged
+
+
 def test_a_non_number_in_the_setup_is_a_4xx_fragment_naming_the_field(client: TestClient) -> None:
     sid = _session(client)
     _refusal(client.post(f"/ui/{sid}/config", data={"batch_size": "ten"}), "batch_size")
@@ -148,7 +172,7 @@ def test_a_bad_csv_is_a_4xx_fragment_with_the_parsers_row_and_column(client: Tes
 def test_a_weight_edit_out_of_range_is_shown_in_the_inspector(client: TestClient) -> None:
     sid = _session(client)
     response = client.put(f"/ui/{sid}/weight", data={"layer": "9", "unit": "0", "input": "0", "value": "1"})
-    assert 'id="inspector"' in response.text
+    assert response.status_code == 422 and 'id="inspector"' in response.text
     assert "Weight not changed" in response.text and "layer" in response.text
 
 
@@ -165,13 +189,12 @@ def test_a_step_while_playing_pauses_and_sends_the_play_button_back(client: Test
 def test_the_setup_form_patches_only_what_differs_and_switches_to_a_fitting_output_unit() -> None:
     from app.convert import built, config_dict
     from app.schemas import SessionCreate
-    from app.setupform import setup_patch
+    from app.setupform import SetupForm, setup_patch
 
     current = config_dict(built(SessionCreate.model_validate({"hidden": [{"units": 3}]})))
-    same = setup_patch({"batch_size": str(current["batch_size"])}, {"units": ["3"], "activation": ["tanh"]},
-                       current)
+    same = setup_patch(SetupForm(batch_size=current["batch_size"], units=[3], activation=["tanh"]), current)
     assert same == {}
-    patch = setup_patch({"dataset": "plane"}, {"units": ["3"], "activation": ["tanh"]}, current)
+    patch = setup_patch(SetupForm(dataset="plane", units=[3], activation=["tanh"]), current)
     assert patch["output_unit"] == "linear_mse" and patch["dataset"]["name"] == "plane"
     assert set(patch) == {"dataset", "output_unit"}
 

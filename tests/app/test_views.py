@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl
 import pytest
 
 from app.inspector import MINUS, factor, fmt
+from app.layout import network_layout
+from app.names import neuron_labels, neuron_numbers
 from app.schemas import LayerSpec, SessionCreate
 from app.urlstate import setup_from_query, setup_query
-from app.views import network_layout, neuron_labels, neuron_numbers
 
 
 def test_layout_has_every_stable_id_of_the_frame_contract_including_the_output_bias() -> None:

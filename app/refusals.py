@@ -1,0 +1,75 @@
+"""A refused request in a student's words: its status, the field to blame and what is allowed.
+
+The page shows these next to the control that sent the request (app/routes/pages.py `refused`); the
+JSON API answers the same refusals as `{"detail": ...}` (app/routes/api.py). Pydantic's own messages
+("Input should be a valid integer, unable to parse string as an integer") are put in plainer words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from app.sessions import SessionError
+from engine.errors import SetupError
+
+SHOWN_INPUT = 20  # characters of a refused value quoted back ("'ten' is not a whole number")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    field: str | None  # as the form and the API spell it (batch_size, unit); None: no one field
+    text: str  # what the page shows: "batch_size: 'ten' is not a whole number"
+
+
+def _words(error: Any) -> str:
+    """One pydantic error (a dict of loc, type, msg, ctx, input) as 'field: what is wrong'."""
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    ctx = error.get("ctx") or {}
+    shown = repr(str(error.get("input", ""))[:SHOWN_INPUT])
+    kind = error.get("type")
+    words = {
+        "int_parsing": f"{shown} is not a whole number",
+        "int_from_float": f"{shown} is not a whole number",
+        "float_parsing": f"{shown} is not a number",
+        "finite_number": "must be a finite number",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than": f"must be less than {ctx.get('lt')}",
+        "literal_error": f"must be one of {ctx.get('expected')}",
+        "missing": "is required",
+        "extra_forbidden": "is not a field of this form",
+    }.get(str(kind), str(error.get("msg", "is not valid")))
+    return f"{where}: {words}" if where else words
+
+
+def _field(errors: Sequence[Any]) -> str | None:
+    parts = [str(part) for part in (errors[0].get("loc", ()) if errors else ()) if part != "body"]
+    return ".".join(parts) or None
+
+
+def refusal(error: Exception) -> Refusal:
+    """What a refused page request says. Engine refusals (SetupError) carry their field; the session
+    manager's (SessionError) a detail dict with field and message, or a plain message."""
+    if isinstance(error, SessionError):
+        detail = error.detail
+        if isinstance(detail, dict):
+            field = detail.get("field")
+            return Refusal(error.status_code, str(field) if field else None,
+                           str(detail.get("message") or detail))
+        return Refusal(error.status_code, None, str(detail))
+    if isinstance(error, RequestValidationError | ValidationError):
+        errors = list(error.errors())
+        return Refusal(422, _field(errors), "; ".join(_words(e) for e in errors[:3]))
+    if isinstance(error, SetupError):
+        return Refusal(422, error.field, str(error))
+    if isinstance(error, HTTPException):
+        return Refusal(error.status_code, None, str(error.detail))
+    return Refusal(422, None, str(error))  # another ValueError of the engine (a CSV row, a document)
