@@ -34,14 +34,15 @@ def _words(error: Any) -> str:
     ctx = error.get("ctx") or {}
     shown = repr(str(error.get("input", ""))[:SHOWN_INPUT])
     kind = error.get("type")
+    whole = "a whole number " if isinstance(ctx.get("ge", ctx.get("le")), int) else ""
     words = {
         "int_parsing": f"{shown} is not a whole number",
         "int_from_float": f"{shown} is not a whole number",
         "float_parsing": f"{shown} is not a number",
         "finite_number": "must be a finite number",
-        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than_equal": f"must be {whole}{ctx.get('ge')} or more",
         "greater_than": f"must be more than {ctx.get('gt')}",
-        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than_equal": f"must be {whole}{ctx.get('le')} or less",
         "less_than": f"must be less than {ctx.get('lt')}",
         "literal_error": f"must be one of {ctx.get('expected')}",
         "missing": "is required",

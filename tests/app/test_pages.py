@@ -142,7 +142,7 @@ def test_a_refusal_names_its_field_and_says_what_is_wrong_in_words(client: TestC
     assert _attribute(words.text, "data-field") == "batch_size"
     assert "Not changed: batch_size: &#x27;ten&#x27; is not a whole number" in words.text
     low = client.post(f"/ui/{sid}/config", data={"batch_size": "0"}).text
-    assert "batch_size: must be at least 1" in low
+    assert "batch_size: must be a whole number 1 or more" in low
     point = client.post(f"/ui/{sid}/points/remove", data={"index": "9999"})
     assert point.status_code == 422 and _attribute(point.text, "data-field") == "index"
     assert "Point not removed: index: no point 9999" in point.text
