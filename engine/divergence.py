@@ -14,9 +14,19 @@ from engine.trace import Trace
 PARAMETER_BOUND = 1e12  # a weight this large has left any sensible scale: treat it as divergence
 
 
-def loss_ok(loss: float) -> bool:
-    """A batch loss that is finite and below PARAMETER_BOUND (NaN fails the comparison)."""
-    return math.isfinite(loss) and abs(loss) < PARAMETER_BOUND
+ABSURD_FACTOR = 1e6  # a loss a million times the starting one is not training any more, even if finite
+
+
+def loss_bound(start_loss: float) -> float:
+    """The largest |loss| a run accepts: ABSURD_FACTOR × its starting loss (at least 1, because a Gaussian
+    NLL can start near 0 or below it), never above PARAMETER_BOUND."""
+    scale = abs(start_loss) if math.isfinite(start_loss) else 1.0
+    return min(PARAMETER_BOUND, ABSURD_FACTOR * max(scale, 1.0))
+
+
+def loss_ok(loss: float, bound: float = PARAMETER_BOUND) -> bool:
+    """A loss that is finite and below `bound` in size (NaN fails the comparison)."""
+    return math.isfinite(loss) and abs(loss) < bound
 
 
 def network_ok(network: Network) -> bool:

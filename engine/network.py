@@ -147,7 +147,7 @@ class Network:
             self.layers.append(Layer(n_in, spec.units, spec.activation, activation, pieces, params))
             n_in = spec.units
         n_out = self.output.n_outputs(config.n_targets)
-        params = _init_params(rng, config.init or "xavier", n_in, n_out, 1, 0.0)
+        params = self.output.start(_init_params(rng, config.init or "xavier", n_in, n_out, 1, 0.0))
         self.layers.append(Layer(n_in, n_out, config.output_unit, None, 1, params))
         self._untraced: UntracedStep | None = None  # built on the first untraced step
         self._has_maxout = any(layer.pieces > 1 for layer in self.layers)

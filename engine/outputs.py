@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.activations import sigmoid, softplus
+from engine.activations import sigmoid
 from engine.errors import SetupError
 
 Array = NDArray[np.float64]
@@ -32,6 +32,7 @@ class OutputUnit(Protocol):
     def formula(self) -> str: ...  # ŷ, L and δ as the page shows them
 
     def n_outputs(self, n_targets: int) -> int: ...
+    def start(self, params: Array) -> Array: ...  # the output layer's first parameters, adjusted
     def predict(self, z: Array) -> Array: ...
     def loss(self, z: Array, y: Array) -> Array: ...
     def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]: ...
@@ -52,10 +53,14 @@ _HALVES: dict[int, Array] = {}  # the vector of ½ per output width, made once
 
 
 class _SameWidth:
-    """Units with one output per target."""
+    """Units with one output per target, starting from the network's usual initial weights."""
 
     def n_outputs(self, n_targets: int) -> int:
         return n_targets
+
+    def start(self, params: Array) -> Array:
+        """The output layer's initial parameters (n_out, n_in + 1), unchanged."""
+        return params
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,15 @@ class GaussianNLL:
     def n_outputs(self, n_targets: int) -> int:
         return 2 * n_targets
 
+    def start(self, params: Array) -> Array:
+        """The output layer's initial parameters (2d, n_in + 1) with the log-variance rows (the last d)
+        all zero: s = 0, σ² = 1 for every input, the lecture's N(y; ŷ, I) and the scale of the page's
+        regression targets (about ±1). Random weights there would make s a random plane over inputs
+        of ±6 (σ² ≈ 0.001 in a corner, a first loss of 10⁴ on the plane data and divergence at once)."""
+        d = params.shape[0] // 2
+        params[d:] = 0.0
+        return params
+
     def predict(self, z: Array) -> Array:
         """(B, 2d) -> μ then the variance e^s, (B, 2d)."""
         d = z.shape[1] // 2
@@ -134,8 +148,14 @@ class SigmoidBCE(_SameWidth):
         return sigmoid(z)
 
     def loss(self, z: Array, y: Array) -> Array:
-        # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y·z, finite for any finite z
-        return (softplus(z) - y * z).sum(axis=1)
+        """−[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y·z, written without the cancellation of
+        that difference: softplus(z) = max(z, 0) + log1p(e^(−|z|)), so the loss is
+        log1p(e^(−|z|)) + (max(z, 0) − y·z), where the bracket is exactly 0 for a confident correct sample
+        (z ≫ 0 with y = 1, or z ≪ 0 with y = 0) and the tiny log1p term keeps all its digits (e^(−20)
+        relative to 1 + 20 would lose 7 of them). For targets between 0 and 1 the bracket is
+        (1 − y)·z or −y·z, still one product, never a difference of two large numbers."""
+        bracket = np.where(z > 0.0, (1.0 - y) * z, -y * z)
+        return (np.log1p(np.exp(-np.abs(z))) + bracket).sum(axis=1)
 
     def evaluate(self, z: Array, y: Array) -> tuple[Array, Array, Array]:
         prediction = sigmoid(z)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from engine import features as feature_transforms
 from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for, targets_for
-from engine.divergence import PARAMETER_BOUND, divergence_message, loss_ok, network_ok, trace_ok
+from engine.divergence import PARAMETER_BOUND, divergence_message, loss_bound, loss_ok, network_ok, trace_ok
 from engine.errors import SetupError
 from engine.history import DEFAULT_HISTORY, History
 from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
@@ -93,6 +93,8 @@ class Run(MicroSteps, Rewind):
         self._shown = None
         self._trace = None
         self._losses: tuple[int, tuple[float, float]] | None = None
+        # divergence includes finite but absurd losses, measured against where this network started
+        self._loss_bound = loss_bound(self._evaluate().train_loss)
         self.history.push(self._snapshot("start"))
 
     def reset(self, seed: int | None = None) -> None:
@@ -217,7 +219,7 @@ class Run(MicroSteps, Rewind):
         inputs, targets = self._batch_rows()
         trace = self.network.trace_batch(inputs, targets, self.config.regularization)
         loss = float(trace.loss)
-        if loss_ok(loss):
+        if loss_ok(loss, self._loss_bound):
             self.optimizer.apply(self.network, trace, self.updates)
             if network_ok(self.network) and trace_ok(trace):
                 return trace
@@ -239,7 +241,7 @@ class Run(MicroSteps, Rewind):
         inputs, targets = self._batch_rows()
         loss = self.network.train_batch(inputs, targets, self.config.regularization, self.optimizer,
                                          self.updates)
-        if not (loss_ok(loss) and network_ok(self.network)):
+        if not (loss_ok(loss, self._loss_bound) and network_ok(self.network)):
             self._restore(self.history.top)
             self._diverge(loss)
             return False
@@ -249,9 +251,11 @@ class Run(MicroSteps, Rewind):
 
     def _finish_batch(self) -> bool:
         """Counters, metrics and a history snapshot after a batch's update; divergence if the losses at
-        the new parameters are not finite."""
+        the new parameters are not finite or absurd, so every state history keeps is a good one to go
+        back to."""
         evaluation = self._evaluate()
-        if not (math.isfinite(evaluation.train_loss) and math.isfinite(evaluation.test_loss)):
+        if not (loss_ok(evaluation.train_loss, self._loss_bound)
+                and loss_ok(evaluation.test_loss, self._loss_bound)):
             self._restore(self.history.top)
             self._trace = None
             self._diverge(evaluation.train_loss)
