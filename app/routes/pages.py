@@ -130,8 +130,8 @@ def _refused_setup(request: Request, config: SessionCreate, error: SessionError 
 async def _inspector(jinja: Jinja2Blocks, sessions: SessionManager, session: Session, *,
                      error: str | None = None, paused: bool = False, status: int = 200) -> Response:
     """The inspector fragment; `paused`: a step stopped play, so the play button comes along out of band."""
-    context = await sessions.read(session, views.inspector_context)
-    html = jinja.get_template("partials/inspector.html").render({**context, "error": error})
+    context = {**await sessions.read(session, views.inspector_context), "sid": session.id, "error": error}
+    html = jinja.get_template("partials/inspector.html").render(context)
     if paused:
         html += jinja.get_template("partials/play_button.html").render(
             {"sid": session.id, "playing": False, "oob": True})
@@ -174,7 +174,7 @@ async def _inspector_while(sessions: SessionManager, s: Session) -> dict[str, An
     """The inspector's context for the session as it is now: playing by micro-step or sample, the
     current event's formula marked `live` (the page fetches the next one as frames arrive); playing by
     batch or epoch, the words for play (a formula would be stale before it was read)."""
-    context: dict[str, Any] = await sessions.read(s, views.inspector_context)
+    context: dict[str, Any] = {**await sessions.read(s, views.inspector_context), "sid": s.id}
     if s.playing and s.play_unit in LIVE_UNITS:
         context["live"] = True
     elif s.playing:

@@ -206,31 +206,13 @@
     }
   }
 
-  // While playing by micro-step or sample (the server marks that inspector data-live), the inspector
-  // follows the run: after a frame with a newer step id it fetches the current event's formula. One
-  // request at a time; frames that arrive meanwhile ask once more when it returns. An answer older than
-  // the inspector shown (a pause or a step answered first) is dropped.
-  const live = { busy: false, again: false };
+  // A live inspector (playing by micro-step or sample) follows the run: a frame newer than the formula it
+  // shows fires stepwise:newer-frame on it, and its own hx-get / hx-trigger / hx-sync fetch the current
+  // formula one request at a time (templates/partials/inspector.html). Called again after every swap, so
+  // frames that came while a request was out ask once more when its answer is in.
   function followInspector(f) {
-    const shown = document.getElementById("inspector"), page = el("page");
-    if (!shown || !page || shown.dataset.live !== "1" || Number(shown.dataset.step) >= f.id) return;
-    if (live.busy) { live.again = true; return; }
-    live.busy = true;
-    fetch(`/ui/${page.dataset.session}/inspector`, { headers: { "HX-Request": "true" } })
-      .then((r) => (r.ok ? r.text() : null))
-      .then((html) => {
-        const current = document.getElementById("inspector");
-        if (!html || !current) return;
-        const holder = document.createElement("template");
-        holder.innerHTML = html.trim();
-        const fresh = holder.content.firstElementChild;
-        if (fresh && Number(fresh.dataset.step) > Number(current.dataset.step)) current.replaceWith(fresh);
-      })
-      .catch(() => {})
-      .finally(() => {
-        live.busy = false;
-        if (live.again && state.frame) { live.again = false; followInspector(state.frame); }
-      });
+    const shown = document.getElementById("inspector");
+    if (shown && shown.dataset.live === "1" && Number(shown.dataset.step) < f.id) htmx.trigger(shown, "stepwise:newer-frame");
   }
 
   function losses(f) {
@@ -423,6 +405,7 @@
     }
     if (state.lastMaps) drawBoundary(state.lastMaps);
     else { const c = document.getElementById("boundary"); if (c) drawPoints(c, c.getContext("2d"), null); }
+    if (state.frame) followInspector(state.frame);
     if (page.dataset.stream) connect(page.dataset.stream);
   }
 
@@ -506,13 +489,10 @@
   });
 
   document.addEventListener("change", (ev) => {
-    // Controls elsewhere on the page join the setup form with form="setup", but their change events
-    // bubble to their own ancestors, not to the form: hand the form its own change so htmx posts it.
     // After choosing the step unit or speed, give the keys back to the page: otherwise the next → would
-    // change the still-focused select instead of stepping.
+    // change the still-focused select instead of stepping. (Controls that join the setup form with
+    // form="setup" post it through the form's own hx-trigger, "change from:[form=setup]".)
     if (ev.target.id === "step-unit" || ev.target.id === "speed") ev.target.blur();
-    const owner = ev.target.form;
-    if (owner && owner.id === "setup" && !owner.contains(ev.target)) owner.dispatchEvent(new Event("change"));
     if (ev.target.id === "discretize" || ev.target.id === "show-test") {
       if (state.lastMaps) drawBoundary(state.lastMaps);
     }

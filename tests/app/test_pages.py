@@ -258,8 +258,10 @@ def test_playing_by_micro_step_keeps_the_inspector_on_the_live_formula(client: T
     assert _attribute(playing, "data-phase") in ("forward", "error", "backward", "accumulate", "update")
     now = client.get(f"/ui/{sid}/inspector").text
     assert 'data-live="1"' in now and 'data-role="pre_activation"' in now
+    # the live inspector fetches its own next formula when stepwise.js says a newer frame is in
+    assert f'hx-get="/ui/{sid}/inspector"' in now and 'hx-trigger="stepwise:newer-frame"' in now
     paused = client.post(f"/ui/{sid}/pause").text
-    assert 'data-live="1"' not in paused
+    assert 'data-live="1"' not in paused and "hx-get" not in paused.partition('id="inspector"')[2]
     assert 'data-live="1"' not in client.get(f"/ui/{sid}/inspector").text
     by_batch = client.post(f"/ui/{sid}/play", data={"unit": "batch", "speed": "0.5"}).text
     assert "— Playing" in by_batch and 'data-live="1"' not in by_batch
