@@ -12,7 +12,7 @@ from app.frames import r4
 from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
 from app.sessions import SessionError, finite_tree
 from app.settings import Settings
-from engine import csvdata, serialize
+from engine import csvdata, serialize, vocabulary
 from engine import data as engine_data
 from engine.data import DataConfig, Dataset
 from engine.network import LayerConfig
@@ -224,9 +224,7 @@ def _fitting_output_unit(dataset: Dataset, wanted: str) -> str:
     try:
         engine_data.n_targets_for(dataset, wanted)
     except ValueError:
-        if dataset.task == "regression":
-            return "linear_mse"
-        return "tanh_mse" if dataset.n_classes == 2 else "softmax_ce"
+        return vocabulary.USUAL_OUTPUT[vocabulary.targets_of(dataset.task, dataset.n_classes)]
     return wanted
 
 

@@ -20,13 +20,7 @@ from app.inspector_text import (
     fmt,
 )
 from app.names import subscript
-
-LOSS_NAMES = {"tanh_mse": "squared error ½(ŷ − y)²", "sigmoid_bce": "cross-entropy",
-              "softmax_ce": "cross-entropy −Σ y·log ŷ", "linear_mse": "squared error ½(ŷ − y)²",
-              "linear_l1": "absolute error |ŷ − y|", "gaussian_nll": "Gaussian negative log-likelihood"}
-
-
-
+from engine import vocabulary
 
 # Output units whose loss carries a log that cancels the output function's slope: δ = ŷ − y.
 CANCELLED_SLOPES = {
@@ -35,6 +29,12 @@ CANCELLED_SLOPES = {
     "softmax_ce": "The log in the cross-entropy cancels the softmax's slope, so δ = ŷ − y for every output.",
 }
 MAX_DECIMALS = 8
+
+
+def _loss_name(output_unit: str) -> str:
+    """The output unit's loss in words, from the engine's vocabulary."""
+    term = vocabulary.OUTPUT_UNITS.get(output_unit)
+    return term.loss_name if term is not None else "loss"
 
 
 def _shown(value: float, decimals: int) -> float:
@@ -117,7 +117,7 @@ def error_view(terms: dict[str, Any], names: NetNames) -> InspectorView:
     lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
     notes = [
         "The error: compare the prediction ŷ with the target y using the "
-        f"{LOSS_NAMES.get(output_unit, 'loss')}."
+        f"{_loss_name(output_unit)}."
         " δ is how much the loss changes when the output's sum e changes.",
     ]
     if output_unit == "tanh_mse":

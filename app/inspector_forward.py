@@ -7,10 +7,12 @@ from typing import Any
 
 from app.inspector_text import InspectorView, Line, NetNames, input_names, weight_name
 from app.names import subscript
+from engine import vocabulary
 
 # Output unit -> the function the output neuron applies (its loss is named at the error step).
-OUTPUT_FUNCTIONS = {"tanh_mse": "tanh", "sigmoid_bce": "sigmoid", "softmax_ce": "softmax",
-                    "linear_mse": "linear", "linear_l1": "linear", "gaussian_nll": "linear"}
+OUTPUT_FUNCTIONS = {name: term.function for name, term in vocabulary.OUTPUT_UNITS.items()}
+
+
 def piece_of(values: Any, piece: int) -> Any:
     """A maxout unit's term is one entry per piece; show the chosen piece's."""
     return values[piece] if isinstance(values, list) else values

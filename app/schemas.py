@@ -6,23 +6,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.vocabulary import ALPHA_ELU, ALPHA_LEAKY, PIECES
+
 # The API's own ceiling; Settings may lower it (max_hidden_layers, max_units) but never raise it.
 API_MAX_LAYERS = 8
 API_MAX_UNITS = 64
 API_MAX_SAMPLES = 5000
 API_MAX_STEP_COUNT = 1000
 SEED_MAX = 2**32 - 1
+# The bounds pydantic checks for the one `alpha` field; the engine then checks each activation's own range.
+ALPHA_LOW = min(ALPHA_LEAKY.low, ALPHA_ELU.low)
+ALPHA_HIGH = max(ALPHA_LEAKY.high, ALPHA_ELU.high)
 
+# The OpenAPI's enums; tests/test_vocabulary.py checks that each equals engine/vocabulary.py's names.
 Activation = Literal[
-    "sigmoid", "tanh", "relu", "leaky_relu", "elu", "abs", "linear", "maxout", "softplus", "swish"
+    "tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "abs", "softplus", "swish", "maxout"
 ]
-OutputUnit = Literal["linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse"]
+OutputUnit = Literal["tanh_mse", "sigmoid_bce", "softmax_ce", "linear_mse", "linear_l1", "gaussian_nll"]
 Feature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 DatasetName = Literal[
-    "circle", "xor", "gauss", "spiral", "plane", "multi_gauss", "blobs", "spiral_k", "custom"
+    "circle", "xor", "gauss", "spiral", "blobs", "spiral_k", "plane", "multi_gauss", "custom"
 ]
 Init = Literal["uniform", "xavier", "he"]
 StepUnit = Literal["micro", "sample", "batch", "epoch"]
+ScheduleKind = Literal["constant", "step", "exponential", "warmup_decay"]
+OptimizerKind = Literal["sgd", "momentum", "adam"]
+RegularizationKind = Literal["none", "l1", "l2"]
+
 
 class Strict(BaseModel):
     """Unknown fields are an error (a typo must not be silently ignored); NaN/inf are never accepted."""
@@ -33,8 +43,12 @@ class Strict(BaseModel):
 class LayerSpec(Strict):
     units: int = Field(default=4, ge=1, le=API_MAX_UNITS)
     activation: Activation = "tanh"
-    alpha: float | None = Field(default=None, ge=0.0, le=10.0, description="leaky_relu slope / elu scale")
-    pieces: int = Field(default=2, ge=2, le=4, description="maxout pieces per unit")
+    alpha: float | None = Field(default=None, ge=ALPHA_LOW, le=ALPHA_HIGH,
+                                description=f"leaky_relu: {ALPHA_LEAKY.meaning}, {ALPHA_LEAKY.allowed} "
+                                f"(default {ALPHA_LEAKY.default:g}); elu: {ALPHA_ELU.meaning}, "
+                                f"{ALPHA_ELU.allowed} (default {ALPHA_ELU.default:g})")
+    pieces: int = Field(default=int(PIECES.default), ge=int(PIECES.low), le=int(PIECES.high),
+                        description=f"maxout: {PIECES.meaning}")
 
 
 class DatasetSpec(Strict):
@@ -49,7 +63,7 @@ class DatasetSpec(Strict):
 
 
 class ScheduleSpec(Strict):
-    kind: Literal["constant", "step", "exponential", "warmup_decay"] = "constant"
+    kind: ScheduleKind = "constant"
     step_size: int = Field(default=100, ge=1, le=1_000_000, description="steps between decays (step)")
     gamma: float = Field(default=0.5, gt=0.0, le=1.0, description="decay factor (step, exponential)")
     warmup: int = Field(default=0, ge=0, le=1_000_000, description="warm-up steps (warmup_decay)")
@@ -57,7 +71,7 @@ class ScheduleSpec(Strict):
 
 
 class OptimizerSpec(Strict):
-    kind: Literal["sgd", "momentum", "adam"] = "sgd"
+    kind: OptimizerKind = "sgd"
     learning_rate: float = Field(default=0.03, gt=0.0, le=10.0)
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
@@ -67,7 +81,7 @@ class OptimizerSpec(Strict):
 
 
 class RegularizationSpec(Strict):
-    kind: Literal["none", "l1", "l2"] = "none"
+    kind: RegularizationKind = "none"
     rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 

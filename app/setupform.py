@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.data import MULTI_CLASS_SETS, REGRESSION_SETS
+from engine import vocabulary
 
 
 class SetupForm(BaseModel):
@@ -34,18 +34,19 @@ class SetupForm(BaseModel):
 
 
 def fitting_output_unit(output_unit: str, old_dataset: str, new_dataset: str) -> str:
-    """Picking a dataset the current output unit cannot learn switches to one that can (a student who
-    clicks "3 spirals" wants to see it, not an error): several classes -> softmax, regression -> linear."""
-    if new_dataset == old_dataset:
+    """Picking a dataset the current output unit cannot learn switches to the usual one for its targets
+    (a student who clicks "3 spirals" wants to see it, not an error): several classes -> softmax,
+    regression -> linear. Leaving regression data also leaves its usual unit (linear + squared error)."""
+    if new_dataset == old_dataset or new_dataset not in vocabulary.DATASETS:
         return output_unit
-    if new_dataset in REGRESSION_SETS and output_unit in ("tanh_mse", "sigmoid_bce", "softmax_ce"):
-        return "linear_mse"
-    if new_dataset in MULTI_CLASS_SETS and (output_unit in ("tanh_mse", "sigmoid_bce")
-                                            or old_dataset in REGRESSION_SETS):
-        return "softmax_ce"
-    if (old_dataset in REGRESSION_SETS and new_dataset not in (*REGRESSION_SETS, *MULTI_CLASS_SETS)
-            and output_unit == "linear_mse"):
-        return "tanh_mse"
+    targets = vocabulary.DATASETS[new_dataset].targets
+    old = vocabulary.DATASETS.get(old_dataset)
+    from_regression = old is not None and old.targets == "regression" != targets
+    usual = vocabulary.USUAL_OUTPUT[targets]
+    if targets not in vocabulary.OUTPUT_UNITS[output_unit].fits:
+        return usual
+    if from_regression and output_unit == vocabulary.USUAL_OUTPUT["regression"]:
+        return usual
     return output_unit
 
 

@@ -20,41 +20,15 @@ from app.inspector import NetNames, inspector_view
 from app.layout import layer_sizes, network_layout, output_map_node
 from app.names import neuron_labels, neuron_numbers
 from engine import features as engine_features
+from engine import vocabulary
 from engine.data import n_targets_for
 from engine.features import FEATURE_LABELS, FEATURES
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-OUTPUT_UNITS = (
-    ("tanh_mse", "tanh + squared error (TF)"), ("sigmoid_bce", "sigmoid + cross-entropy"),
-    ("softmax_ce", "softmax + cross-entropy"), ("linear_mse", "linear + squared error"),
-    ("linear_l1", "linear + absolute error"),
-    ("gaussian_nll", "Gaussian: mean μ and variance σ² (NLL)"),
-)
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu", "abs", "softplus", "swish", "maxout")
 PAGE_MAX_LAYERS = 6
 PAGE_MAX_UNITS = 16
 FEATURE_MAP_RES = 24
-
-
-@dataclass(frozen=True)
-class DatasetChoice:
-    name: str
-    title: str
-    icon: str
-    hint: str
-
-
-DATASET_CHOICES = (
-    DatasetChoice("circle", "circle", "circle", "a blob of one class inside a ring of the other"),
-    DatasetChoice("xor", "xor", "xor", "opposite quadrants share a class"),
-    DatasetChoice("gauss", "gauss", "gauss", "two clouds"),
-    DatasetChoice("spiral", "spiral", "spiral", "two interleaved spiral arms (hard)"),
-    DatasetChoice("blobs", "3 blobs", "blobs", "several classes in clouds (softmax output)"),
-    DatasetChoice("spiral_k", "3 spirals", "spiral_k", "several spiral arms (softmax output)"),
-    DatasetChoice("plane", "plane", "plane", "regression: the value grows along x₁ + x₂"),
-    DatasetChoice("multi_gauss", "bumps", "multi_gauss", "regression: six bumps of alternating sign"),
-)
 
 
 def _encode_map(values: Any) -> str:
@@ -75,10 +49,12 @@ def feature_maps(extent: Sequence[float], names: Sequence[str], res: int = FEATU
 
 @dataclass(frozen=True)
 class OutputChoice:
-    """One option of the output-unit select; `refused` says why the engine cannot fit it to this data."""
+    """One option of the output-unit select (vocabulary's title and formula); `refused` says why the engine
+    cannot fit it to this data."""
 
     name: str
     title: str
+    formula: str
     refused: str | None
 
 
@@ -86,13 +62,13 @@ def output_choices(dataset: Any) -> list[OutputChoice]:
     """Every output unit, each with the engine's reason when it cannot learn `dataset`'s labels (the
     page disables those options, so a student never picks one only to see it refused)."""
     choices = []
-    for name, title in OUTPUT_UNITS:
+    for name, term in vocabulary.OUTPUT_UNITS.items():
         try:
             n_targets_for(dataset, name)
             refused = None
         except ValueError as error:
             refused = str(error)
-        choices.append(OutputChoice(name, title, refused))
+        choices.append(OutputChoice(name, term.title, term.formula, refused))
     return choices
 
 
@@ -176,8 +152,11 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "share_url": f"/?{share_query}",
         "cfg": setup_values(config),
         "learning_rates": LEARNING_RATES, "reg_rates": REG_RATES, "output_units": output_choices(dataset),
-        "activations": ACTIVATIONS, "max_batch": 500,
-        "datasets": DATASET_CHOICES,
+        "activations": list(vocabulary.ACTIVATIONS.values()), "max_batch": 500,
+        "datasets": list(vocabulary.DATASETS.values()), "step_units": list(vocabulary.STEP_UNITS.values()),
+        "schedules": list(vocabulary.SCHEDULES.values()), "optimizers": list(vocabulary.OPTIMIZERS.values()),
+        "regularizations": list(vocabulary.REGULARIZATIONS.values()),
+        "probabilities": vocabulary.OUTPUT_UNITS[config.output_unit].probabilities,
         "features": [{"name": name, "label": FEATURE_LABELS[name], "on": name in enabled, "map": maps[name]}
                      for name in FEATURES],
         "feature_map_res": FEATURE_MAP_RES,

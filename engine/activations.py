@@ -7,6 +7,7 @@ tanh and sigmoid f′ is cheapest written in terms of y (1 − y², y(1 − y)).
 
 Maxout is not an elementwise function of one z (a unit takes the largest of k linear pieces); the network
 layer handles it (engine/network.py), and `derivative` here treats its chosen piece as slope 1.
+Names, titles, formulas and the parameters α and k (defaults, ranges) are engine/vocabulary.py's.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import vocabulary
 from engine.errors import SetupError
 
 Array = NDArray[np.float64]
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "abs", "linear", "softplus", "swish", "maxout")
-DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+ACTIVATIONS = tuple(vocabulary.ACTIVATIONS)
 # Activations whose units can die or are unbounded above: He init and a small positive bias (the course's
 # advice, so that ReLU units start in their active region). The rest start with Xavier and bias 0.
-RELU_FAMILY = ("relu", "leaky_relu", "elu", "abs", "swish", "maxout")
+RELU_FAMILY = tuple(name for name, term in vocabulary.ACTIVATIONS.items() if term.he_init)
 
 
 def sigmoid(z: Array) -> Array:
@@ -50,8 +51,6 @@ def _into(values: Array, out: Array | None) -> Array:
 class Activation(Protocol):
     @property
     def name(self) -> str: ...
-    @property
-    def formula(self) -> str: ...
 
     def f(self, z: Array, out: Array | None = None) -> Array: ...
     def derivative(self, z: Array, y: Array) -> Array: ...
@@ -60,7 +59,6 @@ class Activation(Protocol):
 @dataclass(frozen=True)
 class Sigmoid:
     name: str = "sigmoid"
-    formula: str = "f(e) = 1 / (1 + e^(−e)),  f′ = f·(1 − f)"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return _into(sigmoid(z), out)
@@ -72,7 +70,6 @@ class Sigmoid:
 @dataclass(frozen=True)
 class Tanh:
     name: str = "tanh"
-    formula: str = "f(e) = tanh e,  f′ = 1 − f²"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return np.tanh(z, out=out)
@@ -84,7 +81,6 @@ class Tanh:
 @dataclass(frozen=True)
 class Relu:
     name: str = "relu"
-    formula: str = "f(e) = max(0, e),  f′ = 1 if e > 0 else 0"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return np.maximum(z, 0.0, out=out)
@@ -95,9 +91,8 @@ class Relu:
 
 @dataclass(frozen=True)
 class LeakyRelu:
-    alpha: float = 0.01
+    alpha: float = vocabulary.ALPHA_LEAKY.default
     name: str = "leaky_relu"
-    formula: str = "f(e) = e if e > 0 else α·e,  f′ = 1 or α"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return _into(np.where(z > 0.0, z, self.alpha * z), out)
@@ -108,9 +103,8 @@ class LeakyRelu:
 
 @dataclass(frozen=True)
 class Elu:
-    alpha: float = 1.0
+    alpha: float = vocabulary.ALPHA_ELU.default
     name: str = "elu"
-    formula: str = "f(e) = e if e > 0 else α(eᵉ − 1),  f′ = 1 or α·eᵉ"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         # expm1 of min(z, 0) keeps the unused branch from overflowing for large positive z
@@ -125,7 +119,6 @@ class Elu:
 @dataclass(frozen=True)
 class Abs:
     name: str = "abs"
-    formula: str = "f(e) = |e|,  f′ = sign e (0 at 0)"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return np.abs(z, out=out)
@@ -137,7 +130,6 @@ class Abs:
 @dataclass(frozen=True)
 class Linear:
     name: str = "linear"
-    formula: str = "f(e) = e,  f′ = 1"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return z.copy() if out is None else _into(z, out)
@@ -149,7 +141,6 @@ class Linear:
 @dataclass(frozen=True)
 class Softplus:
     name: str = "softplus"
-    formula: str = "f(e) = log(1 + eᵉ),  f′ = σ(e)"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return _into(softplus(z), out)
@@ -161,7 +152,6 @@ class Softplus:
 @dataclass(frozen=True)
 class Swish:
     name: str = "swish"
-    formula: str = "f(e) = e·σ(e),  f′ = σ(e)·(1 + e·(1 − σ(e)))"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         return np.multiply(z, sigmoid(z), out=out)
@@ -175,9 +165,8 @@ class Swish:
 class Maxout:
     """A unit's output is its largest piece; the chosen piece passes the gradient with slope 1."""
 
-    pieces: int = 2
+    pieces: int = int(vocabulary.PIECES.default)
     name: str = "maxout"
-    formula: str = "f = max_k (w_k·x + b_k),  ∂f/∂(chosen piece) = 1"
 
     def f(self, z: Array, out: Array | None = None) -> Array:
         """z: the chosen piece's value (B, n) -> itself (the max is taken by the layer)."""
@@ -188,19 +177,23 @@ class Maxout:
 
 
 def get(name: str, alpha: float | None = None, pieces: int = 2) -> Activation:
-    """The activation called `name`; `alpha` for leaky_relu / elu (None = default), `pieces` for maxout."""
+    """The activation called `name`; `alpha` for leaky_relu / elu (None = its default), `pieces` for
+    maxout. ValueError naming the field when the name or a parameter is outside vocabulary's range."""
+    if name not in vocabulary.ACTIVATIONS:
+        raise SetupError("activation", f"must be one of {', '.join(ACTIVATIONS)}")
     if name == "leaky_relu":
-        return LeakyRelu(DEFAULT_ALPHA[name] if alpha is None else float(alpha))
+        return LeakyRelu(_parameter(vocabulary.ALPHA_LEAKY, alpha, name))
     if name == "elu":
-        return Elu(DEFAULT_ALPHA[name] if alpha is None else float(alpha))
+        return Elu(_parameter(vocabulary.ALPHA_ELU, alpha, name))
     if name == "maxout":
-        if not 2 <= pieces <= 4:
-            raise SetupError("pieces", "maxout needs 2..4 pieces per unit")
-        return Maxout(pieces)
+        return Maxout(int(_parameter(vocabulary.PIECES, pieces, name)))
     simple: dict[str, type[Sigmoid | Tanh | Relu | Abs | Linear | Softplus | Swish]] = {
         "sigmoid": Sigmoid, "tanh": Tanh, "relu": Relu, "abs": Abs, "linear": Linear,
         "softplus": Softplus, "swish": Swish,
     }
-    if name not in simple:
-        raise SetupError("activation", f"must be one of {', '.join(ACTIVATIONS)}")
     return simple[name]()
+
+
+def _parameter(parameter: vocabulary.Parameter, value: float | None, activation: str) -> float:
+    """`value` checked against `parameter`'s range, or its default when None."""
+    return parameter.default if value is None else parameter.check(float(value), activation)

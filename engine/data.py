@@ -9,13 +9,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import vocabulary
 from engine.errors import SetupError
 
-DATASETS = ("circle", "xor", "gauss", "spiral", "blobs", "spiral_k", "plane", "multi_gauss")
-CUSTOM = "custom"  # uploaded or edited data: no generator behind it
-REGRESSION_SETS = ("plane", "multi_gauss")
-MULTI_CLASS_SETS = ("blobs", "spiral_k")
-OUTPUT_UNITS = ("tanh_mse", "sigmoid_bce", "softmax_ce", "linear_mse", "linear_l1", "gaussian_nll")
+DATASETS = tuple(vocabulary.DATASETS)
+CUSTOM = vocabulary.CUSTOM_DATASET  # uploaded or edited data: no generator behind it
+REGRESSION_SETS = tuple(name for name, term in vocabulary.DATASETS.items() if term.targets == "regression")
+MULTI_CLASS_SETS = tuple(name for name, term in vocabulary.DATASETS.items() if term.targets == "classes")
 BINARY_CLASS_NAMES = ("−1", "+1")  # class 0 = −1 (orange), class 1 = +1 (blue), as TF Playground colours them
 TF_EXTENT = (-6.0, 6.0, -6.0, 6.0)
 MAX_GENERATED = 100_000  # engine's own sanity bound; the server sets a stricter cap
@@ -284,25 +284,27 @@ def regenerate(dataset: Dataset, seed: int) -> Dataset:
 
 
 def _target_form(task: str, output_unit: str, n_classes: int) -> tuple[str, int]:
-    """(form, n_targets); form is pm1, zero_one, one_hot or value. ValueError if the pair does not fit."""
-    if output_unit not in OUTPUT_UNITS:
-        raise SetupError("output_unit", f"unknown {output_unit!r}; choose one of {', '.join(OUTPUT_UNITS)}")
-    if task == "regression":
-        if output_unit in ("linear_mse", "linear_l1", "gaussian_nll"):
-            return "value", 1
-        raise SetupError("output_unit", f"{output_unit} needs class labels; this dataset is regression "
-                                        "(real values) - use linear_mse, linear_l1 or gaussian_nll")
-    if task != "classification":
+    """(form, n_targets); form is pm1, zero_one, one_hot or value. ValueError if the pair does not fit
+    (the units that fit each kind of targets are vocabulary.OUTPUT_UNITS' `fits`)."""
+    units = vocabulary.OUTPUT_UNITS
+    if output_unit not in units:
+        raise SetupError("output_unit", f"unknown {output_unit!r}; choose one of {', '.join(units)}")
+    if task not in ("classification", "regression"):
         raise SetupError("task", f"unknown {task!r}")
-    if n_classes < 2:
+    if task == "classification" and n_classes < 2:
         raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
+    targets = vocabulary.targets_of(task, n_classes)
+    if targets not in units[output_unit].fits:
+        *others, last = [name for name, term in units.items() if targets in term.fits]
+        why = ("needs class labels; this dataset is regression (real values)" if targets == "regression"
+               else f"has one output, so it separates 2 classes; this dataset has {n_classes}")
+        raise SetupError("output_unit", f"{output_unit} {why} - use {', '.join(others)} or {last}")
+    if targets == "regression":
+        return "value", 1
     if output_unit == "softmax_ce":
         return "one_hot", n_classes
     if n_classes == 2:
         return ("zero_one", 1) if output_unit == "sigmoid_bce" else ("pm1", 1)
-    if output_unit in ("tanh_mse", "sigmoid_bce"):
-        raise SetupError("output_unit", f"{output_unit} has one output, so it separates 2 classes; this "
-                                        f"dataset has {n_classes} - use softmax_ce")
     return "one_hot", n_classes
 
 

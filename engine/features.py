@@ -1,4 +1,5 @@
-"""Input features: TF Playground's seven transforms of a point (x1, x2), in one fixed order."""
+"""Input features: TF Playground's seven transforms of a point (x1, x2), in one fixed order (their names
+and labels are engine/vocabulary.py's FEATURES)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import vocabulary
 from engine.errors import SetupError
 
-FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2")
-FEATURE_LABELS = {
-    "x1": "x₁", "x2": "x₂", "x1_sq": "x₁²", "x2_sq": "x₂²",
-    "x1_x2": "x₁x₂", "sin_x1": "sin x₁", "sin_x2": "sin x₂",
-}
+FEATURES = tuple(vocabulary.FEATURES)
+FEATURE_LABELS = {name: term.title for name, term in vocabulary.FEATURES.items()}
 
 _TRANSFORMS: dict[str, Callable[[NDArray, NDArray], NDArray]] = {
     "x1": lambda x1, x2: x1,

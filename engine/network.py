@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import activations, outputs
+from engine import activations, outputs, vocabulary
 from engine.activations import RELU_FAMILY, Activation
 from engine.errors import SetupError
 from engine.optim import Optimizer, Regularization, penalty
@@ -26,15 +26,15 @@ from engine.untraced import UntracedStep
 
 Array = NDArray[np.float64]
 Params = list[tuple[Array, Array]]
-INITS = ("uniform", "xavier", "he")
+INITS = tuple(vocabulary.INITS)
 
 
 @dataclass(frozen=True)
 class LayerConfig:
     units: int
     activation: str = "tanh"     # one of activations.ACTIVATIONS
-    alpha: float | None = None   # leaky_relu (default 0.01), elu (default 1.0)
-    pieces: int = 2              # maxout k in 2..4
+    alpha: float | None = None   # leaky_relu / elu α (None: vocabulary's default)
+    pieces: int = 2              # maxout k (vocabulary.PIECES)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import vocabulary
 from engine.errors import SetupError
 from engine.trace import LayerTrace, Trace
 
@@ -33,8 +34,8 @@ class Regularization:
     rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("none", "l1", "l2"):
-            raise SetupError("regularization", "kind must be none, l1 or l2")
+        if self.kind not in vocabulary.REGULARIZATIONS:
+            raise SetupError("regularization", f"kind must be one of {', '.join(vocabulary.REGULARIZATIONS)}")
         if not (math.isfinite(self.rate) and self.rate >= 0.0):
             raise SetupError("regularization", "rate must be a finite number ≥ 0")
 
@@ -74,8 +75,8 @@ class Schedule:
     total: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.kind not in ("constant", "step", "exponential", "warmup_decay"):
-            raise SetupError("schedule", "kind must be constant, step, exponential or warmup_decay")
+        if self.kind not in vocabulary.SCHEDULES:
+            raise SetupError("schedule", f"kind must be one of {', '.join(vocabulary.SCHEDULES)}")
         if self.step_size < 1 or self.total < 1 or self.warmup < 0:
             raise SetupError("schedule", "step_size and total must be ≥ 1, warmup ≥ 0")
         if not 0.0 < self.gamma <= 1.0:
@@ -108,8 +109,8 @@ class OptimizerConfig:
     schedule: Schedule = field(default_factory=Schedule)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("sgd", "momentum", "adam"):
-            raise SetupError("optimizer", "kind must be sgd, momentum or adam")
+        if self.kind not in vocabulary.OPTIMIZERS:
+            raise SetupError("optimizer", f"kind must be one of {', '.join(vocabulary.OPTIMIZERS)}")
         if not (math.isfinite(self.learning_rate) and self.learning_rate >= 0.0):
             raise SetupError("learning_rate", "must be a finite number ≥ 0")
 

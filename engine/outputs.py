@@ -2,7 +2,8 @@
 
 Shapes: z is the output layer's pre-activation (B, n_out), y the targets (B, n_targets). The loss of
 sample i is summed over output units; the batch loss is the mean over samples (engine/network.py).
-`delta` is the per-sample ∂L_i/∂z (B, n_out), not divided by B.
+`delta` is the per-sample ∂L_i/∂z (B, n_out), not divided by B. Titles, formulas, which targets each
+unit fits and whether its outputs are probabilities are engine/vocabulary.py's.
 """
 
 from __future__ import annotations
@@ -14,22 +15,19 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import vocabulary
 from engine.activations import sigmoid
 from engine.errors import SetupError
 
 Array = NDArray[np.float64]
 
-OUTPUT_UNITS = ("linear_mse", "linear_l1", "gaussian_nll", "sigmoid_bce", "softmax_ce", "tanh_mse")
+OUTPUT_UNITS = tuple(vocabulary.OUTPUT_UNITS)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class OutputUnit(Protocol):
     @property
     def name(self) -> str: ...
-    @property
-    def title(self) -> str: ...  # a short human name for the page
-    @property
-    def formula(self) -> str: ...  # ŷ, L and δ as the page shows them
 
     def n_outputs(self, n_targets: int) -> int: ...
     def start(self, params: Array) -> Array: ...  # the output layer's first parameters, adjusted
@@ -66,8 +64,6 @@ class _SameWidth:
 @dataclass(frozen=True)
 class LinearMSE(_SameWidth):
     name: str = "linear_mse"
-    title: str = "linear + squared error"
-    formula: str = "ŷ = z,  L = ½ Σ (ŷ − y)²,  δ = ŷ − y"
 
     def predict(self, z: Array) -> Array:
         return z.copy()
@@ -85,8 +81,6 @@ class LinearMSE(_SameWidth):
 @dataclass(frozen=True)
 class LinearL1(_SameWidth):
     name: str = "linear_l1"
-    title: str = "linear + absolute error"
-    formula: str = "ŷ = z,  L = Σ |ŷ − y|,  δ = sign(ŷ − y)"
 
     def predict(self, z: Array) -> Array:
         return z.copy()
@@ -104,8 +98,6 @@ class GaussianNLL:
     """2d outputs: the mean μ (first d) then the log-variance s (last d)."""
 
     name: str = "gaussian_nll"
-    title: str = "Gaussian mean and log-variance + negative log-likelihood"
-    formula: str = "ŷ = (μ, σ² = eˢ),  L = ½ Σ [log 2π + s + (y − μ)² e^(−s)]"
 
     def n_outputs(self, n_targets: int) -> int:
         return 2 * n_targets
@@ -141,8 +133,6 @@ class GaussianNLL:
 @dataclass(frozen=True)
 class SigmoidBCE(_SameWidth):
     name: str = "sigmoid_bce"
-    title: str = "sigmoid + cross-entropy"
-    formula: str = "ŷ = σ(z),  L = −[y log ŷ + (1 − y) log(1 − ŷ)],  δ = ŷ − y"
 
     def predict(self, z: Array) -> Array:
         return sigmoid(z)
@@ -165,8 +155,6 @@ class SigmoidBCE(_SameWidth):
 @dataclass(frozen=True)
 class SoftmaxCE(_SameWidth):
     name: str = "softmax_ce"
-    title: str = "softmax + cross-entropy"
-    formula: str = "ŷ = softmax(z),  L = −Σ y log ŷ,  δ = ŷ − y"
 
     @staticmethod
     def _log_softmax(z: Array) -> Array:
@@ -190,8 +178,6 @@ class SoftmaxCE(_SameWidth):
 @dataclass(frozen=True)
 class TanhMSE(_SameWidth):
     name: str = "tanh_mse"
-    title: str = "tanh + squared error (TF Playground)"
-    formula: str = "ŷ = tanh z,  L = ½ Σ (ŷ − y)²,  δ = (ŷ − y)(1 − ŷ²)"
 
     def predict(self, z: Array) -> Array:
         return np.tanh(z)

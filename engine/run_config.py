@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from engine import features as feature_transforms
+from engine import vocabulary
 from engine.data import DataConfig
 from engine.errors import SetupError
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig, Regularization
 
 Unit = Literal["micro", "sample", "batch", "epoch"]
-UNITS: tuple[Unit, ...] = ("micro", "sample", "batch", "epoch")
+UNITS = cast(tuple[Unit, ...], tuple(vocabulary.STEP_UNITS))  # tests/test_vocabulary.py: equal to Unit
 MAX_COUNT = 1_000_000
 
 

@@ -30,6 +30,7 @@ from app.schemas import ConfigPatch, PlayRequest, PointAdd, SessionCreate, StepU
 from app.sessions import Session, SessionError, SessionManager
 from app.setupform import SetupForm, fitting_output_unit, setup_patch
 from app.urlstate import setup_from_query, setup_query
+from engine import vocabulary
 from engine.errors import SetupError
 
 # HTML for the browser, not an API: kept out of the OpenAPI schema (/docs documents the JSON API only).
@@ -123,7 +124,8 @@ def _refused_setup(request: Request, config: SessionCreate, error: SessionError 
     jinja: Jinja2Blocks = request.app.state.templates
     return jinja.TemplateResponse(
         request, "index.html",
-        {"refused": message, "retry_url": retry, "retry_title": dict(views.OUTPUT_UNITS).get(fitted)},
+        {"refused": message, "retry_url": retry,
+         "retry_title": vocabulary.OUTPUT_UNITS[fitted].title if fitted in vocabulary.OUTPUT_UNITS else None},
         status_code=422)
 
 

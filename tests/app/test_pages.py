@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from engine import vocabulary
+
 
 def _session(client: TestClient, query: str = "hidden=3,2&batch=1") -> str:
     """Open the page (a new session from the query string) and return the session id it was sent to."""
@@ -268,7 +270,7 @@ def test_playing_by_micro_step_keeps_the_inspector_on_the_live_formula(client: T
     client.post(f"/ui/{sid}/pause")
 
 
-OUTPUT_UNITS = ("tanh_mse", "sigmoid_bce", "softmax_ce", "linear_mse", "linear_l1", "gaussian_nll")
+OUTPUT_UNITS = tuple(vocabulary.OUTPUT_UNITS)
 REFUSED = {("tanh_mse", "blobs"), ("sigmoid_bce", "blobs"), ("tanh_mse", "plane"), ("sigmoid_bce", "plane"),
            ("softmax_ce", "plane")}
 
@@ -286,7 +288,7 @@ def test_every_output_unit_on_every_kind_of_data_renders_or_is_refused_in_words(
     assert response.status_code == 200
     sid = _attribute(response.text, "data-session")
     # The select offers this unit and greys out exactly the ones the engine refuses for this data.
-    disabled = set(re.findall(r'<option value="([a-z_]+)" disabled', response.text))
+    disabled = set(re.findall(r'<option value="([a-z_]+)"[^>]* disabled', response.text))
     assert disabled == {unit for unit, data in REFUSED if data == dataset}
     phases = []
     for _ in range(12):  # through forward, error, accumulate, the next sample
@@ -310,7 +312,7 @@ def test_a_gaussian_output_is_drawn_as_mu_and_sigma_squared_and_its_error_step_p
     assert 'data-label="μ"' in html and 'data-label="σ²"' in html
     assert 'id="m2_0"' in html and 'id="m2_1"' not in html  # the μ node shows the surface (the map is μ)
     assert "predicted mean μ" in html
-    assert re.search(r'<option value="gaussian_nll" selected>', html)
+    assert re.search(r'<option value="gaussian_nll"[^>]* selected>', html)
     for _ in range(5):  # 3 hidden + 2 output forward steps, then the error
         client.post(f"/ui/{sid}/step", data={"unit": "micro"})
     error_step = client.post(f"/ui/{sid}/step", data={"unit": "micro"}).text

@@ -238,14 +238,20 @@ def test_gradients_match_central_finite_differences(text: str, values: dict[str,
     except ExpressionError:
         assume(False)
     tree = parse(text)
-    h = 1e-6
-    for name, leaf in graph.variables().items():
+
+    def central(name: str, h: float) -> float:
         try:
             up = evaluate(tree, {**values, name: values[name] + h}).data
             down = evaluate(tree, {**values, name: values[name] - h}).data
         except ExpressionError:
             assume(False)
-        numeric = (up - down) / (2 * h)
+        return float((up - down) / (2 * h))
+
+    for name, leaf in graph.variables().items():
+        numeric = central(name, 1e-6)
+        # Near a singularity (√c at c ≈ 1e-5) the difference quotient itself has not converged: it is no
+        # reference there, so such a point says nothing about the graph's gradient.
+        assume(central(name, 2e-6) == pytest.approx(numeric, rel=1e-5, abs=1e-5))
         assert leaf.grad == pytest.approx(numeric, rel=1e-4, abs=1e-4), (text, name)
 
 

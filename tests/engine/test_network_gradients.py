@@ -69,8 +69,10 @@ def finite_difference(network: Network, X: np.ndarray, Y: np.ndarray,
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    return 0.0 if scale == 0 else float(np.linalg.norm(analytic - numeric) / scale)
+    """|a − n| / (|a| + |n|), with the scale floored at 1e-3: a gradient that is exactly 0 (dead ReLU units)
+    must not fail against the finite difference's rounding noise (~1e-10), which is not an error."""
+    scale = max(float(np.linalg.norm(analytic) + np.linalg.norm(numeric)), 1e-3)
+    return float(np.linalg.norm(analytic - numeric) / scale)
 
 
 def check_gradients(config: NetworkConfig, seed: int, regularization: Regularization) -> None:

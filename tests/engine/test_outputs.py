@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import outputs
+from engine import outputs, vocabulary
 from engine.outputs import OUTPUT_UNITS
 
 
@@ -87,7 +87,7 @@ def test_output_widths_and_page_formulas() -> None:
     assert outputs.get("gaussian_nll").n_outputs(2) == 4
     assert outputs.get("softmax_ce").n_outputs(5) == 5
     for name in OUTPUT_UNITS:
-        unit = outputs.get(name)
-        assert unit.name == name and "L =" in unit.formula and unit.title
+        term = vocabulary.OUTPUT_UNITS[name]
+        assert outputs.get(name).name == name and term.loss.startswith("L =") and term.title
     with pytest.raises(ValueError, match="output_unit"):
         outputs.get("hinge")
