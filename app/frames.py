@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import math
+import weakref
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import maps as heat_maps
 from engine.optim import penalty
 from engine.stepper import Run
 
@@ -17,10 +19,10 @@ DELTA_PHASES = frozenset({"error", "backward", "accumulate", "update"})
 GRAD_PHASES = frozenset({"backward", "accumulate", "update"})
 
 VECTOR_MIN = 64  # arrays at least this large are rounded with one vectorised pass (measured crossover)
-OUTPUT_MAP_RES = 48
-NODE_MAP_RES = 24
-# Heat-map scale: a value v is sent as round((clip(v, -1, 1) + 1) * 127.5), so 0 -> -1, 255 -> +1 and
-# 127/128 straddle 0. Probabilities (sigmoid, softmax) are first mapped 2p - 1 so 0.5 sits at the middle.
+OUTPUT_MAP_RES = heat_maps.OUTPUT_RES
+NODE_MAP_RES = heat_maps.NODE_RES
+# Heat-map scale (engine/maps.py): a value v is sent as round((clip(v, -1, 1) + 1) * 127.5), so 0 -> -1,
+# 255 -> +1 and 127/128 straddle 0. Probabilities (sigmoid, softmax) are first mapped 2p - 1.
 MAP_SCALE = (-1.0, 1.0)
 
 
@@ -153,59 +155,49 @@ def _accuracy(run: Run) -> dict[str, Any] | None:
     return {"train": r4(history[-1].accuracy), "test": r4(history[-1].test_accuracy)}
 
 
-def _scale(values: NDArray[np.float64]) -> NDArray[np.uint8]:
-    """Values -> bytes on the [-1, 1] scale (NaN as 0, which the engine never lets through anyway)."""
-    clipped = np.clip(values, -1.0, 1.0)
-    clipped[np.isnan(clipped)] = 0.0
-    return np.rint((clipped + 1.0) * 127.5).astype(np.uint8)
+# Each Run's maps, rebuilt only when its weights (or plane, features, classes) change, and their encoded
+# form, kept while the bytes are the same object. Weak keys: a Run that is replaced or evicted takes its
+# maps with it.
+_CACHES: weakref.WeakKeyDictionary[Run, heat_maps.MapCache] = weakref.WeakKeyDictionary()
+_Encoded = tuple[heat_maps.MapBytes, dict[str, Any]]
+_ENCODED: weakref.WeakKeyDictionary[Run, _Encoded] = weakref.WeakKeyDictionary()
 
 
-def _encode(grid: NDArray[np.float64]) -> str:
-    """res*res values (row-major, row 0 at ymin) -> base64 of res*res uint8 on the [-1, 1] scale."""
-    return base64.b64encode(_scale(grid).tobytes()).decode("ascii")
+def map_cache(run: Run) -> heat_maps.MapCache:
+    """The run's MapCache (made on first use); `builds` counts how often its maps were computed."""
+    cache = _CACHES.get(run)
+    if cache is None:
+        cache = _CACHES[run] = heat_maps.MapCache()
+    return cache
 
 
-def _bytes(values: NDArray[Any]) -> str:
-    return base64.b64encode(np.ascontiguousarray(values, dtype=np.uint8).tobytes()).decode("ascii")
-
-
-def _output_map(run: Run, prediction: NDArray[np.float64]) -> dict[str, Any]:
-    """The decision map. `out`: one value per cell on the [-1, 1] byte scale: the single output, or for
-    probabilities 2p - 1 of class 1 (+1), so byte 128 is the p = 0.5 boundary. When the output has one
-    unit per class (softmax_ce, or one-hot targets), also `classes`: one map per class, byte =
-    round(255 p) (p = the class's probability, linear outputs clipped to [0, 1]); the page colours each
-    cell by its most probable class, so every class shows."""
-    n_classes = run.dataset.n_classes
-    output_unit = run.config.output_unit
-    maps: dict[str, Any] = {"classes": None}
-    if n_classes >= 2 and prediction.shape[1] >= n_classes:
-        scores = np.clip(np.nan_to_num(prediction[:, :n_classes]), 0.0, 1.0)
-        maps["classes"] = [_bytes(np.rint(scores[:, c] * 255.0)) for c in range(n_classes)]
-    if output_unit == "softmax_ce" or (maps["classes"] is not None and n_classes == 2):
-        values = 2.0 * prediction[:, 1] - 1.0
-    elif output_unit == "sigmoid_bce":
-        values = 2.0 * prediction[:, 0] - 1.0
-    else:
-        values = prediction[:, 0]
-    maps["out"] = _encode(values)
-    return maps
+def _b64(values: NDArray[np.uint8]) -> str:
+    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
 
 
 def build_maps(run: Run) -> dict[str, Any]:
-    """Heat maps over the input plane: the prediction at 48x48 and every hidden neuron at 24x24."""
-    out = run.grid(OUTPUT_MAP_RES)
-    nodes = run.grid(NODE_MAP_RES)
-    node_maps: dict[str, str] = {}
-    for layer_number, layer_values in enumerate(nodes.layers[:-1], start=1):
-        # one scaling pass per layer, then each unit's column as its own map
-        scaled = np.ascontiguousarray(_scale(layer_values).T)
-        for j in range(scaled.shape[0]):
-            node_maps[f"n{layer_number}_{j}"] = base64.b64encode(scaled[j].tobytes()).decode("ascii")
-    return {
+    """Heat maps over the input plane: the prediction at 48x48 and every hidden neuron at 24x24.
+
+    `out`: one byte per cell on the [-1, 1] scale: the single output, or for probabilities 2p - 1 of
+    class 1 (+1), so byte 128 is the p = 0.5 boundary. When the output has one unit per class
+    (softmax_ce, or one-hot targets), also `classes`: one map per class, byte = round(255 p) (linear
+    outputs clipped to [0, 1]); the page colours each cell by its most probable class, so every class
+    shows. `nodes`: "n{layer}_{unit}" -> that hidden neuron's map. Built by engine/maps.py."""
+    data = map_cache(run).get(run.network, run.dataset.extent, run.config.features, run.dataset.n_classes)
+    encoded = _ENCODED.get(run)
+    if encoded is not None and encoded[0] is data:
+        return encoded[1]
+    node_maps = {f"n{layer_number}_{j}": _b64(unit_bytes)
+                 for layer_number, layer_bytes in enumerate(data.nodes, start=1)
+                 for j, unit_bytes in enumerate(layer_bytes)}
+    maps = {
         "res": OUTPUT_MAP_RES,
         "node_res": NODE_MAP_RES,
-        "extent": r4(np.asarray(out.extent, dtype=np.float64)),
+        "extent": r4(np.asarray(run.dataset.extent, dtype=np.float64)),
         "scale": list(MAP_SCALE),
-        **_output_map(run, np.asarray(out.prediction, dtype=np.float64)),
+        "classes": None if data.classes is None else [_b64(c) for c in data.classes],
+        "out": _b64(data.out),
         "nodes": node_maps,
     }
+    _ENCODED[run] = (data, maps)
+    return maps

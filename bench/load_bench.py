@@ -184,13 +184,15 @@ async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, u
                        100 * (own_end - own_start) / (window_end - window_start), rss)
 
 
-def start_server(port: int, data_dir: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, data_dir: str, profile: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "STEPWISE_DATA_DIR": data_dir,
            "STEPWISE_SESSIONS_PER_CLIENT_PER_MINUTE": "100000",
            "STEPWISE_REQUESTS_PER_CLIENT_PER_SECOND": "100000", "STEPWISE_REQUESTS_BURST": "100000",
            "STEPWISE_MAX_SESSIONS_IN_MEMORY": "1000", "STEPWISE_STREAM_MAX_PER_CLIENT": "1000",
            "STEPWISE_STREAM_MAX_TOTAL": "1000"}
-    server = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=ROOT, env=env,
+    command = (["-m", "app", "--port", str(port)] if profile is None else
+               [str(ROOT / "bench" / "profiled_server.py"), "--port", str(port), "--out", profile])
+    server = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -210,10 +212,11 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=20.0, help="play speed, units per second")
     parser.add_argument("--unit", default="batch")
     parser.add_argument("--hidden", type=int, nargs="*", default=[4, 2], help="hidden layer sizes")
+    parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats to FILE")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(port, data_dir)
+        server = start_server(port, data_dir, args.profile)
         try:
             print(f"server pid {server.pid} on 127.0.0.1:{port}; play {args.unit} at {args.speed}/s on "
                   f"[2,{','.join(map(str, args.hidden))},1]; {args.seconds:.0f} s per round; "

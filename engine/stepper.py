@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import features as feature_transforms
+from engine import maps
 from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for, targets_for
 from engine.divergence import PARAMETER_BOUND, divergence_message, loss_bound, loss_ok, network_ok, trace_ok
 from engine.errors import SetupError
@@ -344,14 +345,5 @@ class Run(MicroSteps, Rewind):
 
         Points run row-major with row 0 at ymin and column 0 at xmin: layers[l] (res*res, n_l) for
         layers 1..L, prediction (res*res, n_out)."""
-        if not 2 <= resolution <= 512:
-            raise SetupError("resolution", "must be between 2 and 512")
-        xmin, xmax, ymin, ymax = self.dataset.extent
-        xs, ys = np.linspace(xmin, xmax, resolution), np.linspace(ymin, ymax, resolution)
-        points = np.column_stack([np.tile(xs, resolution), np.repeat(ys, resolution)])
-        inputs = feature_transforms.transform(points, self.config.features)
-        with np.errstate(all="ignore"):
-            layers = self.network.layer_outputs(inputs)
-            prediction = self.network.predict(inputs)
-        return GridValues(resolution, self.dataset.extent, layers, prediction)
+        return maps.grid_values(self.network, self.dataset.extent, self.config.features, resolution)
 

@@ -192,3 +192,13 @@ def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
         published, with_maps = asyncio.run(scenario(Path(directory)))
     assert published >= 20  # ~40 ticks in 2 s; slack for a slow machine
     assert 4 <= with_maps <= 10  # 4 per second, and never one per frame
+
+
+def test_maps_of_an_unchanged_run_are_built_once_and_rebuilt_after_a_step() -> None:
+    run = Run(RunConfig())
+    first = frames.build_maps(run)
+    frames.build_frame(run)
+    assert frames.build_maps(run) is first and frames.map_cache(run).builds == 1
+    run.step("batch")
+    second = frames.build_maps(run)
+    assert frames.map_cache(run).builds == 2 and second["out"] != first["out"]
