@@ -29,6 +29,7 @@ class Broadcaster:
         self.closed = False
         self._changed = asyncio.Event()
         self._texts: dict[tuple[int, int], str] = {}
+        self._events: dict[tuple[int, int, str], bytes] = {}
 
     def publish(
         self, frame: dict[str, Any], maps: dict[str, Any] | None = None, *, arch: bool = False
@@ -72,3 +73,19 @@ class Broadcaster:
             frame = dict(self.frame, maps=self.maps if with_maps else None, t=round(self.published_at, 3))
             text = self._texts[key] = json.dumps(frame, separators=(",", ":"), allow_nan=False)
         return text
+
+    def event(self, with_maps: bool, name: str) -> bytes:
+        """The latest frame as one Server-Sent Event (`id:` the step id, `event:` name, one `data:` line),
+        encoded once per version and name for every subscriber. Built here rather than by sse-starlette's
+        ServerSentEvent, which splits the data on line breaks and re-encodes it for each send: ~0.23 ms
+        for a 44 kB frame with maps on [2,8x6,1]. Compact JSON has no line breaks (they are escaped in
+        strings), so the one `data:` line is the whole frame."""
+        assert self.frame is not None
+        key = (self.version, self.maps_version if with_maps else -1, name)
+        encoded = self._events.get(key)
+        if encoded is None:
+            if len(self._events) > 4:
+                self._events.clear()
+            encoded = self._events[key] = (f"id: {self.frame['id']}\r\nevent: {name}\r\n"
+                                           f"data: {self.text(with_maps)}\r\n\r\n").encode()
+        return encoded

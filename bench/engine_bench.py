@@ -5,6 +5,7 @@ playground step. Run: OPENBLAS_NUM_THREADS=1 python bench/engine_bench.py"""
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -17,8 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the baseline
 import baseline
 import numpy as np
 
+from engine import maps
 from engine.network import LayerConfig, Network, NetworkConfig
 from engine.optim import Optimizer, OptimizerConfig, Regularization
+from engine.stepper import Run, RunConfig
 
 N_TRAIN = 250
 ROUNDS = 7
@@ -119,10 +122,27 @@ def measure(sizes: list[int], batch_size: int, sets: tuple[np.ndarray, ...], gri
     return epochs + full
 
 
-# TF Playground (nn.ts under Node 20): ms per epoch, and per whole "Step" with its heat-map grid.
-TF_PLAYGROUND_MS: dict[str, tuple[float, float | None]] = {
-    "[2,4,2,1]": (0.185, 4.7), "[2,8,8,8,8,8,8,1]": (2.1, 56.6), "[2,64,64,1]": (21.0, None),
-}
+def maps_precision(rounds: int) -> None:
+    """engine/maps.py: the maps in float64 (what the server sends) against the checked float32 pass (the
+    same bytes), per network, CPU ms, medians of interleaved rounds."""
+    print("\nheat maps (48x48 decision map + 24x24 per hidden neuron), CPU ms, checked float32 / float64:")
+    for sizes, _, _ in CASES:
+        run = Run(RunConfig(hidden=tuple(LayerConfig(units) for units in sizes[1:-1])))
+        run.step("epoch", 10)
+        args = (run.network, run.dataset.extent, run.config.features, run.dataset.n_classes)
+        seconds: dict[str, list[float]] = {"float64": [], "float32": []}
+        for _ in range(rounds):
+            for precision, values in seconds.items():
+                started = time.process_time()
+                for _ in range(5):
+                    maps.map_bytes(*args, precision=precision)
+                values.append((time.process_time() - started) / 5)
+        f64, f32 = (statistics.median(seconds[k]) * 1e3 for k in ("float64", "float32"))
+        cells = maps.OUTPUT_RES ** 2 + maps.NODE_RES ** 2
+        redone = maps.map_bytes(*args, precision="float32").rows_float64 / cells
+        name = "[" + ",".join(map(str, sizes)) + "]"
+        print(f"  {name:<20} float64 {f64:.2f} ms, checked float32 {f32:.2f} ms "
+              f"({f32 / f64:.2f}x; {redone:.0%} of the rows redone in float64)")
 
 
 def main() -> None:
@@ -134,7 +154,6 @@ def main() -> None:
     print(f"{'network':<20}{'batch':>6}{'base ms':>9}{'traced ms':>11}{'ratio':>7}{'untraced ms':>13}"
           f"{'ratio':>7}{'target':>7}{'µs/batch':>10} | {'full: base ms':>13}{'traced':>8}{'ratio':>7}"
           f"{'stepper':>9}{'ratio':>7}")
-    scale_lines = []
     for sizes, batch_size, target in CASES:
         base, traced, untraced, base_full, traced_full, stepper_full = measure(sizes, batch_size, sets, grid)
         name = "[" + ",".join(map(str, sizes)) + "]"
@@ -143,16 +162,8 @@ def main() -> None:
               f"{untraced * 1e3:>13.3f}{base / untraced:>6.2f}x{target:>6.1f}x{per_batch:>10.1f} | "
               f"{base_full * 1e3:>13.3f}{traced_full * 1e3:>8.3f}{base_full / traced_full:>6.2f}x"
               f"{stepper_full * 1e3:>9.3f}{base_full / stepper_full:>6.2f}x")
-        tf_epoch, tf_step = TF_PLAYGROUND_MS.get(name, (None, None))
-        if tf_epoch is not None:
-            ours, ours_step = untraced * 1e3, stepper_full * 1e3
-            line = f"  {name:<20} epoch {ours:.3f} ms vs {tf_epoch} ms ({tf_epoch / ours:.1f}x)"
-            if tf_step is not None:
-                line += f"; full step {ours_step:.2f} ms vs {tf_step} ms ({tf_step / ours_step:.1f}x)"
-            scale_lines.append(line)
-    print("\nFor scale only, not measured here: TF Playground's JavaScript engine on another 2-vCPU")
-    print("machine (published figures, shared/research/anchors.md) against our untraced epoch and full step:")
-    print("\n".join(scale_lines))
+    maps_precision(ROUNDS)
+    print("\nTF Playground's engine, side by side in one run: bench/tf_bench.py (needs its sources).")
 
 
 if __name__ == "__main__":

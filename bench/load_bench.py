@@ -4,7 +4,7 @@ Starts its own server (`python -m app --port <free>`, temp STEPWISE_DATA_DIR) on
 N = 10, 50, 100, 200 for a few seconds each, prints frames/s per client, frame lag, step latency, errors,
 server CPU (also per frame received: the figure least disturbed by other load on the machine) and RSS,
 and stops the server. Run: OPENBLAS_NUM_THREADS=1 python bench/load_bench.py
-(options: --sizes 10 50 --seconds 10 --speed 20 --unit batch --hidden 4 2).
+(options: --sizes 10 50 --seconds 10 --speed 20 --unit batch --hidden 8,8,8,8,8,8 --profile FILE).
 
 Every client shares 127.0.0.1, so the per-address caps (sessions per minute, requests per second) are
 raised for this run; a real classroom spreads over many addresses (or one NAT address: see
@@ -211,9 +211,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--speed", type=float, default=20.0, help="play speed, units per second")
     parser.add_argument("--unit", default="batch")
-    parser.add_argument("--hidden", type=int, nargs="*", default=[4, 2], help="hidden layer sizes")
+    parser.add_argument("--hidden", nargs="*", default=["4,2"],
+                        help="hidden layer sizes: 8,8,8,8,8,8 or 8 8 8 8 8 8 (default 4,2)")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats to FILE")
     args = parser.parse_args()
+    args.hidden = [int(units) for token in args.hidden for units in token.split(",") if units]
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
         server = start_server(port, data_dir, args.profile)
@@ -223,15 +225,17 @@ def main() -> None:
                   f"{STEP_SESSIONS} extra sessions step a batch every {STEP_INTERVAL * 1e3:.0f} ms")
             print(f"{'N':>5}{'fps/client mean':>17}{'p5':>7}{'gap p95 ms':>12}{'lag p95 ms':>12}"
                   f"{'step p50 ms':>13}{'p95':>8}{'B/frame':>9}{'errors':>8}{'server CPU':>12}"
-                  f"{'client CPU':>12}{'CPU ms/frame':>14}{'RSS MB':>8}")
+                  f"{'client CPU':>12}{'CPU ms/frame':>14}{'RSS MB':>8}{'load avg':>10}")
             for n in args.sizes:
+                load = os.getloadavg()[0]  # the machine's, before this round (the bench's own included)
                 r = asyncio.run(one_round(f"http://127.0.0.1:{port}", server.pid, n, args.seconds,
                                           args.speed, args.unit, args.hidden))
                 print(f"{r.n:>5}{statistics.fmean(r.fps) if r.fps else 0:>17.1f}{p(r.fps, 0.05):>7.1f}"
                       f"{p(r.gaps_ms, 0.95):>12.0f}{p(r.lag_ms, 0.95):>12.0f}{p(r.step_ms, 0.5):>13.1f}"
                       f"{p(r.step_ms, 0.95):>8.1f}{r.frame_bytes:>9.0f}{len(r.errors):>8}"
                       f"{r.cpu_percent:>11.0f}%{r.client_cpu_percent:>11.0f}%"
-                      f"{10 * r.cpu_percent / max(sum(r.fps), 1e-9):>14.2f}{r.rss_mb:>8.0f}", flush=True)
+                      f"{10 * r.cpu_percent / max(sum(r.fps), 1e-9):>14.2f}{r.rss_mb:>8.0f}{load:>10.1f}",
+                      flush=True)
                 if r.errors:
                     counts = {e: r.errors.count(e) for e in sorted(set(r.errors))}
                     print("      errors:", ", ".join(f"{e} ×{c}" for e, c in counts.items())[:300])

@@ -24,7 +24,7 @@ CAP_SLACK = 0.2
 
 async def frames_for(
     sessions: SessionManager, s: Session, request: Request, release: Callable[[], None] = lambda: None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     """Every frame is the full visible state, so a snapshot after a reconnect loses nothing and a
     skipped frame is never needed: conflation is just "send the latest version you have not sent".
     `release` gives back the stream's slot (StreamSlots) when the stream ends."""
@@ -40,7 +40,7 @@ async def frames_for(
             assert b.frame is not None
             with_maps = event == "snapshot" or b.maps_version != sent_maps
             sent_version, sent_maps = b.version, b.maps_version
-            yield ServerSentEvent(b.text(with_maps), event=event, id=str(b.frame["id"]))
+            yield b.event(with_maps, event)  # bytes, encoded once per frame for every subscriber
             sent_at = loop.time()
             while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
                 if await request.is_disconnected():

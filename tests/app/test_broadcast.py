@@ -72,3 +72,15 @@ def test_the_sent_frame_carries_the_server_time_it_was_published() -> None:
     stamp = json.loads(b.text(with_maps=False))["t"]
     assert before - 0.001 <= stamp <= after + 0.001
     assert b.frame is not None and "t" not in b.frame  # the frame contract's dict itself is untouched
+
+
+def test_a_frame_event_is_one_sse_record_encoded_once_for_every_subscriber() -> None:
+    b = Broadcaster()
+    b.publish({"id": 7, "note": "two\nlines"}, {"out": "AAEC"})
+    event = b.event(with_maps=True, name="snapshot")
+    assert b.event(with_maps=True, name="snapshot") is event  # the second subscriber reuses the bytes
+    lines = event.decode().split("\r\n")
+    assert lines[:2] == ["id: 7", "event: snapshot"] and lines[-2:] == ["", ""]
+    (data,) = [line for line in lines if line.startswith("data: ")]  # one data line: no raw line break
+    assert json.loads(data[len("data: "):]) == json.loads(b.text(with_maps=True))
+    assert json.loads(b.event(with_maps=False, name="frame").decode().split("data: ")[1])["maps"] is None
