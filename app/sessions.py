@@ -44,8 +44,13 @@ def finite_tree(tree: Any) -> Any:
 
 
 def _document(run: Run) -> str:
-    """The run's export document as compact JSON text (what the store keeps)."""
-    return json.dumps(finite_tree(serialize.export_run(run)), separators=(",", ":"), allow_nan=False)
+    """The run's export document as compact JSON text (what the store keeps). A document without NaN or
+    inf (nearly always) is written as it is: walking the tree for them cost ~30 % of a save."""
+    document = serialize.export_run(run)
+    try:
+        return json.dumps(document, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a diverged loss: JSON has no NaN or inf, the store keeps null
+        return json.dumps(finite_tree(document), separators=(",", ":"), allow_nan=False)
 
 # secrets.token_urlsafe(24) is 24 random bytes (192 bits) -> exactly 32 URL-safe characters.
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
