@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 import baseline  # noqa: E402  (bench/baseline.py, after the path)
 import numpy as np  # noqa: E402
 
-from app import frames  # noqa: E402
+from app import cli, frames  # noqa: E402
 from engine.network import LayerConfig  # noqa: E402
 from engine.optim import OptimizerConfig  # noqa: E402
 from engine.stepper import Run, RunConfig  # noqa: E402
@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--esbuild", type=Path, required=True, help="the esbuild executable (from npm)")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    if hasattr(cli, "keep_freed_memory"):  # as `stepwise` starts (older trees have no such setting)
+        cli.keep_freed_memory()
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         nn_js = compile_nn(args.tf_src, args.esbuild, Path(scratch))

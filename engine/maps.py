@@ -13,9 +13,10 @@ every value (rounding of the inputs, the weights, each matrix product, each acti
 by layer with the activation's slope), and every grid row with any byte within twice that bound of a
 boundary is evaluated again in float64, so its bytes are float64's in every cell (tests/engine/
 test_maps.py, every activation and output unit). On this machine's NumPy (float64 tanh vectorised,
-~1.8 ns a value) the check costs more than float32 saves (1.2-1.7x the float64 pass on [2,4,2,1] and
-[2,8x6,1], 1.35x on [2,64,64,1]: bench/engine_bench.py prints it), so the maps are built in float64
-(DEFAULT_PRECISION); the checked pass stays for machines whose float64 tanh is scalar.
+~1.8 ns a value) the check costs more than float32 saves: 1.6-2.2x the float64 pass on [2,4,2,1],
+[2,8x6,1] and [2,64,64,1], 13-17 % of the rows redone on the deeper ones (bench/engine_bench.py prints
+it), so the maps are built in float64 (DEFAULT_PRECISION); the checked pass stays for machines whose
+float64 tanh is a scalar loop.
 
 Shapes: a grid of resolution r has r² points, row-major, row 0 at ymin, column 0 at xmin; a layer's
 values are (r², n_l); a map's bytes are (r²,) uint8, the node maps of a layer (n_l, r²).
