@@ -21,9 +21,9 @@ from app.inspector_text import (
     distinct_decimals,
     factor,
     fmt,
+    subscript,
     weight_name,
 )
-from app.names import subscript
 
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
            "graph_link", "inspector_view"]

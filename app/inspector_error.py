@@ -18,8 +18,8 @@ from app.inspector_text import (
     NetNames,
     factor,
     fmt,
+    subscript,
 )
-from app.names import subscript
 from engine import vocabulary
 
 # Output units whose loss carries a log that cancels the output function's slope: δ = ŷ − y.

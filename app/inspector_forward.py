@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.inspector_text import InspectorView, Line, NetNames, input_names, weight_name
-from app.names import subscript
+from app.inspector_text import InspectorView, Line, NetNames, input_names, subscript, weight_name
 from engine import vocabulary
 
 # Output unit -> the function the output neuron applies (its loss is named at the error step).

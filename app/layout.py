@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.names import neuron_labels
+from app.inspector_text import neuron_labels
 
 NODE_SIZE = 30
 BIAS_SIZE = 7
@@ -128,11 +127,6 @@ def network_layout(sizes: Sequence[int], features: Sequence[str] = (),
             biases.append(BiasView(f"b{layer}_{unit}", layer, unit, tx - half - BIAS_SIZE - 2,
                                    ty + half - BIAS_SIZE, f"bias of {target}"))
     return NetworkLayout(width, height, NODE_SIZE, BIAS_SIZE, columns, nodes, links, biases, labels)
-
-
-def layer_sizes(config: Any, n_outputs: int) -> list[int]:
-    """[inputs, hidden..., outputs] from a RunConfig (features, hidden) and the network's output count."""
-    return [len(config.features), *(layer.units for layer in config.hidden), n_outputs]
 
 
 def output_map_node(sizes: Sequence[int], output_unit: str) -> str | None:

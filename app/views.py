@@ -1,6 +1,6 @@
 """Run -> template context: the page's counters, controls, option lists; the first paint and each fragment.
 
-The drawing's geometry is app/layout.py, the units' names app/names.py, the inspector's formula
+The drawing's geometry is app/layout.py, the units' names app/inspector_text.py, the inspector's formula
 app/inspector.py; this module puts them together with the Run's state. It prints numbers the engine
 computed and computes none of its own.
 """
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from app.frames import r4
-from app.inspector import NetNames, inspector_view
-from app.layout import layer_sizes, network_layout, output_map_node
-from app.names import neuron_labels, neuron_numbers
+from app.inspector import inspector_view
+from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
+from app.layout import network_layout, output_map_node
 from engine import features as engine_features
 from engine import vocabulary
 from engine.data import n_targets_for

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from app import frames
-from app.layout import layer_sizes, network_layout
+from app.inspector_text import layer_sizes
+from app.layout import network_layout
 from engine.data import DataConfig
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig

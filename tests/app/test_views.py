@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from app.inspector import MINUS, factor, fmt
+from app.inspector_text import neuron_labels, neuron_numbers
 from app.layout import network_layout
-from app.names import neuron_labels, neuron_numbers
 from app.schemas import LayerSpec, SessionCreate
 from app.urlstate import setup_from_query, setup_query
 
