@@ -130,8 +130,7 @@ def apply_live(run: Run, patch: ConfigPatch) -> None:
 
 def state_fields(run: Run) -> dict[str, Any]:
     event = run.current_event
-    train, test = run.losses()
-    trace = run.last_trace
+    measured = run.current_metrics()
     return {
         "step_id": run.step_id,
         "epoch": run.epoch,
@@ -139,7 +138,7 @@ def state_fields(run: Run) -> dict[str, Any]:
         "sample": run.sample,
         "phase": event.kind if event is not None else None,
         "diverged": run.diverged.message if run.diverged is not None else None,
-        "loss": {"train": r4(train), "test": r4(test), "reg": r4(trace.loss_reg) if trace else 0.0},
+        "loss": {"train": r4(measured.train_loss), "test": r4(measured.test_loss), "reg": r4(measured.reg)},
         "config": config_dict(run),
     }
 
@@ -176,7 +175,9 @@ def network_dict(run: Run) -> dict[str, Any]:
 
 
 def metrics_dict(run: Run) -> dict[str, Any]:
-    return {"step_id": run.step_id, "history": [_arrays(m) for m in run.history_metrics]}
+    """The loss chart: a point after every `every`-th batch (engine/metrics.py MetricsLog)."""
+    return {"step_id": run.step_id, "every": run.metrics.every,
+            "history": [_arrays(m) for m in run.history_metrics]}
 
 
 def export_document(run: Run) -> dict[str, Any]:

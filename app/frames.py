@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import maps as heat_maps
-from engine.optim import penalty
+from engine.metrics import Metrics
 from engine.stepper import Run
 
 # Phases in which the deltas / gradients of the focus sample exist and are shown.
@@ -24,6 +24,7 @@ NODE_MAP_RES = heat_maps.NODE_RES
 # Heat-map scale (engine/maps.py): a value v is sent as round((clip(v, -1, 1) + 1) * 127.5), so 0 -> -1,
 # 255 -> +1 and 127/128 straddle 0. Probabilities (sigmoid, softmax) are first mapped 2p - 1.
 MAP_SCALE = (-1.0, 1.0)
+CHART_TAIL = 4  # the loss chart's newest points in every frame (a conflated frame loses none of them)
 
 
 def _round4(values: NDArray[Any]) -> NDArray[np.float64]:
@@ -129,15 +130,15 @@ def build_frame(run: Run) -> dict[str, Any]:
             arrays += [lt.delta[focus_sample] for lt in trace.layers]
         if has_grads:
             arrays += [_flat_pieces(lt.grad_weights) for lt in trace.layers]
-    train, test = run.losses()
-    reg = penalty(run.config.regularization, [layer.weights for layer in layers])
-    arrays.append(np.array([train, test, reg]))
+    measured = run.current_metrics()  # losses, R and accuracy at the current parameters
+    accuracy = None if measured.accuracy is None else [measured.accuracy, measured.test_accuracy or 0.0]
+    arrays.append(np.array([measured.train_loss, measured.test_loss, measured.reg, *(accuracy or ())]))
     rounded = r4_many(arrays)
     weights, biases, rest = rounded[:n], rounded[n:2 * n], rounded[2 * n:-1]
     act = rest[:n + 1] if trace is not None else None
     delta = [[], *rest[n + 1:2 * n + 1]] if has_delta else None
     grads = [[], *rest[-n:]] if has_grads else None
-    train, test, reg = rounded[-1]
+    train, test, reg, *acc = rounded[-1]
     diverged = run.diverged
     return {
         "id": run.step_id,
@@ -152,18 +153,26 @@ def build_frame(run: Run) -> dict[str, Any]:
         "b": [[], *biases],  # maxout: a list of k biases per unit
         "g": grads,
         "loss": {"train": train, "test": test, "reg": reg},
-        "acc": _accuracy(run),
+        "acc": {"train": acc[0], "test": acc[1]} if acc else None,
+        "chart": chart_tail(run),
         "diverged": diverged.message if diverged is not None else None,
         "maps": None,
     }
 
 
-def _accuracy(run: Run) -> dict[str, Any] | None:
-    """Accuracy after the last completed batch (None for regression or before the first batch)."""
-    history = run.history_metrics
-    if not history or history[-1].accuracy is None:
-        return None
-    return {"train": r4(history[-1].accuracy), "test": r4(history[-1].test_accuracy)}
+def chart_point(point: Metrics) -> list[Any]:
+    """One loss-chart point as [step, train, test, reg] (step = batches applied)."""
+    return [point.step, *r4(np.array([point.train_loss, point.test_loss, point.reg]))]
+
+
+def chart_tail(run: Run) -> dict[str, Any]:
+    """What a frame says about the loss chart (engine/metrics.py MetricsLog): it samples every `every`-th
+    batch; `step` is where the run is (the x of the frame's `loss`); `tail` the newest points. The page
+    keeps its points up to the tail's last step (Back truncates), merges the tail by step, and asks
+    GET .../metrics for the whole chart when the tail does not join its points."""
+    log = run.metrics
+    return {"every": log.every, "step": run.updates,
+            "tail": [chart_point(point) for point in log.points[-CHART_TAIL:]]}
 
 
 # Each Run's maps, rebuilt only when its weights (or plane, features, classes) change, and their encoded

@@ -133,11 +133,9 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         for i, ((x, y), label) in enumerate(zip(dataset.points.tolist(), labels, strict=True))
     ]
     event = run.current_event
-    train, test = run.losses()
-    history = run.history_metrics
-    last = history[-1] if history else None
-    last_acc = (None if last is None or last.accuracy is None
-                else f"{100 * last.accuracy:.1f} % / {100 * (last.test_accuracy or 0.0):.1f} %")
+    measured = run.current_metrics()  # the same numbers as the frame's loss and acc
+    accuracy = (None if measured.accuracy is None
+                else f"{100 * r4(measured.accuracy):.1f} % / {100 * r4(measured.test_accuracy or 0.0):.1f} %")
     classes = getattr(dataset, "class_names", ()) or ()
     context = {
         "sid": sid,
@@ -168,10 +166,9 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "n_classes": max(2, len(classes)),
         "task": dataset.task,
         "output_unit": config.output_unit,
-        "losses": {"train": _three(r4(train)), "test": _three(r4(test)),
-                   "reg": _three(r4(run.last_trace.loss_reg) if run.last_trace is not None else 0.0),
-                   "acc": "—" if last_acc is None else last_acc},
-        "history_json": json.dumps(_history(history), separators=(",", ":")),
+        "losses": {"train": _three(r4(measured.train_loss)), "test": _three(r4(measured.test_loss)),
+                   "reg": _three(r4(measured.reg)), "acc": "—" if accuracy is None else accuracy},
+        "history_json": json.dumps(_history(run), separators=(",", ":")),
         "diverged": run.diverged.message if run.diverged is not None else None,
         "setup_error": None,
     }
@@ -192,9 +189,13 @@ def _three(value: float | None) -> str:
     return "0.000" if text == "-0.000" else text.replace("-", "−")
 
 
-def _history(history: Sequence[Any]) -> dict[str, list[float | None]]:
-    """Loss history for the chart's first paint; the stream appends from there."""
+def _history(run: Any) -> dict[str, Any]:
+    """The loss chart for the first paint (engine/metrics.py MetricsLog: a point after every `every`-th
+    batch, `step` = batches applied); frames' `chart` carries it on from there."""
+    history = run.history_metrics
     return {
+        "every": run.metrics.every,
+        "step": [m.step for m in history],
         "train": [r4(m.train_loss) for m in history],
         "test": [r4(m.test_loss) for m in history],
         "reg": [r4(m.reg) for m in history],

@@ -125,6 +125,10 @@ class TeachingSequence(Sequence[Event]):
     def sample_of(self, index: int) -> int:
         return self.locate(index)[1]
 
+    def updates_done(self, cursor: int | None) -> int:
+        """How many update events are done once events 0..cursor are (None: the batch start)."""
+        return 0 if cursor is None else max(0, cursor - self.first_update + 1)
+
     def params_at(self, old: Params, cursor: int | None) -> Params:
         """The parameters once events 0..cursor are done: each unit whose update event is done has its
         row (weights and bias) from new_params, every other row from `old`. Copies; exact."""

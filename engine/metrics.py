@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,9 +11,19 @@ from numpy.typing import NDArray
 from engine.network import Network
 from engine.optim import Regularization, penalty
 
-METRICS_LIMIT = 2000  # points kept; past it the older half is thinned to every other point
+CHART_POINTS = 200  # the loss chart (260 px wide) holds at most this many points, at least half as many
 
-Split = tuple[NDArray[np.float64], NDArray[np.float64], NDArray]  # inputs (N, F), targets (N, T), labels (N,)
+
+
+@dataclass(frozen=True)
+class Points:
+    """Both splits stacked for one evaluation pass: rows [:n_train] are the training split, the rest the
+    test split. inputs (N, F) after the feature transform, targets (N, T), labels (N,)."""
+
+    inputs: NDArray[np.float64]
+    targets: NDArray[np.float64]
+    labels: NDArray
+    n_train: int
 
 
 @dataclass(frozen=True)
@@ -52,21 +63,53 @@ class GridValues:
 
 @dataclass
 class MetricsLog:
-    """Metrics in step order, at most METRICS_LIMIT points (older ones thinned, newest kept)."""
+    """The loss chart: Metrics after every `every`-th batch (steps every, 2·every, 3·every, ...), oldest
+    first, at most `limit` points. When one more point would not fit, `every` doubles and the points
+    between go, so the chart always samples evenly and a long run costs one evaluation every `every`
+    batches. `every` is a power of two; it never shrinks (back keeps it).
+
+    The Run appends a point when a batch completes at a step that is `due`, and truncates the log when it
+    goes back (`truncate_after`), so the log always ends at or before the run's position. The current
+    state's numbers (which may lie between two points) are Run.current_metrics()."""
 
     points: list[Metrics] = field(default_factory=list)
-    limit: int = METRICS_LIMIT
+    limit: int = CHART_POINTS
+    every: int = 1
+
+    def due(self, step: int) -> bool:
+        """True when the point after `step` batches belongs on the chart."""
+        return step > 0 and step % self.every == 0
 
     def append(self, point: Metrics) -> None:
+        """Add the point after `point.step` batches; ignored unless due and newer than the last point."""
+        if not self.due(point.step) or (self.points and point.step <= self.points[-1].step):
+            return
         self.points.append(point)
-        if len(self.points) > self.limit:
-            half = len(self.points) // 2
-            self.points[:half] = self.points[:half:2]
+        while len(self.points) > self.limit:
+            self.every *= 2
+            self.points = [p for p in self.points if p.step % self.every == 0]
 
     def truncate_after(self, step: int) -> None:
-        """Drop the points taken after `step` batches (rewind)."""
+        """Drop the points taken after `step` batches (back, rewind)."""
         while self.points and self.points[-1].step > step:
             self.points.pop()
+
+    def since(self, step: int) -> list[Metrics]:
+        """The points taken after `step` batches, oldest first."""
+        return [p for p in self.points if p.step > step]
+
+    @classmethod
+    def restored(cls, points: Sequence[Metrics], limit: int = CHART_POINTS) -> MetricsLog:
+        """A log holding `points` (an export's, oldest first): `every` is the largest power of two that
+        divides every step, so the points after them keep the spacing the chart had."""
+        every = 1
+        steps = [p.step for p in points if p.step > 0]
+        while steps and all(step % (2 * every) == 0 for step in steps):
+            every *= 2
+        log = cls(limit=limit, every=every)
+        for point in points:
+            log.append(point)
+        return log
 
 
 def _accuracy(prediction: NDArray[np.float64], labels: NDArray, n_targets: int, threshold: float) -> float:
@@ -81,19 +124,21 @@ def _accuracy(prediction: NDArray[np.float64], labels: NDArray, n_targets: int, 
     return float(np.mean(chosen == labels))
 
 
-def evaluate(network: Network, regularization: Regularization, task: str, train: Split, test: Split,
+def evaluate(network: Network, regularization: Regularization, task: str, points: Points,
              *, epoch: int, batch: int, step: int) -> Metrics:
-    """Losses (one forward pass per split) and accuracy at the network's current parameters."""
+    """Losses and accuracy of both splits at the network's current parameters, in one forward pass over
+    every point (the prediction and the loss come from the same z), and R at the current weights."""
     config = network.config
-    threshold = 0.5 if config.output_unit == "sigmoid_bce" else 0.0
-    results: list[tuple[float, float | None]] = []
-    for inputs, targets, labels in (train, test):
-        z = network.forward(inputs)  # one pass for both the prediction and the loss
+    z = network.forward(points.inputs)
+    per_sample = network.output.loss(z, points.targets)
+    n = points.n_train
+    train_loss = float(np.mean(per_sample[:n])) if n else 0.0
+    test_loss = float(np.mean(per_sample[n:])) if len(per_sample) > n else 0.0
+    train_accuracy = test_accuracy = None
+    if task != "regression":
+        threshold = 0.5 if config.output_unit == "sigmoid_bce" else 0.0
         prediction = network.output.predict(z)
-        loss = float(np.mean(network.output.loss(z, targets))) if len(inputs) else 0.0
-        accuracy = (None if task == "regression"
-                    else _accuracy(prediction, labels, config.n_targets, threshold))
-        results.append((loss, accuracy))
+        train_accuracy = _accuracy(prediction[:n], points.labels[:n], config.n_targets, threshold)
+        test_accuracy = _accuracy(prediction[n:], points.labels[n:], config.n_targets, threshold)
     reg = penalty(regularization, [layer.weights for layer in network.layers])
-    (train_loss, train_accuracy), (test_loss, test_accuracy) = results
     return Metrics(epoch, batch, step, train_loss, test_loss, reg, train_accuracy, test_accuracy)

@@ -136,6 +136,8 @@ class MicroSteps(RunState):
         sequence = self._in_batch.sequence
         old = unflatten(self.history.top.params, self.history.top.params_layout)
         self.network.set_params(sequence.params_at(old, cursor))
+        if sequence.updates_done(self.cursor) != sequence.updates_done(cursor):
+            self._version += 1  # an update event was done or undone: the losses change
         self.cursor = cursor
 
     def _complete_batch(self) -> bool:
@@ -146,7 +148,7 @@ class MicroSteps(RunState):
         self.optimizer.set_state(batch.new_optimizer_state)
         self._in_batch = None
         self.cursor = None
-        if not self._finish_batch():
+        if not self._finish_batch(final=True):
             return False
         self._shown = batch.sequence
         return True

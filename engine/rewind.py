@@ -44,6 +44,7 @@ class Rewind(RunState):
         self.rng.bit_generator.state = snapshot.rng_state
         self.epoch, self.batch, self.updates = snapshot.epoch, snapshot.batch, snapshot.updates
         self.metrics.truncate_after(snapshot.updates)
+        self._version += 1
         self._in_batch = None
         self.cursor = None
 
@@ -126,9 +127,7 @@ class Rewind(RunState):
             raise SetupError("state.optimizer.kind", f"expected {self._optimizer_config.kind!r}")
         self.history.clear()
         self.history.push(point)
-        self.metrics = MetricsLog()
-        for item in metrics:
-            self.metrics.append(item)
+        self.metrics = MetricsLog.restored(metrics)
         self._restore(point)
         self._shown = None
         self._trace = None

@@ -29,7 +29,7 @@ from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for, targets_fo
 from engine.divergence import PARAMETER_BOUND, divergence_message, loss_bound, loss_ok, network_ok, trace_ok
 from engine.errors import SetupError
 from engine.history import DEFAULT_HISTORY, History
-from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
+from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, Points, evaluate
 from engine.micro_steps import MicroSteps
 from engine.network import Network, NetworkConfig
 from engine.optim import Optimizer, OptimizerConfig, Regularization, Schedule
@@ -56,6 +56,10 @@ class Run(MicroSteps, Rewind):
         self.config = config
         self.history_limit = history_limit
         self.step_id = 0
+        # +1 whenever what the losses depend on changes (parameters, data, regularization): the key of
+        # the cached evaluation at the current parameters (current_metrics)
+        self._version = 0
+        self._measured: tuple[int, Metrics] | None = None
         self._bind_data(dataset)
         self.network_config = NetworkConfig(
             n_inputs=len(config.features), hidden=config.hidden, output_unit=config.output_unit,
@@ -72,10 +76,10 @@ class Run(MicroSteps, Rewind):
         inputs = feature_transforms.transform(dataset.points, config.features)
         self._train_inputs = inputs[dataset.train_index]
         self._train_targets = targets[dataset.train_index]
-        self._test_inputs = inputs[dataset.test_index]
-        self._test_targets = targets[dataset.test_index]
-        self._train_labels = np.asarray(dataset.labels)[dataset.train_index]
-        self._test_labels = np.asarray(dataset.labels)[dataset.test_index]
+        order = np.concatenate([dataset.train_index, dataset.test_index])
+        self._points = Points(inputs[order], targets[order], np.asarray(dataset.labels)[order],
+                              int(dataset.train_index.shape[0]))
+        self._version += 1
 
     def _start(self, seed: int) -> None:
         """Fresh network, optimiser, counters, history and metrics from `seed` (same seed, same run)."""
@@ -93,9 +97,9 @@ class Run(MicroSteps, Rewind):
         self._in_batch = None
         self._shown = None
         self._trace = None
-        self._losses: tuple[int, tuple[float, float]] | None = None
+        self._version += 1
         # divergence includes finite but absurd losses, measured against where this network started
-        self._loss_bound = loss_bound(self._evaluate().train_loss)
+        self._loss_bound = loss_bound(self.current_metrics().train_loss)
         self.history.push(self._snapshot("start"))
 
     def reset(self, seed: int | None = None) -> None:
@@ -129,7 +133,6 @@ class Run(MicroSteps, Rewind):
         self.history.push(self._snapshot("start"))
         self.diverged = None
         self._shown = None
-        self._losses = None
         with np.errstate(all="ignore"):
             self._preview()
         self.step_id += 1
@@ -159,12 +162,20 @@ class Run(MicroSteps, Rewind):
     def history_metrics(self) -> list[Metrics]:
         return self.metrics.points
 
+    def current_metrics(self) -> Metrics:
+        """Train and test loss (data term, mean over the split), the regularization term R and the
+        accuracies at the current parameters, with the run's counters: the one source of the numbers the
+        page and the API show. Evaluated once per change of parameters, data or regularization (a
+        micro-step that updates nothing reuses it); equal to the chart's newest point when the run is at
+        that point."""
+        if self._measured is None or self._measured[0] != self._version:
+            self._measured = (self._version, self._evaluate())
+        return self._measured[1]
+
     def losses(self) -> tuple[float, float]:
         """Train and test loss (data term, mean over the points) at the current parameters."""
-        if self._losses is None or self._losses[0] != self.step_id:
-            evaluation = self._evaluate()
-            self._losses = (self.step_id, (evaluation.train_loss, evaluation.test_loss))
-        return self._losses[1]
+        measured = self.current_metrics()
+        return measured.train_loss, measured.test_loss
 
     # ---- stepping -----------------------------------------------------------------------------------
     def step(self, unit: str, count: int = 1) -> int:
@@ -224,8 +235,7 @@ class Run(MicroSteps, Rewind):
             self.optimizer.apply(self.network, trace, self.updates)
             if network_ok(self.network) and trace_ok(trace):
                 return trace
-        self._restore(self.history.top)
-        self._diverge(loss)
+        self._fall_back(loss)
         return None
 
     def _coarse_batch(self) -> bool:
@@ -234,7 +244,7 @@ class Run(MicroSteps, Rewind):
             return False
         self._trace = trace
         self._shown = None
-        return self._finish_batch()
+        return self._finish_batch(final=True)
 
     def _untraced_batch(self) -> bool:
         """A coarse batch with no Trace kept (Network.train_batch): the same parameters bit for bit."""
@@ -243,33 +253,45 @@ class Run(MicroSteps, Rewind):
         loss = self.network.train_batch(inputs, targets, self.config.regularization, self.optimizer,
                                          self.updates)
         if not (loss_ok(loss, self._loss_bound) and network_ok(self.network)):
-            self._restore(self.history.top)
-            self._diverge(loss)
+            self._fall_back(loss)
             return False
         self._trace = None  # the last shown trace belongs to an older batch
         self._shown = None
-        return self._finish_batch()
+        return self._finish_batch(final=False)
 
-    def _finish_batch(self) -> bool:
-        """Counters, metrics and a history snapshot after a batch's update; divergence if the losses at
-        the new parameters are not finite or absurd, so every state history keeps is a good one to go
-        back to."""
-        evaluation = self._evaluate()
-        if not (loss_ok(evaluation.train_loss, self._loss_bound)
-                and loss_ok(evaluation.test_loss, self._loss_bound)):
-            self._restore(self.history.top)
-            self._trace = None
-            self._diverge(evaluation.train_loss)
-            return False
+    def _finish_batch(self, final: bool) -> bool:
+        """Counters, the chart's point and a history snapshot after a batch's update. The losses over
+        every point are evaluated only where something shows them: at the end of a step (`final`) and
+        when the chart takes this batch (MetricsLog.due); if they are not finite there, the run falls
+        back (_fall_back) and the step stops."""
         self.updates += 1
         self.batch += 1
         if self.batch >= self.batches_per_epoch:
             self.epoch += 1
             self.batch = 0
-        self.metrics.append(dataclasses.replace(evaluation, epoch=self.epoch, batch=self.batch,
-                                                step=self.updates))
+        self._version += 1
+        if final or self.metrics.due(self.updates):
+            measured = self._evaluate()
+            if not (loss_ok(measured.train_loss, self._loss_bound)
+                    and loss_ok(measured.test_loss, self._loss_bound)):
+                self._fall_back(measured.train_loss)
+                self._trace = None
+                return False
+            self._measured = (self._version, measured)
+            self.metrics.append(measured)
         self.history.push(self._snapshot("batch"))
         return True
+
+    def _fall_back(self, loss: float) -> None:
+        """A batch diverged (its loss or new parameters not finite or beyond the bound): undo it, back
+        to the boundary before it, and further back while the losses over every point are not finite
+        there (batches between two evaluations are checked by their own loss only), then `diverged`."""
+        self._restore(self.history.top)
+        while len(self.history) >= 2 and not all(loss_ok(loss, self._loss_bound) for loss in self.losses()):
+            self.history.pop()
+            self._restore(self.history.top)
+            self._trace = self._shown = None
+        self._diverge(loss)
 
     def _diverge(self, loss: float) -> None:
         self.diverged = Divergence(self.epoch, self.batch, loss,
@@ -278,9 +300,7 @@ class Run(MicroSteps, Rewind):
 
     def _evaluate(self) -> Metrics:
         with np.errstate(all="ignore"):
-            return evaluate(self.network, self.config.regularization, self.dataset.task,
-                            (self._train_inputs, self._train_targets, self._train_labels),
-                            (self._test_inputs, self._test_targets, self._test_labels),
+            return evaluate(self.network, self.config.regularization, self.dataset.task, self._points,
                             epoch=self.epoch, batch=self.batch, step=self.updates)
 
     # ---- live edits ---------------------------------------------------------------------------------
@@ -305,7 +325,7 @@ class Run(MicroSteps, Rewind):
         self.config = dataclasses.replace(self.config, optimizer=new_optimizer,
                                           regularization=new_regularization)
         self.diverged = None
-        self._losses = None
+        self._version += 1
         self.step_id += 1
 
     def set_parameter(self, layer: int, unit: int, input: int | None, value: float, piece: int = 0) -> None:
@@ -334,6 +354,7 @@ class Run(MicroSteps, Rewind):
             weights[(*target_index, input)] = float(value)
         self._shown = None
         self.diverged = None
+        self._version += 1
         self.history.push(self._snapshot("edit"))
         with np.errstate(all="ignore"):
             self._preview()

@@ -19,7 +19,7 @@ from engine.optim import OptimizerConfig
 from engine.stepper import Run, RunConfig
 
 FRAME_KEYS = {"id", "epoch", "batch", "sample", "phase", "focus", "act", "delta", "w", "b", "g", "loss",
-              "acc", "diverged", "maps"}
+              "acc", "chart", "diverged", "maps"}
 
 
 def numbers(tree: Any) -> list[float]:
@@ -203,3 +203,14 @@ def test_maps_of_an_unchanged_run_are_built_once_and_rebuilt_after_a_step() -> N
     run.step("batch")
     second = frames.build_maps(run)
     assert frames.map_cache(run).builds == 2 and second["out"] != first["out"]
+
+
+def test_after_back_the_frames_chart_ends_where_the_run_is() -> None:
+    run = Run(RunConfig())
+    run.step("epoch", 3)
+    ahead = frames.build_frame(run)["chart"]
+    assert ahead["step"] == 75 and [p[0] for p in ahead["tail"]] == [72, 73, 74, 75]
+    run.back("epoch")
+    chart = frames.build_frame(run)["chart"]
+    assert chart["step"] == 50 and [p[0] for p in chart["tail"]] == [47, 48, 49, 50]
+    assert chart["tail"][-1][1:] == [frames.build_frame(run)["loss"][k] for k in ("train", "test", "reg")]
