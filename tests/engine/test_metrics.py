@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from engine import data as data_module
+from engine import features
 from engine.data import DataConfig
 from engine.metrics import CHART_POINTS, Metrics, MetricsLog
 from engine.network import LayerConfig
@@ -26,8 +28,6 @@ def small_config(**changes: object) -> RunConfig:
 def by_hand(run: Run) -> tuple[float, float, float]:
     """Train and test data loss and R redone from the network's own forward pass and weights."""
     network, data = run.network, run.dataset
-    from engine import features, data as data_module
-
     inputs = features.transform(data.points, run.config.features)
     targets = data_module.targets_for(data.labels, data.task, run.config.output_unit, data.n_classes)
     train = network.data_loss(inputs[data.train_index], targets[data.train_index])
@@ -125,8 +125,6 @@ def test_accuracy_at_the_current_weights_counts_the_points_on_the_right_side() -
     run.step("epoch", 5)
     measured = run.current_metrics()
     data = run.dataset
-    from engine import features
-
     prediction = run.network.predict(features.transform(data.points, run.config.features))[:, 0]
     right = (prediction > 0).astype(int) == data.labels
     assert measured.accuracy == pytest.approx(float(np.mean(right[data.train_index])), abs=1e-15)
