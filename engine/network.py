@@ -1,11 +1,7 @@
 """A fully connected network (0..N hidden layers + an output unit): init, forward, traced backward, grids.
 
-Each layer keeps its weights and bias side by side in one array `params` (rows, n_in + 1): the last
-column is the bias, and rows = n_out (n_out·k for maxout, piece-major within a unit). With a column of
-ones appended to the layer's input, one matrix product gives e = W·x + b for the whole batch and one
-gives the gradient of weights and bias together, which keeps the number of NumPy calls per batch low;
-tiny networks are dominated by per-call overhead, not arithmetic. `weights` and `bias` are views of
-`params` in the contract's shapes (engine/trace.py, docs/architecture.md).
+Each layer keeps its weights and bias side by side in one packed array (engine/layer.py): one matrix
+product per layer gives e = W·x + b for the whole batch, and one gives the gradient of both.
 """
 
 from __future__ import annotations
@@ -18,11 +14,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import activations, outputs, vocabulary
-from engine.activations import RELU_FAMILY, Activation
+from engine.activations import RELU_FAMILY
 from engine.errors import SetupError
-from engine.optim import Optimizer, Regularization, penalty
+from engine.layer import Layer
+from engine.optim import Optimizer
+from engine.regularization import Regularization, penalty
 from engine.trace import LayerTrace, Trace
 from engine.untraced import UntracedStep
+
+__all__ = ["INITS", "Layer", "LayerConfig", "Network", "NetworkConfig", "Params"]
 
 Array = NDArray[np.float64]
 Params = list[tuple[Array, Array]]
@@ -44,58 +44,6 @@ class NetworkConfig:
     output_unit: str             # one of outputs.OUTPUT_UNITS
     n_targets: int = 1           # softmax_ce: classes; gaussian_nll: d (outputs are 2d)
     init: str | None = None      # uniform | xavier | he | None = per-activation default
-
-
-class Layer:
-    """One layer. `params` (rows, n_in + 1) is rebound (never written in place) by the optimiser, so a
-    Trace that holds the old array keeps its numbers; `weights`/`bias` are live views for reading and
-    in-place edits."""
-
-    def __init__(self, n_in: int, n_out: int, activation_name: str, activation: Activation | None,
-                 pieces: int, params: Array) -> None:
-        self.n_in = n_in
-        self.n_out = n_out
-        self.activation_name = activation_name  # the output layer's is its output unit's name
-        self.activation = activation            # None for the output layer (the output unit acts there)
-        self.pieces = pieces                    # 1 unless maxout
-        self._params = params
-        self._shared = False  # True while a Trace holds `params`: copy before any in-place write
-
-    @property
-    def params(self) -> Array:
-        return self._params
-
-    @params.setter
-    def params(self, value: Array) -> None:
-        self._params = value
-        self._shared = False
-
-    def writable_params(self) -> Array:
-        """`params`, copied first if a Trace shares it (so editing a weight never rewrites a trace)."""
-        if self._shared:
-            self._params = self._params.copy()
-            self._shared = False
-        return self._params
-
-    @property
-    def weights(self) -> Array:
-        """(n_out, n_in), or (n_out, k, n_in) for maxout; a view, writable in place."""
-        view = self.writable_params()[:, :-1]
-        return view if self.pieces == 1 else view.reshape(self.n_out, self.pieces, self.n_in)
-
-    @weights.setter
-    def weights(self, value: Array) -> None:
-        self.weights[...] = value
-
-    @property
-    def bias(self) -> Array:
-        """(n_out,), or (n_out, k) for maxout; a view, writable in place."""
-        view = self.writable_params()[:, -1]
-        return view if self.pieces == 1 else view.reshape(self.n_out, self.pieces)
-
-    @bias.setter
-    def bias(self, value: Array) -> None:
-        self.bias[...] = value
 
 
 def _with_ones(values: Array) -> Array:
@@ -296,10 +244,34 @@ class Network:
             optimizer.apply(self, trace, step)
             return trace.loss_data
         if self._untraced is None:
-            self._untraced = UntracedStep(self)
+            self._untraced = UntracedStep(self.layers, self.output, self.config.output_unit)
         return self._untraced.train(X, Y, regularization, optimizer, step)
 
     # ---- parameters -------------------------------------------------------------------------------
+    def check_parameter(self, layer: int, unit: int, input: int | None, piece: int = 0) -> None:
+        """SetupError naming the first of layer (1-based), unit, input (None = the bias) and piece (maxout)
+        that names no parameter of this network."""
+        layers = self.layers
+        if not 1 <= layer <= len(layers):
+            raise SetupError("layer", f"must be 1..{len(layers)}")
+        target = layers[layer - 1]
+        if not 0 <= unit < target.n_out:
+            raise SetupError("unit", f"layer {layer} has units 0..{target.n_out - 1}")
+        if input is not None and not 0 <= input < target.n_in:
+            raise SetupError("input", f"layer {layer} has inputs 0..{target.n_in - 1}")
+        if not 0 <= piece < target.pieces:
+            raise SetupError("piece", f"layer {layer} has pieces 0..{target.pieces - 1}")
+
+    def set_parameter(self, layer: int, unit: int, input: int | None, value: float, piece: int = 0) -> None:
+        """Set one weight (input = its index) or bias (input = None) in place (check_parameter first)."""
+        self.check_parameter(layer, unit, input, piece)
+        target = self.layers[layer - 1]
+        index: tuple[int, ...] = (unit,) if target.pieces == 1 else (unit, piece)
+        if input is None:
+            target.bias[index] = float(value)
+        else:
+            target.weights[(*index, input)] = float(value)
+
     def get_params(self) -> Params:
         """Copies of (weights, bias) per layer, in the contract's shapes."""
         return [(layer.weights.copy(), layer.bias.copy()) for layer in self.layers]

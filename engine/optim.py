@@ -1,8 +1,10 @@
-"""Gradient descent: SGD (w ← w − η ∂L/∂w), momentum, Adam; learning-rate schedules; L1/L2 regularization.
+"""Gradient descent: SGD (w ← w − η ∂L/∂w), momentum, Adam, and learning-rate schedules.
 
 The optimiser works on each layer's packed parameters (rows, n_in + 1), weights then the bias column (see
-engine/network.py), so one elementwise expression updates a layer's weights and bias together. Its state
-(velocity, Adam moments) has the same packed shape per layer.
+engine/layer.py), so one elementwise expression updates a layer's weights and bias together. Its state
+(velocity, Adam moments) has the same packed shape per layer. It takes the layers (or anything with a
+`layers` list, such as a Network), so it needs nothing from engine/network.py. L1/L2 regularization is
+engine/regularization.py (its names are importable from here too).
 """
 
 from __future__ import annotations
@@ -10,51 +12,35 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine import vocabulary
 from engine.errors import SetupError
+from engine.layer import Layer
+from engine.regularization import Regularization, penalty
 from engine.trace import LayerTrace, Trace
 
-if TYPE_CHECKING:
-    from engine.network import Layer, Network
+__all__ = ["Optimizer", "OptimizerConfig", "Regularization", "Schedule", "penalty"]
 
 Array = NDArray[np.float64]
 State = dict[str, list[Array]]
 
 
-@dataclass(frozen=True)
-class Regularization:
-    """A penalty on the weights (never the biases): L1 = rate·Σ|w|, L2 = (rate/2)·Σw²."""
+class HasLayers(Protocol):
+    """A network, for the optimiser: its layers, layer 1 first."""
 
-    kind: Literal["none", "l1", "l2"] = "none"
-    rate: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in vocabulary.REGULARIZATIONS:
-            raise SetupError("regularization", f"kind must be one of {', '.join(vocabulary.REGULARIZATIONS)}")
-        if not (math.isfinite(self.rate) and self.rate >= 0.0):
-            raise SetupError("regularization", "rate must be a finite number ≥ 0")
-
-    def gradient(self, weights: Array) -> Array:
-        """dR/dW, same shape as `weights` (L1 takes sign(0) = 0)."""
-        if self.kind == "l1":
-            return self.rate * np.sign(weights)
-        if self.kind == "l2":
-            return self.rate * weights
-        return np.zeros_like(weights)
+    @property
+    def layers(self) -> Sequence[Layer]: ...
 
 
-def penalty(regularization: Regularization, weights: Sequence[Array]) -> float:
-    """The regularization term R over every layer's weights (any shapes)."""
-    if regularization.kind == "none" or regularization.rate == 0.0:
-        return 0.0
-    if regularization.kind == "l1":
-        return regularization.rate * sum(float(np.abs(w).sum()) for w in weights)
-    return 0.5 * regularization.rate * sum(float(np.vdot(w, w)) for w in weights)
+Layers = Sequence[Layer] | HasLayers
+
+
+def _layers(target: Layers) -> Sequence[Layer]:
+    return target if isinstance(target, Sequence) else target.layers
 
 
 @dataclass(frozen=True)
@@ -137,9 +123,9 @@ class Optimizer:
     """Applies a Trace's gradients to a Network. `step` is the number of updates done before this one
     (0 for the first): it sets the scheduled learning rate and Adam's bias correction."""
 
-    def __init__(self, config: OptimizerConfig, network: Network) -> None:
+    def __init__(self, config: OptimizerConfig, layers: Layers) -> None:
         self.config = config
-        self._state: State = {name: [np.zeros_like(layer.params) for layer in network.layers]
+        self._state: State = {name: [np.zeros_like(layer.params) for layer in _layers(layers)]
                               for name in _STATE_NAMES[config.kind]}
 
     def learning_rate(self, step: int) -> float:
@@ -163,21 +149,21 @@ class Optimizer:
         v_hat = v / (1.0 - config.beta2 ** t)
         return -learning_rate * m_hat / (np.sqrt(v_hat) + config.eps), [m, v]
 
-    def apply(self, network: Network, trace: Trace, step: int) -> None:
-        """Update every layer of `network` from `trace`; fills each LayerTrace's weight_update and
+    def apply(self, layers: Layers, trace: Trace, step: int) -> None:
+        """Update every layer from `trace`; fills each LayerTrace's weight_update and
         bias_update (the change applied) and trace.learning_rate. The trace's own arrays are untouched."""
         learning_rate = self.learning_rate(step)
         trace.learning_rate = learning_rate
         if self.config.kind == "sgd":  # the common case, kept to two NumPy calls per layer
             factor = -learning_rate
-            for layer, lt in zip(network.layers, trace.layers, strict=True):
+            for layer, lt in zip(_layers(layers), trace.layers, strict=True):
                 update = _pack(lt) * factor
                 layer.params = layer.params + update  # a new array: a trace holding the old one keeps it
                 lt.packed_update = update
                 lt.weight_update, lt.bias_update = _unpack(update, lt)
             return
         names = _STATE_NAMES[self.config.kind]
-        for index, (layer, lt) in enumerate(zip(network.layers, trace.layers, strict=True)):
+        for index, (layer, lt) in enumerate(zip(_layers(layers), trace.layers, strict=True)):
             state = [self._state[name][index] for name in names]
             update, new_state = self._update(_pack(lt), state, learning_rate, step)
             for name, array in zip(names, new_state, strict=True):
@@ -186,7 +172,7 @@ class Optimizer:
             lt.packed_update = update
             lt.weight_update, lt.bias_update = _unpack(update, lt)
 
-    def apply_packed(self, network: Network, grads: Sequence[Array], step: int, *,
+    def apply_packed(self, layers: Layers, grads: Sequence[Array], step: int, *,
                      flat: tuple[Array, Array] | None = None) -> None:
         """Update every layer in place from its packed gradient (rows, n_in + 1), with no Trace to fill:
         the untraced step (Network.train_batch). The same arithmetic as `apply`, so bit for bit the
@@ -205,12 +191,12 @@ class Optimizer:
                 grad_flat *= factor
                 params_flat += grad_flat
                 return
-            for layer, grad in zip(network.layers, grads, strict=True):
+            for layer, grad in zip(_layers(layers), grads, strict=True):
                 grad *= factor
                 params = layer.writable_params()
                 params += grad
             return
-        for index, (layer, grad) in enumerate(zip(network.layers, grads, strict=True)):
+        for index, (layer, grad) in enumerate(zip(_layers(layers), grads, strict=True)):
             params = layer.writable_params()
             if kind == "momentum":
                 velocity = self._state["velocity"][index]
@@ -223,30 +209,6 @@ class Optimizer:
                 update, (m, v) = self._update(grad, state, learning_rate, step)
                 self._state["m"][index], self._state["v"][index] = m, v
                 params += update
-
-    def apply_unit(self, network: Network, trace: Trace, step: int, layer: int, unit: int) -> None:
-        """Update only unit `unit` of layer `layer` (1-based): its weights and bias (every piece, for
-        maxout) and its optimiser state. Applying every unit of every layer once, in any order, gives
-        exactly the parameters and state `apply` gives. Fills that unit's rows of weight_update /
-        bias_update (zeros elsewhere until their units are applied) and trace.learning_rate."""
-        target: Layer = network.layers[layer - 1]
-        lt = trace.layers[layer - 1]
-        if not 0 <= unit < target.n_out:
-            raise SetupError("unit", f"layer {layer} has units 0..{target.n_out - 1}")
-        rows = slice(unit * target.pieces, (unit + 1) * target.pieces)
-        learning_rate = self.learning_rate(step)
-        names = _STATE_NAMES[self.config.kind]
-        state = [self._state[name][layer - 1] for name in names]
-        update, new_state = self._update(_pack(lt)[rows], [s[rows] for s in state], learning_rate, step)
-        for array, new_rows in zip(state, new_state, strict=True):
-            array[rows] = new_rows
-        params = target.writable_params()
-        params[rows] = params[rows] + update
-        if lt.packed_update is None:
-            lt.packed_update = np.zeros_like(params)
-            lt.weight_update, lt.bias_update = _unpack(lt.packed_update, lt)
-        lt.packed_update[rows] = update
-        trace.learning_rate = learning_rate
 
     def get_state(self) -> State:
         """Copies of the state: {"velocity": [...]} or {"m": [...], "v": [...]} (one packed array per

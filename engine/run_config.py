@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -10,7 +12,8 @@ from engine import vocabulary
 from engine.data import DataConfig
 from engine.errors import SetupError
 from engine.network import LayerConfig
-from engine.optim import OptimizerConfig, Regularization
+from engine.optim import OptimizerConfig, Schedule
+from engine.regularization import Regularization
 
 Unit = Literal["micro", "sample", "batch", "epoch"]
 UNITS = cast(tuple[Unit, ...], tuple(vocabulary.STEP_UNITS))  # tests/test_vocabulary.py: equal to Unit
@@ -48,3 +51,19 @@ def check_unit(unit: Any, count: int) -> Unit:
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise SetupError("count", f"must be a whole number from 1 to {MAX_COUNT}")
     return unit
+
+
+def live_config(config: RunConfig, *, learning_rate: float | None = None, schedule: Schedule | None = None,
+                optimizer: OptimizerConfig | None = None,
+                regularization: Regularization | None = None) -> RunConfig:
+    """`config` with the settings a run may change without a reset; None keeps a setting. The learning
+    rate and schedule apply to `optimizer` when both are given. SetupError names a refused value."""
+    new_optimizer = optimizer if optimizer is not None else config.optimizer
+    if learning_rate is not None:
+        if not (math.isfinite(learning_rate) and learning_rate >= 0):
+            raise SetupError("learning_rate", "must be a finite number ≥ 0")
+        new_optimizer = dataclasses.replace(new_optimizer, learning_rate=float(learning_rate))
+    if schedule is not None:
+        new_optimizer = dataclasses.replace(new_optimizer, schedule=schedule)
+    new_regularization = regularization if regularization is not None else config.regularization
+    return dataclasses.replace(config, optimizer=new_optimizer, regularization=new_regularization)

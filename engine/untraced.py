@@ -19,15 +19,14 @@ for bit those of the traced step (tests/engine/test_fast_path.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.optim import Optimizer, Regularization
-
-if TYPE_CHECKING:
-    from engine.network import Layer, Network
+from engine.layer import Layer
+from engine.optim import Optimizer
+from engine.outputs import OutputUnit
+from engine.regularization import Regularization
 
 Array = NDArray[np.float64]
 SlopeFn = Callable[[Array, Array], None]
@@ -137,7 +136,7 @@ class Program:
     """The untraced step's calls for one batch size and one Packing, as prebuilt tuples of arrays."""
 
     def __init__(self, step: UntracedStep, buffers: Buffers, packing: Packing) -> None:
-        layers = step.network.layers
+        layers = step.layers
         last = len(layers) - 1
         self.buffers, self.packing = buffers, packing
         self.forward: list[Forward] = [
@@ -158,13 +157,15 @@ class UntracedStep:
     """Network.train_batch for networks without maxout: forward, backward and the optimiser's update on
     one batch, in place, no Trace."""
 
-    def __init__(self, network: Network) -> None:
-        self.network = network
-        layers = network.layers
+    def __init__(self, layers: Sequence[Layer], output: OutputUnit, output_unit: str) -> None:
+        """`layers` the network's (layer 1 first; their params are rebound to one flat buffer), `output`
+        its output unit, `output_unit` that unit's name."""
+        self.layers = layers
+        self.output = output
         hidden = {layer.activation_name for layer in layers[:-1]}
         # one slope function for every hidden layer, when they share an activation that has one
         self.slope = SLOPES.get(hidden.pop()) if len(hidden) == 1 else None
-        self.tanh_output = network.config.output_unit == "tanh_mse"
+        self.tanh_output = output_unit == "tanh_mse"
         # the tanh output's 1 − ŷ² joins the hidden layers' (or stands alone without hidden layers)
         self.output_slope = self.tanh_output and (self.slope is _tanh_slope or len(layers) == 1)
         self.batched_slope = _tanh_slope if self.output_slope else self.slope
@@ -184,17 +185,17 @@ class UntracedStep:
         else:
             if len(self.programs) > 4:  # a run uses its batch size and a short last batch
                 self.programs.clear()
-            buffers = Buffers(self.network.layers, batch, self.slope, self.output_slope)
+            buffers = Buffers(self.layers, batch, self.slope, self.output_slope)
         program = self.programs[batch] = Program(self, buffers, packing)
         return program
 
     def train(self, X: Array, Y: Array, regularization: Regularization, optimizer: Optimizer,
               step: int) -> float:
         """One batch X (B, n_in), Y (B, n_targets), B ≥ 1: the batch's data loss before the update."""
-        network = self.network
+        layers = self.layers
         packing = self.packing
-        if packing is None or not packing.current(network.layers):
-            packing = self.packing = Packing(network.layers)
+        if packing is None or not packing.current(layers):
+            packing = self.packing = Packing(layers)
         batch = len(X)
         program = self.programs.get(batch)
         if program is None or program.packing is not packing:
@@ -224,7 +225,7 @@ class UntracedStep:
                 loss_data = float(np.add.reduce(dot(squared, self.halves))) / batch
         else:
             z = dot(*program.output, out=buffers.pre_activations[-1])
-            _, loss_per_sample, delta = network.output.evaluate(z, np.asarray(Y, dtype=np.float64))
+            _, loss_per_sample, delta = self.output.evaluate(z, np.asarray(Y, dtype=np.float64))
             loss_data = float(np.add.reduce(loss_per_sample)) / batch
             if self.batched_slope is not None:
                 self.batched_slope(buffers.slope_input, buffers.slope_output)
@@ -244,5 +245,5 @@ class UntracedStep:
         if regularization.kind != "none" and regularization.rate != 0.0:
             for weights, grad in zip(packing.weights, packing.grads, strict=True):
                 grad[:, :-1] += regularization.gradient(weights)
-        optimizer.apply_packed(network, packing.grads, step, flat=(packing.params_flat, packing.grad_flat))
+        optimizer.apply_packed(layers, packing.grads, step, flat=(packing.params_flat, packing.grad_flat))
         return loss_data

@@ -71,45 +71,6 @@ def test_momentum_accumulates_velocity() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_applying_every_unit_one_at_a_time_equals_the_whole_step(kind: str) -> None:
-    hidden = (LayerConfig(3, "maxout", pieces=3), LayerConfig(2, "relu"))
-    whole_net, X, Y = small_problem(3, hidden)
-    unit_net, _, _ = small_problem(3, hidden)
-    config = OptimizerConfig(kind, 0.05, schedule=Schedule("exponential", step_size=1, gamma=0.9))  # type: ignore[arg-type]
-    whole, by_unit = Optimizer(config, whole_net), Optimizer(config, unit_net)
-    regularization = Regularization("l1", 0.01)
-    for step in range(3):
-        whole_trace = whole_net.trace_batch(X, Y, regularization)
-        whole.apply(whole_net, whole_trace, step)
-        unit_trace = unit_net.trace_batch(X, Y, regularization)
-        order = [(layer, unit) for layer, spec in enumerate(unit_net.layers, start=1)
-                 for unit in range(spec.n_out)]
-        for layer, unit in reversed(order):  # any order gives the same result
-            by_unit.apply_unit(unit_net, unit_trace, step, layer, unit)
-        for (w0, b0), (w1, b1) in zip(whole_net.get_params(), unit_net.get_params(), strict=True):
-            np.testing.assert_array_equal(w0, w1)
-            np.testing.assert_array_equal(b0, b1)
-        for a, b in zip(whole_trace.layers, unit_trace.layers, strict=True):
-            np.testing.assert_array_equal(a.weight_update, b.weight_update)
-            np.testing.assert_array_equal(a.bias_update, b.bias_update)
-        for name, arrays in whole.get_state().items():
-            for x, y in zip(arrays, by_unit.get_state()[name], strict=True):
-                np.testing.assert_array_equal(x, y)
-
-
-def test_apply_unit_changes_only_that_units_row_and_leaves_the_trace_alone() -> None:
-    network, X, Y = small_problem(4)
-    trace = network.trace_batch(X, Y, Regularization())
-    before = network.get_params()
-    Optimizer(OptimizerConfig("sgd", 0.3), network).apply_unit(network, trace, 0, 1, 2)
-    after = network.get_params()
-    changed = np.any(after[0][0] != before[0][0], axis=1)
-    np.testing.assert_array_equal(changed, [False, False, True, False])
-    np.testing.assert_array_equal(trace.layers[0].weights, before[0][0])
-    np.testing.assert_array_equal(after[1][0], before[1][0])
-
-
-@pytest.mark.parametrize("kind", KINDS)
 def test_state_round_trip_continues_the_run_exactly(kind: str) -> None:
     network, X, Y = small_problem(5)
     optimizer = Optimizer(OptimizerConfig(kind, 0.05), network)  # type: ignore[arg-type]

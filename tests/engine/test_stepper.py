@@ -242,6 +242,20 @@ def test_a_hand_edit_is_a_history_point_that_back_undoes() -> None:
         assert np.array_equal(x, y)
 
 
+def test_a_hand_edit_inside_a_batch_lands_at_the_batch_start_and_back_undoes_it() -> None:
+    run = Run(config_for())
+    run.step("batch", 2)
+    start = params_of(run)
+    run.step("micro", 7)  # inside the third batch
+    run.set_parameter(1, 0, 0, 0.777)
+    assert run.cursor is None and run.updates == 2
+    assert run.network.layers[0].weights[0, 0] == 0.777  # the edit is there, not lost with the batch
+    assert run.history.top.kind == "edit"
+    run.back("micro")
+    for x, y in zip(start, params_of(run), strict=True):
+        assert np.array_equal(x, y)
+
+
 def test_bad_edits_name_the_field() -> None:
     run = Run(config_for())
     with pytest.raises(ValueError, match=r"^layer"):
