@@ -210,6 +210,10 @@ class Optimizer:
                 self._state["m"][index], self._state["v"][index] = m, v
                 params += update
 
+    def state_arrays(self) -> list[Array]:
+        """The state's arrays in get_state's order (names, then layers), not copied: read them only."""
+        return [array for arrays in self._state.values() for array in arrays]
+
     def get_state(self) -> State:
         """Copies of the state: {"velocity": [...]} or {"m": [...], "v": [...]} (one packed array per
         layer), {} for SGD."""
