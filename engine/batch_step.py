@@ -1,8 +1,8 @@
 """One batch's update on the live network, traced or untraced, and whether it stayed sane.
 
 A batch whose loss is not finite or beyond the run's bound, or whose new parameters are not finite or
-beyond PARAMETER_BOUND (engine/divergence.py), has diverged: these functions report it and leave the network as the update left it; the run then puts
-back its last boundary (engine/run.py `_fall_back`).
+beyond PARAMETER_BOUND (engine/divergence.py), has diverged: these functions report it and leave the
+network as the update left it; the run then puts back its last boundary (engine/run.py `_fall_back`).
 """
 
 from __future__ import annotations
