@@ -5,6 +5,7 @@ set -e
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
 python bench/engine_bench.py
+python bench/epoch_step_bench.py
 python bench/memory_bench.py
 if [ -f bench/frame_bench.py ]; then python bench/frame_bench.py; fi
 python bench/load_bench.py
