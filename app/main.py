@@ -6,9 +6,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app import __version__
+from app import __version__, access_log, ownership
 from app.limits import BodySizeLimit, InteractiveFirst
-from app.routes import api, api_docs, graph, pages, stream
+from app.routes import api, api_docs, graph, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -23,6 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     store = SQLiteStore(settings.data_dir / "sessions.sqlite3", keep_days=settings.keep_sessions_days)
     app.state.sessions = SessionManager(settings, store)
+    ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
+    access_log.install()  # run ids and codes stay out of uvicorn's access log
     app.add_middleware(InteractiveFirst, priority=app.state.sessions.priority)  # play ticks wait for it
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
     # Added last = outermost: refusals (413, 429) carry the security headers too.
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(graph.router)
     app.include_router(api.router)
+    app.include_router(sharing.router)
     app.include_router(stream.router)
     app.include_router(api_docs.router)
     # --- end of routers ---

@@ -183,6 +183,13 @@ class SessionState(BaseModel):
     reset: bool = Field(default=False, description="true when the change rebuilt the network (PATCH config)")
 
 
+class CreatedSession(SessionState):
+    """A new session: its state and the owner token that every change to it needs (app/ownership.py)."""
+
+    token: str = Field(description="send as 'Authorization: Bearer <token>' or 'X-Stepwise-Token' to change "
+                                   "this run; anyone may read it")
+
+
 class Detail(BaseModel):
     """Every refusal: pydantic's list of {loc, msg, type}, a {field, message, ...} object, or a string."""
 
@@ -192,6 +199,7 @@ class Detail(BaseModel):
 # Documented on the JSON routes so the OpenAPI matches what they answer (FastAPI's default 422 schema
 # allows only pydantic's list, but the engine's refusals name one field in an object).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"model": Detail, "description": "a change to a run without its owner's token (app/ownership.py)"},
     404: {"model": Detail, "description": "unknown or malformed session id"},
     413: {"model": Detail, "description": "the request body or upload is too large"},
     422: {"model": Detail, "description": "invalid input; the detail names the field"},

@@ -34,6 +34,16 @@ class SessionStore(Protocol):
     def close(self) -> None: ...
 
 
+class RecordStore(Protocol):
+    """Small JSON records beside the sessions (app/ownership.py, snapshots.py, classes.py): a `kind`
+    ("owner", "snapshot", "class", ...) and a key unique within it. `put(..., replace=False)` refuses to
+    overwrite (an immutable snapshot) and answers whether it wrote."""
+
+    def put_record(self, kind: str, key: str, value: str, *, replace: bool = True) -> bool: ...
+    def get_record(self, kind: str, key: str) -> str | None: ...
+    def records(self, kind: str, prefix: str = "") -> list[tuple[str, str]]: ...
+
+
 class SQLiteStore:
     """Stdlib sqlite3 in WAL mode; every write is its own transaction so a kill never half-writes a row.
 
@@ -71,6 +81,10 @@ class SQLiteStore:
             self._db.execute("ALTER TABLE sessions ADD COLUMN initial INTEGER NOT NULL DEFAULT 0")
             self._db.execute(f"UPDATE sessions SET initial = {_INITIAL.format(doc='document')}")
         self._db.execute("CREATE INDEX IF NOT EXISTS sessions_updated_at ON sessions (updated_at)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+            " created_at REAL NOT NULL, PRIMARY KEY (kind, key))"
+        )
         self._last_prune = -float("inf")
         self.prune()
 
@@ -103,6 +117,9 @@ class SQLiteStore:
                 "DELETE FROM sessions WHERE updated_at < ? OR (initial = 1 AND updated_at < ?)",
                 (idle_cutoff, now - self.unstepped_seconds),
             )
+            # an owner record (app/ownership.py) goes with its session
+            self._db.execute(
+                "DELETE FROM records WHERE kind = 'owner' AND key NOT IN (SELECT id FROM sessions)")
         return int(cursor.rowcount)
 
     def load(self, session_id: str) -> str | None:
@@ -113,6 +130,30 @@ class SQLiteStore:
     def delete(self, session_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # ---- records (RecordStore) --------------------------------------------------------------------
+    def put_record(self, kind: str, key: str, value: str, *, replace: bool = True) -> bool:
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        with self._lock:
+            cursor = self._db.execute(
+                f"{verb} INTO records (kind, key, value, created_at) VALUES (?, ?, ?, ?)",
+                (kind, key, value, self._clock()))
+        return int(cursor.rowcount) > 0
+
+    def get_record(self, kind: str, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return None if row is None else str(row[0])
+
+    def records(self, kind: str, prefix: str = "") -> list[tuple[str, str]]:
+        """(key, value) of every record of `kind` whose key starts with `prefix`, oldest first."""
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM records WHERE kind = ? AND key LIKE ? ESCAPE '\\'"
+                " ORDER BY created_at, rowid", (kind, like)).fetchall()
+        return [(str(key), str(value)) for key, value in rows]
 
     def ids(self) -> list[str]:
         with self._lock:

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 
 from app import convert
 from app.limits import advance_within
+from app.ownership import Key, OwnerOnly, create_owned
 from app.schemas import (
     ERROR_RESPONSES,
     ConfigPatch,
+    CreatedSession,
     PlayRequest,
     PointAdd,
     RegenerateRequest,
@@ -52,7 +54,8 @@ Manager = Annotated[SessionManager, Depends(manager)]
 
 
 async def session(session_id: str, sessions: Manager) -> Session:
-    """Authorisation is knowing the id: a malformed or unknown id is a 404 before any engine call."""
+    """A malformed or unknown id is a 404 before any engine call; knowing the id lets one read the run,
+    changing it needs its owner's token (app/ownership.py, `OwnerOnly` on every write route)."""
     return await sessions.get(session_id)
 
 
@@ -68,20 +71,29 @@ async def _state(sessions: SessionManager, s: Session, *, reset: bool = False) -
     return SessionState(id=s.id, playing=s.playing, reset=reset, **fields)
 
 
-@router.post("/sessions", status_code=201, response_model=SessionState)
-async def create_session(config: SessionCreate, request: Request, sessions: Manager) -> SessionState:
+async def created(sessions: SessionManager, s: Session, key: str) -> CreatedSession:
+    """A new session's state with its owner token (send it back to change the run)."""
+    return CreatedSession(token=key, **(await _state(sessions, s)).model_dump())
+
+
+@router.post("/sessions", status_code=201, response_model=CreatedSession)
+async def create_session(
+    config: SessionCreate, request: Request, response: Response, sessions: Manager, key: Key
+) -> CreatedSession:
     convert.check_caps(config, sessions.settings)
-    s = await sessions.create(lambda: convert.built(config), _client(request))
-    return await _state(sessions, s)
+    s = await create_owned(request, response, lambda: convert.built(config), key)
+    return await created(sessions, s, key)
 
 
-@router.post("/sessions/import", status_code=201, response_model=SessionState)
+@router.post("/sessions/import", status_code=201, response_model=CreatedSession)
 async def import_session(
-    document: Annotated[dict[str, Any], Body(max_length=MAX_IMPORT_KEYS)], request: Request, sessions: Manager
-) -> SessionState:
+    document: Annotated[dict[str, Any], Body(max_length=MAX_IMPORT_KEYS)], request: Request,
+    response: Response, sessions: Manager, key: Key,
+) -> CreatedSession:
     """A new session from an export document; a malformed or tampered one is a 422 naming the field."""
-    s = await sessions.create(lambda: convert.import_checked(document, sessions.settings), _client(request))
-    return await _state(sessions, s)
+    build = lambda: convert.import_checked(document, sessions.settings)  # noqa: E731
+    s = await create_owned(request, response, build, key)
+    return await created(sessions, s, key)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionState)
@@ -89,13 +101,13 @@ async def get_session(s: Current, sessions: Manager) -> SessionState:
     return await _state(sessions, s)
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete("/sessions/{session_id}", status_code=204, dependencies=[OwnerOnly])
 async def delete_session(s: Current, sessions: Manager) -> Response:
     await sessions.delete(s.id)
     return Response(status_code=204)
 
 
-@router.patch("/sessions/{session_id}/config", response_model=SessionState)
+@router.patch("/sessions/{session_id}/config", response_model=SessionState, dependencies=[OwnerOnly])
 async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> SessionState:
     """Optimizer and regularization change live; anything else rebuilds the run (`reset: true`)."""
     rebuild = convert.patch_rebuilds(patch)
@@ -106,7 +118,7 @@ async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> Ses
     return await _state(sessions, s, reset=rebuild)
 
 
-@router.post("/sessions/{session_id}/step", response_model=SessionState)
+@router.post("/sessions/{session_id}/step", response_model=SessionState, dependencies=[OwnerOnly])
 async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
     small = body.count == 1 and body.unit != "epoch"  # one stop of at most a batch: cheap enough inline
     budget = sessions.settings.step_budget_seconds
@@ -114,25 +126,25 @@ async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/back", response_model=SessionState)
+@router.post("/sessions/{session_id}/back", response_model=SessionState, dependencies=[OwnerOnly])
 async def back(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
     await sessions.call(s, lambda run: run.back(body.unit, body.count))
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/play", response_model=SessionState)
+@router.post("/sessions/{session_id}/play", response_model=SessionState, dependencies=[OwnerOnly])
 async def play(body: PlayRequest, s: Current, sessions: Manager) -> SessionState:
     await sessions.play(s, body.unit, body.speed)
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/pause", response_model=SessionState)
+@router.post("/sessions/{session_id}/pause", response_model=SessionState, dependencies=[OwnerOnly])
 async def pause(s: Current, sessions: Manager) -> SessionState:
     await sessions.pause(s)
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/reset", response_model=SessionState)
+@router.post("/sessions/{session_id}/reset", response_model=SessionState, dependencies=[OwnerOnly])
 async def reset(s: Current, sessions: Manager, body: ResetRequest | None = None) -> SessionState:
     seed = body.seed if body is not None else None
     await sessions.pause(s)
@@ -151,7 +163,7 @@ async def network(s: Current, sessions: Manager) -> dict[str, Any]:
     return await sessions.read(s, convert.network_dict)
 
 
-@router.put("/sessions/{session_id}/network/weight", response_model=SessionState)
+@router.put("/sessions/{session_id}/network/weight", response_model=SessionState, dependencies=[OwnerOnly])
 async def put_weight(edit: WeightEdit, s: Current, sessions: Manager) -> SessionState:
     await sessions.call(
         s, lambda run: run.set_parameter(edit.layer, edit.unit, edit.input, edit.value, piece=edit.piece)
@@ -169,19 +181,20 @@ async def metrics(s: Current, sessions: Manager) -> dict[str, Any]:
     return await sessions.read(s, convert.metrics_dict)
 
 
-@router.post("/sessions/{session_id}/data/points", response_model=SessionState)
+@router.post("/sessions/{session_id}/data/points", response_model=SessionState, dependencies=[OwnerOnly])
 async def add_point(point: PointAdd, s: Current, sessions: Manager) -> SessionState:
     await sessions.replace(s, lambda run: convert.add_point(run, point, sessions.settings))
     return await _state(sessions, s, reset=True)
 
 
-@router.delete("/sessions/{session_id}/data/points/{index}", response_model=SessionState)
+@router.delete("/sessions/{session_id}/data/points/{index}", response_model=SessionState,
+                dependencies=[OwnerOnly])
 async def remove_point(index: int, s: Current, sessions: Manager) -> SessionState:
     await sessions.replace(s, lambda run: convert.remove_point(run, index))
     return await _state(sessions, s, reset=True)
 
 
-@router.post("/sessions/{session_id}/data/csv", response_model=SessionState)
+@router.post("/sessions/{session_id}/data/csv", response_model=SessionState, dependencies=[OwnerOnly])
 async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> SessionState:
     """Read at most max_upload_bytes (in chunks, so a huge upload is refused without being held)."""
     cap = sessions.settings.max_upload_bytes
@@ -197,7 +210,7 @@ async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> Session
     return await _state(sessions, s, reset=True)
 
 
-@router.post("/sessions/{session_id}/data/regenerate", response_model=SessionState)
+@router.post("/sessions/{session_id}/data/regenerate", response_model=SessionState, dependencies=[OwnerOnly])
 async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | None = None) -> SessionState:
     seed = body.seed if body is not None else None
     # the same run on new points: play goes on, the network is untouched (not a reset)

@@ -24,11 +24,13 @@ from starlette.exceptions import HTTPException
 from app import convert, views
 from app.inspector import PLAYING
 from app.limits import advance_within
+from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
 from app.refusals import refusal
 from app.routes.api import Current, Manager
 from app.schemas import ConfigPatch, PlayRequest, PointAdd, SessionCreate, StepUnit, WeightEdit
 from app.sessions import Session, SessionError, SessionManager
 from app.setupform import SetupForm, fitting_output_unit, setup_patch
+from app.snapshots import View
 from app.urlstate import setup_from_query, setup_query
 from engine import vocabulary
 from engine.errors import SetupError
@@ -95,7 +97,12 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
     made from the setup in the query string and the browser is sent to its own URL."""
     if session:
         try:
-            return await _render_page(request, sessions, await sessions.get(session), block=False)
+            found = await sessions.get(session)
+            # someone else's run (a shared address): watch it, read-only, with "make my own copy"; a
+            # shared run opens in the view it was shared with
+            extra = {"readonly": not await is_owner(request, found.id),
+                     **View.parse(request.query_params).context()}
+            return await _render_page(request, sessions, found, block=False, extra=extra)
         except SessionError:
             pass  # unknown (or expired and unsaved) session: start a new one with the same setup
     config, _problem = setup_from_query(request.query_params)
@@ -103,13 +110,16 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
         convert.check_caps(config, sessions.settings)
     except SessionError:
         config, _problem = setup_from_query({})
+    redirect = RedirectResponse("/", status_code=303)
     try:
-        made = await sessions.create(lambda: convert.built(config), _client(request))
+        key = await key_for_new_run(request)
+        made = await create_owned(request, redirect, lambda: convert.built(config), key)
     except (SessionError, ValueError) as error:  # the engine's refusals name their field
         if isinstance(error, SessionError) and error.status_code != 422:
             raise
         return _refused_setup(request, config, error)
-    return RedirectResponse(f"/?{setup_query(config)}&{urlencode({'session': made.id})}", status_code=303)
+    redirect.headers["location"] = f"/?{setup_query(config)}&{urlencode({'session': made.id})}"
+    return redirect
 
 
 def _refused_setup(request: Request, config: SessionCreate, error: SessionError | ValueError) -> Response:
@@ -148,7 +158,7 @@ async def _paused(sessions: SessionManager, session: Session) -> bool:
     return was_playing
 
 
-@router.post("/ui/{session_id}/step", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/step", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def step(form: Annotated[StepForm, Form()], s: Current, sessions: Manager,
                jinja: Templates) -> Response:
     was_playing = await _paused(sessions, s)
@@ -159,7 +169,7 @@ async def step(form: Annotated[StepForm, Form()], s: Current, sessions: Manager,
     return await _inspector(jinja, sessions, s, paused=was_playing)
 
 
-@router.post("/ui/{session_id}/back", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/back", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def back(form: Annotated[StepForm, Form()], s: Current, sessions: Manager,
                jinja: Templates) -> Response:
     was_playing = await _paused(sessions, s)
@@ -191,7 +201,7 @@ async def _with_inspector(jinja: Jinja2Blocks, sessions: SessionManager, s: Sess
     return HTMLResponse(html + jinja.get_template("partials/inspector.html").render({**context, "oob": True}))
 
 
-@router.post("/ui/{session_id}/play", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/play", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def play(form: Annotated[PlayRequest, Form()], s: Current, sessions: Manager,
                jinja: Templates) -> Response:
     """While diverged the manager refuses (409): the button stays a play button, the message says why."""
@@ -206,14 +216,14 @@ async def inspector(s: Current, sessions: Manager, jinja: Templates) -> Response
     return HTMLResponse(jinja.get_template("partials/inspector.html").render(context))
 
 
-@router.post("/ui/{session_id}/pause", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/pause", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def pause(s: Current, sessions: Manager, jinja: Templates) -> Response:
     """The play button, and the inspector out of band: it says where the run stopped."""
     await sessions.pause(s)
     return await _with_inspector(jinja, sessions, s, _play_button(jinja, s.id, False))
 
 
-@router.post("/ui/{session_id}/reset", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/reset", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def reset(request: Request, s: Current, sessions: Manager) -> Response:
     await sessions.pause(s)
     await sessions.call(s, lambda run: run.reset(None), arch=True)
@@ -231,7 +241,7 @@ async def _apply(request: Request, sessions: Manager, s: Session, patch_data: di
     return await _render_page(request, sessions, s)
 
 
-@router.post("/ui/{session_id}/config", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/config", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def config(request: Request, form: Annotated[SetupForm, Form()], s: Current,
                  sessions: Manager) -> Response:
     """The whole setup form; only what differs from the run's config is patched."""
@@ -252,14 +262,14 @@ async def _hidden_patch(request: Request, sessions: SessionManager, s: Session,
     return await _apply(request, sessions, s, {"hidden": hidden})
 
 
-@router.post("/ui/{session_id}/layers/add", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/layers/add", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def add_layer(request: Request, s: Current, sessions: Manager) -> Response:
     def add(hidden: list[dict[str, Any]]) -> None:
         hidden.append(dict(hidden[-1]) if hidden else {"units": 4, "activation": "tanh"})
     return await _hidden_patch(request, sessions, s, add)
 
 
-@router.post("/ui/{session_id}/layers/remove", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/layers/remove", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def remove_layer(request: Request, s: Current, sessions: Manager) -> Response:
     return await _hidden_patch(request, sessions, s, lambda hidden: hidden.pop() if hidden else None)
 
@@ -267,7 +277,8 @@ async def remove_layer(request: Request, s: Current, sessions: Manager) -> Respo
 UNIT_CHANGES = {"add": 1, "remove": -1}
 
 
-@router.post("/ui/{session_id}/layers/{layer}/units/{change}", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/layers/{layer}/units/{change}", response_class=HTMLResponse,
+             dependencies=[OwnerOnly])
 async def change_units(request: Request, layer: int, change: str, s: Current,
                        sessions: Manager) -> Response:
     if change not in UNIT_CHANGES:
@@ -279,7 +290,7 @@ async def change_units(request: Request, layer: int, change: str, s: Current,
     return await _hidden_patch(request, sessions, s, apply)
 
 
-@router.put("/ui/{session_id}/weight", response_class=HTMLResponse)
+@router.put("/ui/{session_id}/weight", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def edit_weight(edit: Annotated[WeightEdit, Form()], s: Current, sessions: Manager,
                       jinja: Templates) -> Response:
     """Click-to-edit on a link (input = its source unit) or a bias (input empty). A refusal answers the
@@ -288,21 +299,21 @@ async def edit_weight(edit: Annotated[WeightEdit, Form()], s: Current, sessions:
     return await _inspector(jinja, sessions, s)
 
 
-@router.post("/ui/{session_id}/regenerate", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/regenerate", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def regenerate(request: Request, s: Current, sessions: Manager) -> Response:
     # the next seed, read under the same lock as the change; the network and play go on
     await sessions.call(s, lambda run: convert.regenerate(run, None), arch=True)
     return await _render_page(request, sessions, s)
 
 
-@router.post("/ui/{session_id}/points", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/points", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def add_point(request: Request, point: Annotated[PointAdd, Form()], s: Current,
                     sessions: Manager) -> Response:
     await sessions.replace(s, lambda run: convert.add_point(run, point, sessions.settings))
     return await _render_page(request, sessions, s)
 
 
-@router.post("/ui/{session_id}/points/remove", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/points/remove", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def remove_point(request: Request, form: Annotated[PointRemoveForm, Form()], s: Current,
                        sessions: Manager) -> Response:
     """The page comes back still in remove mode, so several points can be clicked away in a row."""
@@ -317,7 +328,7 @@ async def _upload(file: UploadFile, cap: int) -> bytes:
     return data
 
 
-@router.post("/ui/{session_id}/csv", response_class=HTMLResponse)
+@router.post("/ui/{session_id}/csv", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def upload_csv(request: Request, file: UploadFile, s: Current, sessions: Manager) -> Response:
     """A bad file answers 422 with the parser's message (swapped next to the control); a good one
     re-renders the whole page (retargeted to #page)."""
@@ -345,8 +356,11 @@ async def import_run(request: Request, file: UploadFile, sessions: Manager) -> R
     """An exported run becomes a new session; the browser goes to it."""
     document = _document(await _upload(file, sessions.settings.max_upload_bytes))
     settings = sessions.settings
-    made = await sessions.create(lambda: convert.import_checked(document, settings), _client(request))
-    return Response(status_code=204, headers={"HX-Redirect": f"/?{urlencode({'session': made.id})}"})
+    answer = Response(status_code=204)
+    made = await create_owned(request, answer, lambda: convert.import_checked(document, settings),
+                              await key_for_new_run(request))
+    answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
+    return answer
 
 
 # ---- refusals ---------------------------------------------------------------------------------------------

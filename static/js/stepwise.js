@@ -416,7 +416,8 @@
     const id = KEYS[ev.key];
     if (!id) return;
     const button = document.getElementById(id);
-    if (button && !button.disabled) { ev.preventDefault(); button.click(); }
+    // :disabled also covers a button inside a disabled fieldset (someone else's run, read-only)
+    if (button && !button.matches(":disabled")) { ev.preventDefault(); button.click(); }
   });
 
   // Hover: the live value of a link, node or bias (read from the last frame applied).
@@ -432,6 +433,7 @@
   });
 
   document.addEventListener("click", (ev) => {
+    if (el("page")?.dataset.readonly) return;  // someone else's run: clicks edit nothing
     const form = document.getElementById("edit-weight");
     const target = ev.target.closest && ev.target.closest("#net .link, #net .bias");
     if (target && form) {  // click a link or bias: edit its value

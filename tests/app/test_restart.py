@@ -26,12 +26,15 @@ def test_next_step_after_restart_matches_a_never_restarted_reference(tmp_path: P
 
     restarted_dir = tmp_path / "restarted"
     with TestClient(create_app(Settings(data_dir=restarted_dir))) as before:
-        sid = before.post("/api/sessions", json=config).json()["id"]
+        created = before.post("/api/sessions", json=config).json()
+        sid, owner = created["id"], {"X-Stepwise-Token": created["token"]}
         before.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 7})
         before.post(f"/api/sessions/{sid}/step", json={"unit": "micro", "count": 3})
     with TestClient(create_app(Settings(data_dir=restarted_dir))) as after:
         assert after.get(f"/api/sessions/{sid}").status_code == 200
-        after.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 2})
+        # a new client (no cookie): the owner token still changes the run after the restart
+        assert after.post(f"/api/sessions/{sid}/step", json={"unit": "batch", "count": 2},
+                          headers=owner).status_code == 200
         continued = after.get(f"/api/sessions/{sid}/export").json()
 
     # The export holds parameters as exact floats (serialize's job), so == here means bit-exact.

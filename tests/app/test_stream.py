@@ -30,6 +30,12 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
+def new_run(url: str) -> tuple[str, dict[str, str]]:
+    """A new run and the header that changes it (its owner token, app/ownership.py)."""
+    created = httpx.post(f"{url}/api/sessions", json={}).json()
+    return created["id"], {"Authorization": f"Bearer {created['token']}"}
+
+
 def start_server(data_dir: Path, **settings: str) -> Server:
     """uvicorn on a free port with its own data dir (and STEPWISE_<name> settings); returns once /healthz
     answers."""
@@ -91,8 +97,8 @@ def read_events(source: httpx.Response | Iterator[str], wanted: int) -> list[dic
 
 
 def test_stream_starts_with_a_snapshot_and_frames_come_in_step_order(server: Server) -> None:
-    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
-    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 100})
+    sid, auth = new_run(server.url)
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 100}, headers=auth)
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = read_events(response, 12)
@@ -105,11 +111,11 @@ def test_stream_starts_with_a_snapshot_and_frames_come_in_step_order(server: Ser
 
 
 def test_reconnect_with_last_event_id_gets_a_snapshot_then_newer_frames(server: Server) -> None:
-    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
+    sid, auth = new_run(server.url)
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
         first = read_events(response, 1)[0]
     for _ in range(3):
-        httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1})
+        httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1}, headers=auth)
     headers = {"Last-Event-ID": str(first["id"])}
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", headers=headers, timeout=10) as r:
         lines = r.iter_lines()
@@ -117,7 +123,8 @@ def test_reconnect_with_last_event_id_gets_a_snapshot_then_newer_frames(server: 
         state = httpx.get(f"{server.url}/api/sessions/{sid}").json()
         # ... then it continues: the steps made after the snapshot arrive as frames, newer ids only.
         for _ in range(2):
-            httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1})
+            httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"unit": "micro", "count": 1},
+                       headers=auth)
             after = read_events(lines, 1)[0]
             assert after["event"] == "frame" and after["id"] > again["id"]
     assert again["event"] == "snapshot"
@@ -127,8 +134,8 @@ def test_reconnect_with_last_event_id_gets_a_snapshot_then_newer_frames(server: 
 
 
 def test_frames_stay_small_for_the_default_network(server: Server) -> None:
-    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
-    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 50})
+    sid, auth = new_run(server.url)
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 50}, headers=auth)
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
         events = read_events(response, 10)
     without_maps = [e for e in events[1:] if e["data"]["maps"] is None]
@@ -139,8 +146,9 @@ def test_frames_stay_small_for_the_default_network(server: Server) -> None:
 def test_sigterm_with_open_streams_exits_within_two_seconds(tmp_path: Path) -> None:
     running = start_server(tmp_path)
     try:
-        sid = httpx.post(f"{running.url}/api/sessions", json={}).json()["id"]
-        httpx.post(f"{running.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 20})
+        sid, auth = new_run(running.url)
+        httpx.post(f"{running.url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 20},
+                   headers=auth)
         clients = [httpx.Client(timeout=10) for _ in range(3)]
         streams = [c.stream("GET", f"{running.url}/api/sessions/{sid}/stream") for c in clients]
         for s in streams:
@@ -158,8 +166,8 @@ def test_sigterm_with_open_streams_exits_within_two_seconds(tmp_path: Path) -> N
 def test_restarted_server_process_continues_the_session(tmp_path: Path) -> None:
     first = start_server(tmp_path)
     try:
-        sid = httpx.post(f"{first.url}/api/sessions", json={}).json()["id"]
-        httpx.post(f"{first.url}/api/sessions/{sid}/step", json={"unit": "batch", "count": 4})
+        sid, auth = new_run(first.url)
+        httpx.post(f"{first.url}/api/sessions/{sid}/step", json={"unit": "batch", "count": 4}, headers=auth)
         saved = httpx.get(f"{first.url}/api/sessions/{sid}/export").json()
         first.process.send_signal(signal.SIGTERM)
         first.process.wait(5)
@@ -169,14 +177,15 @@ def test_restarted_server_process_continues_the_session(tmp_path: Path) -> None:
     try:
         loaded = httpx.get(f"{second.url}/api/sessions/{sid}/export").json()
         assert loaded["state"] == saved["state"]
-        assert httpx.post(f"{second.url}/api/sessions/{sid}/step", json={"unit": "batch"}).status_code == 200
+        stepped = httpx.post(f"{second.url}/api/sessions/{sid}/step", json={"unit": "batch"}, headers=auth)
+        assert stepped.status_code == 200
     finally:
         stop_server(second)
 
 
 def test_a_fast_play_is_conflated_to_at_most_20_frames_per_second(server: Server) -> None:
-    sid = httpx.post(f"{server.url}/api/sessions", json={}).json()["id"]
-    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 1000})
+    sid, auth = new_run(server.url)
+    httpx.post(f"{server.url}/api/sessions/{sid}/play", json={"unit": "micro", "speed": 1000}, headers=auth)
     with httpx.stream("GET", f"{server.url}/api/sessions/{sid}/stream", timeout=10) as response:
         lines = response.iter_lines()
         read_events(lines, 1)
@@ -197,7 +206,7 @@ def test_a_fast_play_is_conflated_to_at_most_20_frames_per_second(server: Server
 def test_an_idle_stream_gets_pings(tmp_path: Path) -> None:
     running = start_server(tmp_path, stream_ping_seconds="1")
     try:
-        sid = httpx.post(f"{running.url}/api/sessions", json={}).json()["id"]
+        sid, _auth = new_run(running.url)
         with httpx.stream("GET", f"{running.url}/api/sessions/{sid}/stream", timeout=10) as response:
             lines = response.iter_lines()
             read_events(lines, 1)

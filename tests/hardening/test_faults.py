@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import secrets
 import signal
 import socket
 import sqlite3
@@ -77,9 +78,11 @@ def test_sigkill_mid_play_then_restart_brings_every_session_back_at_its_last_sav
     players: list[str] = []
     saved: dict[str, Any] = {}
     before_kill: dict[str, dict[str, Any]] = {}
+    # the owner token the runs are made with, sent again after each restart (app/ownership.py)
+    owner = {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
     for cycle in range(KILLS + 1):
         with server_process(data_dir, save_interval_seconds=SAVE_INTERVAL) as (base_url, process):
-            with httpx.Client(base_url=base_url, timeout=30) as http:
+            with httpx.Client(base_url=base_url, timeout=30, headers=owner) as http:
                 if cycle == 0:
                     players = [http.post("/api/sessions", json={}).json()["id"] for _ in range(PLAYERS)]
                     manual = http.post("/api/sessions", json={"hidden": [{"units": 3}]}).json()["id"]
@@ -200,7 +203,8 @@ def test_the_heaviest_step_request_is_cut_short_and_other_sessions_answer_meanwh
         def hog() -> None:
             started = time.monotonic()
             results["answer"] = httpx.post(f"{base_url}/api/sessions/{sid}/step",
-                                           json={"unit": "epoch", "count": 1000}, timeout=120)
+                                           json={"unit": "epoch", "count": 1000}, timeout=120,
+                                           headers={"Authorization": f"Bearer {heavy.json()['token']}"})
             results["seconds"] = time.monotonic() - started
 
         worker = threading.Thread(target=hog)
