@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = SQLiteStore(settings.data_dir / "sessions.sqlite3", keep_days=settings.keep_sessions_days)
     app.state.sessions = SessionManager(settings, store)
     ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
+    sharing.add_sharing(app, store)  # snapshots behind short codes (/s/CODE)
     access_log.install()  # run ids and codes stay out of uvicorn's access log
     app.add_middleware(InteractiveFirst, priority=app.state.sessions.priority)  # play ticks wait for it
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,56 @@ def test_the_teachers_url_in_a_students_browser_cannot_change_the_teachers_run(
         student.wait_for_function(f"() => window.Stepwise.stats.lastId >= {after['step_id'] + 2}")
         teachers = teacher.request.get(f"{live_server}/api/sessions/{sid}").json()
         assert teachers["step_id"] == after["step_id"] + 1
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
+
+
+def test_a_share_code_forks_with_uploaded_data_clicked_points_and_edited_weights_intact(
+        browser: Any, live_server: str, tmp_path: Path) -> None:
+    teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        teacher, student = teacher_ctx.new_page(), student_ctx.new_page()
+        sid = _open_own(teacher, live_server)
+        csv = tmp_path / "mine.csv"
+        rows = [f"{i % 7 - 3},{(i * 3) % 11 - 5},{i % 2}" for i in range(40)]
+        csv.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+        net = teacher.evaluate_handle("document.getElementById('net')")
+        teacher.set_input_files("#csv-file", str(csv))
+        teacher.wait_for_function("(old) => document.getElementById('net') !== old", arg=net)
+        count = len(json.loads(teacher.locator("#boundary").get_attribute("data-points") or "[]"))
+        teacher.locator("#boundary").click(position={"x": 20, "y": 20})  # a clicked point
+        teacher.wait_for_function(
+            f"() => JSON.parse(document.querySelector('#boundary').dataset.points).length === {count + 1}")
+        teacher.locator("#w1_0_0").click()  # a hand-edited weight
+        teacher.locator("#edit-weight input[name=value]").fill("2.52")
+        teacher.locator("#edit-weight button[type=submit]").click()
+        teacher.wait_for_function("() => document.querySelector('#edit-weight').hidden")
+        for _ in range(3):  # into the middle of a batch
+            teacher.click("#btn-step")
+        teacher.wait_for_function("() => document.querySelector('#c-phase').textContent !== '—'")
+        teacher.select_option("#step-unit", "sample")
+        teacher.click("#btn-share")
+        code = teacher.locator("#share-code")
+        code.wait_for()
+        SHOTS.mkdir(exist_ok=True)
+        teacher.screenshot(path=str(SHOTS / "class-share-code-1280x720.png"))
+        assert code.bounding_box()["height"] >= 60  # readable from the back of the room
+        shared = teacher.request.get(f"{live_server}/api/sessions/{sid}/export").json()
+        assert shared["cursor"] is not None and shared["data"]["source"] != "generated"
+
+        student.goto(f"{live_server}/")
+        student.locator(".open-code input[name=code]").fill(code.inner_text().lower().replace("-", " "))
+        student.keyboard.press("Enter")
+        student.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0")
+        copy = student.locator("#page").get_attribute("data-session")
+        assert copy != sid and student.locator("#readonly").count() == 0
+        assert student.locator("#step-unit").input_value() == "sample"
+        forked = student.request.get(f"{live_server}/api/sessions/{copy}/export").json()
+        assert forked == shared  # bit for bit: every float of data, weights and optimiser state
+        assert forked["state"]["params"][0]["weights"][0][0] == 2.52
+        assert len(forked["data"]["points"]) == 41
     finally:
         teacher_ctx.close()
         student_ctx.close()
