@@ -8,7 +8,8 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__, access_log, ownership
 from app.limits import BodySizeLimit, InteractiveFirst
-from app.routes import api, api_docs, graph, pages, sharing, stream
+from app.live_inspector import LiveInspector
+from app.routes import api, api_docs, classes, graph, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = SessionManager(settings, store)
     ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
     sharing.add_sharing(app, store)  # snapshots behind short codes (/s/CODE)
+    classes.add_classes(app, store)  # presenting (/p/CODE), classes, hand-ins
     access_log.install()  # run ids and codes stay out of uvicorn's access log
     app.add_middleware(InteractiveFirst, priority=app.state.sessions.priority)  # play ticks wait for it
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pages.add_error_handlers(app)  # /ui refusals as HTML fragments, the rest as the API answers them
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
+    app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)
 
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graph.router)
     app.include_router(api.router)
     app.include_router(sharing.router)
+    app.include_router(classes.router)
     app.include_router(stream.router)
     app.include_router(api_docs.router)
     # --- end of routers ---

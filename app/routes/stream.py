@@ -30,17 +30,23 @@ async def frames_for(
     `release` gives back the stream's slot (StreamSlots) when the stream ends."""
     settings = sessions.settings
     b = s.broadcaster
+    live = request.app.state.live_inspector
     loop = asyncio.get_running_loop()
     s.subscribers += 1
     try:
         await sessions.snapshot(s)
         sent_version, sent_maps, sent_arch = -1, -1, b.arch_version
+        seen_inspector = (-1, "")  # the step id and mode of the last inspector this stream sent
         event = "snapshot"
         while not b.closed:
             assert b.frame is not None
             with_maps = event == "snapshot" or b.maps_version != sent_maps
             sent_version, sent_maps = b.version, b.maps_version
-            yield b.event(with_maps, event)  # bytes, encoded once per frame for every subscriber
+            # bytes, encoded once per frame for every subscriber; with the run's inspector when this
+            # subscriber has not had the current one yet (app/live_inspector.py)
+            carry, seen_inspector = await live.inspector_for(
+                sessions, s, (b.version, with_maps), seen_inspector)
+            yield live.event(s.id, b, with_maps, event) if carry else b.event(with_maps, event)
             sent_at = loop.time()
             while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
                 if await request.is_disconnected():

@@ -206,13 +206,27 @@
     }
   }
 
-  // A live inspector (playing by micro-step or sample) follows the run: a frame newer than the formula it
-  // shows fires stepwise:newer-frame on it, and its own hx-get / hx-trigger / hx-sync fetch the current
-  // formula one request at a time (templates/partials/inspector.html). Called again after every swap, so
-  // frames that came while a request was out ask once more when its answer is in.
+  // The inspector follows the run without a request of its own: the stream's frames carry its HTML
+  // (app/live_inspector.py: built once per run however many tabs follow it; while playing, and after every
+  // change by hand, which is what a follower of a presented run needs). It is swapped in when it describes
+  // a newer step than the one shown (a pause or a step answered first must not be overwritten by an older
+  // one). Only a frame without it makes a live inspector fetch its formula itself: a frame newer than the
+  // formula fires stepwise:newer-frame on it, and its hx-get / hx-trigger / hx-sync do one request at a
+  // time (templates/partials/inspector.html).
   function followInspector(f) {
     const shown = document.getElementById("inspector");
-    if (shown && shown.dataset.live === "1" && Number(shown.dataset.step) < f.id) htmx.trigger(shown, "stepwise:newer-frame");
+    if (!shown) return;
+    if (f.inspector) {
+      const holder = document.createElement("template");
+      holder.innerHTML = f.inspector.trim();
+      const fresh = holder.content.firstElementChild;
+      if (fresh && Number(fresh.dataset.step) > Number(shown.dataset.step)) {
+        shown.replaceWith(fresh);
+        htmx.process(fresh);
+      }
+      return;
+    }
+    if (shown.dataset.live === "1" && Number(shown.dataset.step) < f.id) htmx.trigger(shown, "stepwise:newer-frame");
   }
 
   function losses(f) {

@@ -118,3 +118,63 @@ def test_a_share_code_forks_with_uploaded_data_clicked_points_and_edited_weights
     finally:
         teacher_ctx.close()
         student_ctx.close()
+
+
+def test_followers_of_a_presented_run_see_every_step_live_and_can_make_it_theirs(
+        browser: Any, live_server: str) -> None:
+    teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        teacher, student = teacher_ctx.new_page(), student_ctx.new_page()
+        sid = _open_own(teacher, live_server)
+        teacher.click("#btn-present")
+        code = teacher.locator("#present-code")
+        code.wait_for()
+        teacher.screenshot(path=str(SHOTS / "class-present-code-1280x720.png"))
+        teacher.click("#present-close")
+
+        student.goto(f"{live_server}/")
+        student.locator(".open-code input[name=code]").fill(code.inner_text())
+        student.keyboard.press("Enter")
+        student.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0")
+        assert student.locator("#page").get_attribute("data-session") == sid
+        assert "Live" in student.locator("#readonly").inner_text()
+        inspector_requests: list[str] = []
+        student.on("request", lambda r: inspector_requests.append(r.url) if "/inspector" in r.url else None)
+
+        # hand steps: the follower's counters, phase and inspector formula follow each one
+        for _ in range(3):
+            step = teacher.locator("#inspector").get_attribute("data-step")
+            teacher.click("#btn-step")
+            teacher.wait_for_function(f"() => document.querySelector('#inspector').dataset.step !== '{step}'")
+            shown = teacher.locator("#inspector").get_attribute("data-step")
+            student.wait_for_function("(s) => document.querySelector('#inspector').dataset.step === s",
+                                      arg=shown)
+            assert student.locator("#c-phase").inner_text() == teacher.locator("#c-phase").inner_text()
+            assert (student.locator("#inspector .formula").inner_text()
+                    == teacher.locator("#inspector .formula").inner_text())
+        student.screenshot(path=str(SHOTS / "class-follower-1280x720.png"))
+
+        # play by micro-step: the follower's inspector moves on with the run, without a request of its own
+        teacher.locator("#speed").select_option("5")
+        teacher.click("#btn-play")
+        seen = set()
+        for _ in range(6):
+            student.wait_for_function(
+                "(s) => document.querySelector('#inspector').dataset.step !== s",
+                arg=student.locator("#inspector").get_attribute("data-step"))
+            seen.add(student.locator("#inspector").get_attribute("data-step"))
+        teacher.click("#btn-play")  # pause
+        assert len(seen) >= 5 and inspector_requests == []
+
+        # make it mine: the student's own run at the teacher's current state
+        teacher.wait_for_function("() => document.querySelector('#btn-play').ariaPressed === 'false'")
+        student.click("#btn-fork")
+        student.wait_for_function(f"() => document.querySelector('#page')?.dataset.session !== '{sid}'")
+        copy = student.locator("#page").get_attribute("data-session")
+        assert (student.request.get(f"{live_server}/api/sessions/{copy}/export").json()["state"]
+                == teacher.request.get(f"{live_server}/api/sessions/{sid}/export").json()["state"])
+        assert student.request.post(f"{live_server}/ui/{sid}/step", form={"unit": "micro"}).status == 403
+    finally:
+        teacher_ctx.close()
+        student_ctx.close()
