@@ -140,7 +140,17 @@ class ClassRecords:
     async def join(self, room: ClassRoom, student: str, nickname: str, session_id: str) -> Member:
         member = Member(student, nickname, session_id)
         await self._put("member", f"{room.code}/{student}", asdict(member))
+        await self._put("memberrun", session_id, {"class": room.code, "student": student})
         return member
+
+    async def member_of_run(self, session_id: str) -> tuple[ClassRoom, Member] | None:
+        """The class and member whose own run this is, or None."""
+        found = await self._get("memberrun", session_id)
+        if found is None:
+            return None
+        room = await self.get_class(found["class"])
+        member = await self.member(room, found["student"]) if room else None
+        return None if room is None or member is None else (room, member)
 
     async def member(self, room: ClassRoom, student: str) -> Member | None:
         value = await self._get("member", f"{room.code}/{student}")
@@ -155,3 +165,23 @@ class ClassRecords:
 
     async def hand_ins(self, room: ClassRoom) -> list[HandIn]:
         return [HandIn(**value) for _, value in await self._list("handin", f"{room.code}/")]
+
+
+class Attempts:
+    """At most `limit` attempts per `window` seconds per address (join attempts, teacher keys): a wrong
+    code or key costs an attempt, so guessing is slow, while a class of 60 behind one address joins."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, list[float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        stamps = [t for t in self._seen.get(client, []) if now - t < self.window]
+        allowed = len(stamps) < self.limit
+        if allowed:
+            stamps.append(now)
+        self._seen[client] = stamps
+        if len(self._seen) > 10_000:
+            self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.window}
+        return allowed

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from html import escape
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -146,9 +147,8 @@ async def not_owner(request: Request, exc: Exception) -> Response:
     """403: JSON for the API, a message the page swaps next to the control for a /ui fragment."""
     assert isinstance(exc, NotOwnerError)
     if request.url.path.startswith("/ui/"):
-        from html import escape
-
-        return HTMLResponse(f'<span class="error-text">{escape(READ_ONLY)}</span>', status_code=403)
+        return HTMLResponse(f'<span class="error-text" data-field="token">{escape(READ_ONLY)}</span>',
+                            status_code=403)
     return JSONResponse({"detail": exc.detail}, status_code=403)
 
 

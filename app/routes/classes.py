@@ -8,19 +8,41 @@ a class's teacher key presents into that class too: its students' "watch" link f
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from html import escape
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
-from app.classes import ClassRecords
-from app.ownership import OwnerOnly
+from app import convert
+from app.classes import (
+    CLASS_NAME_MAX,
+    MAX_MEMBERS,
+    NICKNAME_MAX,
+    NOTE_MAX,
+    Attempts,
+    ClassRecords,
+    HandIn,
+    clean_text,
+)
+from app.dashboard import hand_in_row, results_csv, tile
+from app.ownership import OwnerOnly, create_owned, digest, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
 from app.schemas import ERROR_RESPONSES
-from app.snapshots import normalize, spelled
+from app.sessions import SessionError
+from app.snapshots import View, normalize, spelled
+from app.urlstate import setup_from_query
 
 router = APIRouter(responses=ERROR_RESPONSES)
+# no max_length here: a too long nickname or note gets the page's own message (clean_text), not JSON
+FormText = Annotated[str, Form()]
 TEACHER_COOKIE = "stepwise_class_"  # + the class code; value: the teacher key
 
 
@@ -97,4 +119,250 @@ async def present_target(request: Request, typed: str) -> str | None:
 
 def add_classes(app: Any, store: Any) -> None:
     app.state.classes = ClassRecords(store)
-    app.state.code_resolvers.append(present_target)
+    app.state.code_resolvers.extend([present_target, class_target])
+    app.state.joins = Attempts(JOINS_PER_MINUTE)
+    app.state.wrong_codes = Attempts(WRONG_PER_MINUTE)
+
+
+# ---- classes -----------------------------------------------------------------------------------------
+
+DASHBOARD_SECONDS = 1.0  # one update of every tile a second
+JOINS_PER_MINUTE = 180  # per address: 60 students behind one school address, each retrying twice
+WRONG_PER_MINUTE = 20  # unknown codes and wrong teacher keys per address
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _class_or_page(request: Request, code: str) -> tuple[Any, HTMLResponse | None]:
+    canonical = normalize(code)
+    room = await records(request).get_class(canonical) if canonical else None
+    if room is None:
+        if not request.app.state.wrong_codes.allow(_client(request)):
+            return None, render(request, "code_missing.html", {
+                "typed": code[:20], "what": "class",
+                "why": "Too many wrong codes from this address: wait a minute, then try again."}, 429)
+        return None, missing(request, code, "class")
+    return room, None
+
+
+async def _teacher_room(request: Request, code: str) -> Any:
+    """The class if this browser holds its teacher key, else a SessionError (404 unknown, 403 not teacher)."""
+    canonical = normalize(code)
+    room = await records(request).get_class(canonical) if canonical else None
+    if room is None:
+        raise SessionError(404, {"field": "code", "message": "no class has this code"})
+    if not ClassRecords.is_teacher(room, request.cookies.get(TEACHER_COOKIE + room.code)):
+        raise SessionError(403, {"field": "teacher_key", "message": "only the class's teacher sees this; "
+                                 "open the class with its teacher key first"})
+    return room
+
+
+def _remember_teacher(request: Request, response: Response, room: Any, key: str) -> None:
+    response.set_cookie(TEACHER_COOKIE + room.code, key, max_age=400 * 86_400, path="/", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+
+
+@router.get("/class", response_class=HTMLResponse, include_in_schema=False)
+async def new_class_page(request: Request) -> HTMLResponse:
+    return render(request, "class_new.html", {})
+
+
+@router.post("/class", response_class=HTMLResponse, include_in_schema=False)
+async def create_class(request: Request, name: FormText = "") -> HTMLResponse:
+    try:
+        title = clean_text(name, "name", CLASS_NAME_MAX, required=False) or "My class"
+    except ValueError as error:
+        return render(request, "class_new.html", {"error": str(error)}, 422)
+    room, key = await records(request).create_class(title)
+    response = render(request, "class_created.html", {"room": room, "code": spelled(room.code), "key": key,
+                                                      "base": str(request.base_url).rstrip("/")}, 201)
+    _remember_teacher(request, response, room, key)
+    return response
+
+
+@router.get("/class/{code}", response_class=HTMLResponse, include_in_schema=False)
+async def dashboard(code: str, request: Request) -> HTMLResponse:
+    room, refused = await _class_or_page(request, code)
+    if refused is not None:
+        return refused
+    if not ClassRecords.is_teacher(room, request.cookies.get(TEACHER_COOKIE + room.code)):
+        return render(request, "class_key.html", {"code": spelled(room.code), "room": room})
+    hand_ins = [hand_in_row(item) for item in await records(request).hand_ins(room)]
+    return render(request, "dashboard.html", {"room": room, "code": spelled(room.code), "hand_ins": hand_ins,
+                                               "base": str(request.base_url).rstrip("/")})
+
+
+@router.post("/class/{code}/key", include_in_schema=False)
+async def teacher_key(code: str, request: Request, key: FormText = "") -> Response:
+    """The teacher key typed on another computer: this browser becomes the class's teacher too."""
+    room, refused = await _class_or_page(request, code)
+    if refused is not None:
+        return refused
+    allowed = request.app.state.wrong_codes.allow(_client(request))
+    if not allowed or not ClassRecords.is_teacher(room, key.strip()):
+        error = ("That is not this class's teacher key (or too many tries from this address: wait a "
+                 "minute).")
+        context = {"code": spelled(room.code), "room": room, "error": error}
+        return render(request, "class_key.html", context, 403)
+    response = RedirectResponse(f"/class/{spelled(room.code)}", status_code=303)
+    _remember_teacher(request, response, room, key.strip())
+    return response
+
+
+@router.post("/class/{code}/present/{student}", response_class=HTMLResponse, include_in_schema=False)
+async def present_student(code: str, student: str, request: Request) -> HTMLResponse:
+    """A tile clicked: that student's run is what the class's "watch" link shows now."""
+    room = await _teacher_room(request, code)
+    member = await records(request).member(room, student[:40])
+    if member is None:
+        raise SessionError(404, {"field": "student", "message": "no such student in this class"})
+    room.presenting = member.session
+    await records(request).save_class(room)
+    return HTMLResponse(f'<span id="presenting-now">presenting {escape(member.nickname)}\'s run</span>')
+
+
+@router.get("/class/{code}/results.csv", include_in_schema=False)
+async def results(code: str, request: Request) -> Response:
+    room = await _teacher_room(request, code)
+    text = await results_csv(request.app.state.sessions, records(request), room)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="stepwise-class-{spelled(room.code)}.csv"'})
+
+
+@router.get("/class/{code}/stream", include_in_schema=False)
+async def dashboard_stream(code: str, request: Request) -> EventSourceResponse:
+    """One stream for every tile (browsers allow 6 connections per origin): a "tiles" event about once a
+    second with every student's figures, and "handins" when one arrived."""
+    room = await _teacher_room(request, code)
+    sessions = request.app.state.sessions
+    release, refusal = sessions.streams.take(_client(request))
+    if release is None:
+        raise SessionError(429, refusal)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        sent_maps: dict[str, int] = {}
+        handed = -1
+        try:
+            while not await request.is_disconnected():
+                members = await records(request).members(room)
+                tiles = [await tile(sessions, member, sent_maps) for member in members[:MAX_MEMBERS]]
+                yield ServerSentEvent(json.dumps({"tiles": tiles}, allow_nan=False), event="tiles")
+                hand_ins = await records(request).hand_ins(room)
+                if len(hand_ins) != handed:
+                    handed = len(hand_ins)
+                    rows = [hand_in_row(item) for item in hand_ins]
+                    yield ServerSentEvent(json.dumps({"handins": rows}, allow_nan=False), event="handins")
+                await asyncio.sleep(DASHBOARD_SECONDS)
+        finally:
+            release()
+
+    return EventSourceResponse(events(), background=BackgroundTask(release), ping=15,
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# ---- students ----------------------------------------------------------------------------------------
+
+@router.get("/c/{code}", response_class=HTMLResponse, include_in_schema=False)
+async def join_page(code: str, request: Request) -> Response:
+    room, refused = await _class_or_page(request, code)
+    if refused is not None:
+        return refused
+    key = presented_key(request)
+    member = await records(request).member(room, student_of(key)) if key else None
+    if member is not None:
+        return RedirectResponse(f"/?{urlencode({'session': member.session})}", status_code=303)
+    return render(request, "class_join.html", {"room": room, "code": spelled(room.code),
+                                               "nickname_max": NICKNAME_MAX})
+
+
+@router.post("/c/{code}/join", include_in_schema=False)
+async def join(code: str, request: Request, nickname: FormText = "") -> Response:
+    room, refused = await _class_or_page(request, code)
+    if refused is not None:
+        return refused
+    context = {"room": room, "code": spelled(room.code), "nickname_max": NICKNAME_MAX, "typed": nickname[:40]}
+    if not request.app.state.joins.allow(_client(request)):
+        return render(request, "class_join.html", {**context, "error": "Too many joins from this address "
+                                                   "in a minute: wait a moment and press join again."}, 429)
+    try:
+        name = clean_text(nickname, "nickname", NICKNAME_MAX, required=True)
+    except ValueError as error:
+        return render(request, "class_join.html", {**context, "error": f"Nickname not taken: {error}"}, 422)
+    members = await records(request).members(room)
+    if len(members) >= MAX_MEMBERS:
+        return render(request, "class_join.html", {**context, "error": "This class is full."}, 409)
+    key = await key_for_new_run(request)
+    student = student_of(key)
+    existing = await records(request).member(room, student)
+    answer = RedirectResponse("/", status_code=303)
+    if existing is None:
+        config, _ = setup_from_query({})  # everyone starts from the default setup
+        session = await create_owned(request, answer, lambda: convert.built(config), key)
+        await records(request).join(room, student, name, session.id)
+        session_id = session.id
+    else:
+        session_id = existing.session
+    answer.headers["location"] = f"/?{urlencode({'session': session_id})}"
+    return answer
+
+
+@router.get("/c/{code}/watch", response_class=HTMLResponse, include_in_schema=False)
+async def watch(code: str, request: Request) -> Response:
+    """The run the teacher presents to the class now (read-only, live), or a page saying there is none."""
+    room, refused = await _class_or_page(request, code)
+    if refused is not None:
+        return refused
+    if room.presenting is None:
+        return render(request, "class_join.html", {"room": room, "code": spelled(room.code),
+                                                   "nickname_max": NICKNAME_MAX, "not_presenting": True})
+    return RedirectResponse(f"/?{urlencode({'session': room.presenting, 'live': spelled(room.code)})}",
+                            status_code=303)
+
+
+@router.get("/ui/{session_id}/classbar", response_class=HTMLResponse, include_in_schema=False)
+async def class_bar(session_id: str, request: Request) -> HTMLResponse:
+    """The student's class strip above the playground (hand in, watch the teacher); empty for a run that
+    is not a class member's own or for someone else's."""
+    found = await records(request).member_of_run(session_id)
+    if found is None or not await is_owner(request, session_id):
+        return HTMLResponse("")
+    room, member = found
+    return render(request, "partials/classbar.html", {"room": room, "code": spelled(room.code),
+                                                      "member": member, "sid": session_id,
+                                                      "note_max": NOTE_MAX})
+
+
+@router.post("/ui/{session_id}/handin", response_class=HTMLResponse, include_in_schema=False,
+             dependencies=[OwnerOnly])
+async def hand_in(s: Current, request: Request, note: FormText = "") -> HTMLResponse:
+    found = await records(request).member_of_run(s.id)
+    if found is None:
+        return HTMLResponse('<span class="error-text">This run is not part of a class.</span>',
+                            status_code=409)
+    room, member = found
+    try:
+        text = clean_text(note, "note", NOTE_MAX, required=False)
+    except ValueError as error:
+        return HTMLResponse(f'<span class="error-text">Not handed in: {escape(str(error))}</span>',
+                            status_code=422)
+    sessions = request.app.state.sessions
+    document = await sessions.read(s, convert.export_document)
+    snapshot = await request.app.state.snapshots.store(document, View())
+    figures = {key: value for key, value in (await tile(sessions, member, {"": 0})).items()
+               if key in ("epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "setup")}
+    item = HandIn(member.student, member.nickname, text, spelled(snapshot), time.time(), figures)
+    await records(request).hand_in(room, item)
+    return HTMLResponse(f'<span id="handed-in">Handed in at {time.strftime("%H:%M", time.localtime(item.at))}'
+                        f' (snapshot {spelled(snapshot)}).</span>')
+
+
+def student_of(key: str | None) -> str:
+    """A student's id in a class: a digest of their browser's owner key (the same browser, the same one)."""
+    return digest(key or "")[:20]
+
+
+async def class_target(request: Request, typed: str) -> str | None:
+    code = normalize(typed)
+    return f"/c/{spelled(code)}" if code and await records(request).get_class(code) else None

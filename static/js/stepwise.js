@@ -69,6 +69,9 @@
     stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
   };
   window.Stepwise = { stats: state.stats };  // read by the browser tests and the curious
+  // the class dashboard's tiles paint the same heat maps (static/js/dashboard.js)
+  window.Stepwise.paintMap = (ctx, m) => (m.classes && m.classes.length > 2
+    ? paintClasses(ctx, m.classes, m.res, false) : paintGrid(ctx, decode(m.out), m.res, false));
 
   function el(id) {
     let e = state.els.get(id);

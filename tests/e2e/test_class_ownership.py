@@ -88,9 +88,12 @@ def test_a_share_code_forks_with_uploaded_data_clicked_points_and_edited_weights
         teacher.wait_for_function(
             f"() => JSON.parse(document.querySelector('#boundary').dataset.points).length === {count + 1}")
         teacher.locator("#w1_0_0").click()  # a hand-edited weight
+        teacher.locator("#edit-weight input[name=value]").wait_for()  # the editor is open
         teacher.locator("#edit-weight input[name=value]").fill("2.52")
         teacher.locator("#edit-weight button[type=submit]").click()
         teacher.wait_for_function("() => document.querySelector('#edit-weight').hidden")
+        network = teacher.request.get(f"{live_server}/api/sessions/{sid}/network").json()
+        assert network["layers"][0]["weights"][0][0] == 2.52
         for _ in range(3):  # into the middle of a batch
             teacher.click("#btn-step")
         teacher.wait_for_function("() => document.querySelector('#c-phase').textContent !== '—'")
@@ -178,3 +181,61 @@ def test_followers_of_a_presented_run_see_every_step_live_and_can_make_it_theirs
     finally:
         teacher_ctx.close()
         student_ctx.close()
+
+
+def test_the_dashboard_shows_joined_students_live_and_their_hand_ins_arrive(
+        browser: Any, live_server: str) -> None:
+    teacher_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    students = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
+    try:
+        teacher = teacher_ctx.new_page()
+        teacher.goto(f"{live_server}/class")
+        teacher.fill("input[name=name]", "Lecture 6 <deep nets>")
+        teacher.click("text=create the class")
+        code = teacher.locator("#class-code").inner_text()
+        teacher.click("#open-dashboard")
+        teacher.locator("#tiles").wait_for()
+        pages = []
+        for ctx, nickname in zip(students, ("Ada", "<img src=x onerror=1>"), strict=True):
+            page = ctx.new_page()
+            page.goto(f"{live_server}/")
+            page.locator(".open-code input[name=code]").fill(code)
+            page.keyboard.press("Enter")
+            page.fill("input[name=nickname]", nickname)
+            page.click("#btn-join")
+            page.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0")
+            page.locator("#classbar").wait_for()
+            pages.append(page)
+        ada = pages[0]
+        ada.locator("#step-unit").select_option("epoch")
+        for _ in range(2):
+            ada.click("#btn-step")
+        ada.wait_for_function("() => document.querySelector('#c-epoch').textContent === '2'")
+        ada.fill("#classbar input[name=note]", "two epochs in, loss going down")
+        ada.click("#btn-handin")
+        ada.locator("#handed-in").wait_for()
+
+        teacher.wait_for_function("() => document.querySelectorAll('#tiles .tile').length === 2")
+        teacher.wait_for_function(
+            "() => [...document.querySelectorAll('.tile')].some(t => t.dataset.epoch === '2')")
+        names = teacher.locator(".tile .tile-name").all_inner_texts()
+        assert sorted(names) == sorted(["Ada", "<img src=x onerror=1>"])  # shown as text
+        assert teacher.locator(".tile img").count() == 0
+        teacher.locator("#handins li").first.wait_for()
+        assert "two epochs in" in teacher.locator("#handins").inner_text()
+        teacher.wait_for_timeout(1200)  # the tiles' pictures arrive with the next update
+        teacher.screenshot(path=str(SHOTS / "class-dashboard-1280x720.png"))
+
+        # clicking Ada's tile presents her run: the other student's "watch the teacher" shows it live
+        teacher.locator(".tile", has_text="Ada").click()
+        teacher.wait_for_function("() => document.querySelector('#presenting-now').innerText.includes('Ada')")
+        other = pages[1]
+        other.click("#watch-teacher")
+        other.wait_for_function("() => document.querySelector('#readonly') !== null")
+        assert other.locator("#page").get_attribute("data-session") == ada.locator("#page").get_attribute(
+            "data-session")
+        assert other.locator("#c-epoch").inner_text() == "2"
+    finally:
+        teacher_ctx.close()
+        for ctx in students:
+            ctx.close()

@@ -1,0 +1,92 @@
+"""The class dashboard's figures: one tile per student, and the class's results as CSV.
+
+A tile is read from the student's run as the stream last showed it (its broadcaster's newest frame:
+no engine call), plus its setup in words; the small boundary picture is the frame's output heat map
+(48x48 bytes, base64) and travels only when it changed since the dashboard's last update.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from app.classes import ClassRecords, ClassRoom, HandIn, Member
+from app.convert import config_dict
+from app.sessions import SessionError, SessionManager
+
+CSV_COLUMNS = ("nickname", "joined", "setup", "epoch", "train_loss", "test_loss", "train_accuracy",
+               "test_accuracy", "hand_ins", "last_hand_in", "last_note", "last_snapshot")
+
+
+def setup_words(config: dict[str, Any]) -> str:
+    """circle · 4-2 tanh · sgd η 0.03 (what a teacher reads on a tile)."""
+    hidden = config.get("hidden", [])
+    units = "-".join(str(layer["units"]) for layer in hidden) or "no hidden layer"
+    activations = sorted({layer["activation"] for layer in hidden})
+    optimizer = config.get("optimizer", {})
+    return (f"{config['dataset']['name']} · {units} {'/'.join(activations)} · "
+            f"{optimizer.get('kind', 'sgd')} η {optimizer.get('learning_rate', '?')}")
+
+
+def _round(value: Any, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, int]) -> dict[str, Any]:
+    """One student's tile; `sent_maps` (student -> maps version) says which pictures the page has."""
+    base = {"student": member.student, "nickname": member.nickname}
+    try:
+        session = await sessions.get(member.session)
+    except SessionError:
+        return {**base, "gone": True}
+    b = session.broadcaster
+    if b.frame is None or b.maps is None:
+        await sessions.snapshot(session)
+    frame = b.frame or {}
+    config = await sessions.read(session, config_dict)
+    loss, acc = frame.get("loss") or {}, frame.get("acc") or {}
+    out: dict[str, Any] = {
+        **base, "setup": setup_words(config), "epoch": frame.get("epoch"), "batch": frame.get("batch"),
+        "train_loss": _round(loss.get("train")), "test_loss": _round(loss.get("test")),
+        "train_accuracy": _round(acc.get("train")), "test_accuracy": _round(acc.get("test")),
+        "playing": session.playing, "diverged": frame.get("diverged") is not None,
+    }
+    if b.maps is not None and sent_maps.get(member.student) != b.maps_version:
+        sent_maps[member.student] = b.maps_version
+        out["map"] = {key: b.maps.get(key) for key in ("res", "out", "classes")}
+    return out
+
+
+def hand_in_row(item: HandIn) -> dict[str, Any]:
+    return {"nickname": item.nickname, "note": item.note, "snapshot": item.snapshot,
+            "at": time.strftime("%H:%M:%S", time.localtime(item.at)), **item.figures}
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + - @ would start a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def results_csv(sessions: SessionManager, classes: ClassRecords, room: ClassRoom) -> str:
+    members = await classes.members(room)
+    hand_ins = await classes.hand_ins(room)
+    by_student: dict[str, list[HandIn]] = {}
+    for item in hand_ins:
+        by_student.setdefault(item.student, []).append(item)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for member in members:
+        figures = await tile(sessions, member, {})
+        mine = by_student.get(member.student, [])
+        last = mine[-1] if mine else None
+        writer.writerow([_cell(v) for v in (
+            member.nickname, time.strftime("%Y-%m-%d %H:%M", time.localtime(member.joined_at)),
+            figures.get("setup"), figures.get("epoch"), figures.get("train_loss"), figures.get("test_loss"),
+            figures.get("train_accuracy"), figures.get("test_accuracy"), len(mine),
+            time.strftime("%H:%M:%S", time.localtime(last.at)) if last else "",
+            last.note if last else "", f"/s/{last.snapshot}" if last else "")])
+    return buffer.getvalue()
