@@ -32,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
     # Added last = outermost: refusals (413, 429) carry the security headers too.
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
-                       burst=settings.requests_burst)
+                       burst=settings.requests_burst,
+                       address_per_second=settings.requests_per_address_per_second,
+                       address_burst=settings.requests_address_burst)
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
     pages.add_error_handlers(app)  # /ui refusals as HTML fragments, the rest as the API answers them

@@ -15,6 +15,7 @@ Content-Security-Policy choices:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -67,52 +68,81 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class RateLimit:
-    """A token bucket per client address for every request under /api and /ui.
+class _Buckets:
+    """Token buckets by key: `burst` at once, `per_second` on average; idle keys are forgotten."""
 
-    Each client may send `burst` requests at once and `per_second` on average; past that it gets a
-    429 with Retry-After, and the bucket refills while the client is quiet, so the limit recovers by
-    itself. The SSE stream is one long request and counts once. The table forgets idle clients so it
-    cannot grow without bound.
-    """
+    MAX_KEYS = 10_000
 
-    PREFIXES = ("/api/", "/ui/")
-    MAX_CLIENTS = 10_000
+    def __init__(self, per_second: float, burst: float) -> None:
+        self.per_second, self.burst = per_second, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
 
-    def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200) -> None:
-        self.app = app
-        self.per_second = per_second
-        self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill time)
-
-    def _take(self, client: str) -> float:
+    def take(self, key: str, now: float) -> float:
         """Take one token; return 0 when granted, else the seconds until one is available."""
-        now = time.monotonic()
-        tokens, last = self._buckets.get(client, (self.burst, now))
+        tokens, last = self._buckets.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.per_second)
         if tokens >= 1.0:
-            self._buckets[client] = (tokens - 1.0, now)
+            self._buckets[key] = (tokens - 1.0, now)
             wait = 0.0
         else:
-            self._buckets[client] = (tokens, now)
+            self._buckets[key] = (tokens, now)
             wait = (1.0 - tokens) / self.per_second
-        if len(self._buckets) > self.MAX_CLIENTS:
+        if len(self._buckets) > self.MAX_KEYS:
             full_after = self.burst / self.per_second
             self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
         return wait
+
+
+def _client_key(scope: Scope) -> str | None:
+    """The owner key the request carries (app/ownership.py: bearer / X-Stepwise-Token / cookie), hashed
+    to a short bucket name, or None. Read from the raw headers: this runs before any routing."""
+    for name, value in scope.get("headers", ()):
+        if name in (b"authorization", b"x-stepwise-token"):
+            token = value.rsplit(b" ", 1)[-1].strip()
+        elif name == b"cookie" and b"stepwise_owner=" in value:
+            token = value.split(b"stepwise_owner=", 1)[1].split(b";", 1)[0].strip()
+        else:
+            continue
+        if len(token) == 43:
+            return hashlib.sha256(token).hexdigest()[:24]
+    return None
+
+
+class RateLimit:
+    """Token buckets for every request under /api and /ui: one per client, one per address as a backstop.
+
+    A client is the owner key its requests carry (a browser's cookie, an API client's token), else its
+    address. Each client may send `burst` requests at once and `per_second` on average; past that it
+    gets a 429 with Retry-After, and the bucket refills while the client is quiet, so the limit
+    recovers by itself. A whole address (a school behind one NAT) shares the larger backstop,
+    `address_per_second` / `address_burst`, which also catches a client inventing a key per request.
+    The SSE stream is one long request and counts once.
+    """
+
+    PREFIXES = ("/api/", "/ui/")
+
+    def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200,
+                 address_per_second: float | None = None, address_burst: int | None = None) -> None:
+        self.app = app
+        self.clients = _Buckets(per_second, float(burst))
+        self.addresses = _Buckets(address_per_second or per_second * 10, float(address_burst or burst * 10))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.PREFIXES):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self._take(client[0] if client else "unknown")
+        address = client[0] if client else "unknown"
+        now = time.monotonic()
+        key = _client_key(scope)
+        wait = self.clients.take(f"k:{key}" if key else f"a:{address}", now)
+        if wait <= 0.0:
+            wait = self.addresses.take(address, now)
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {"detail": {"field": None, "message": "too many requests from this address; slow down"}}
-        ).encode()
+        message = "too many requests from this browser or address; slow down"
+        body = json.dumps({"detail": {"field": None, "message": message}}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -37,10 +37,13 @@ class Settings(BaseSettings):
     max_step_count: int = Field(default=1000, ge=1)
     # Training time one step request may take (the rest of a big count is cut; the state says where).
     step_budget_seconds: float = Field(default=5.0, gt=0)
-    # Per client address, every /api and /ui request (app/security.py): generous, as a classroom
-    # behind one NAT address shares it.
+    # Every /api and /ui request (app/security.py): per client (its owner key, else its address) ...
     requests_per_client_per_second: float = Field(default=100.0, gt=0)
     requests_burst: int = Field(default=400, ge=1)
+    # ... and per address as a backstop: 60 students x 2 tabs behind one school address, each tab
+    # stepping by hand about 8 times a second at most.
+    requests_per_address_per_second: float = Field(default=1000.0, gt=0)
+    requests_address_burst: int = Field(default=4000, ge=1)
     idle_ttl_seconds: float = Field(default=1800.0, gt=0)
     # Saved sessions untouched this long are deleted (app/store.py; never-trained ones after a day).
     keep_sessions_days: float = Field(default=30.0, gt=0)
@@ -50,8 +53,9 @@ class Settings(BaseSettings):
     stream_ping_seconds: float = Field(default=15.0, gt=0)
     stream_send_timeout_seconds: float = Field(default=10.0, gt=0)
     # Open SSE streams (app/limits.py StreamSlots): past either cap a new stream is a 429 naming it. A
-    # classroom behind one NAT address is ~30 students with a tab or two each.
-    stream_max_per_client: int = Field(default=64, ge=1)
+    # class behind one NAT address is 60 students with two tabs each, plus a presented run's followers
+    # and the teacher's dashboard (one stream for all its tiles).
+    stream_max_per_client: int = Field(default=200, ge=1)
     stream_max_total: int = Field(default=400, ge=1)
 
     # Adaptive frame rate (app/limits.py FrameRate): every `load_window_seconds` the server measures its

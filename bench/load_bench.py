@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -145,7 +146,9 @@ async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, u
     timeout = httpx.Timeout(30.0)
     errors: list[str] = []
     body = {"hidden": [{"units": units} for units in hidden]}
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+    # one owner token for every run this bench makes, so it may play, step and delete them (app/ownership.py)
+    owner = {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, headers=owner) as client:
         created = await gather_ok("create", [client.post("/api/sessions", json=body)
                                              for _ in range(n + STEP_SESSIONS)], 201, errors)
         ids = [r.json()["id"] for r in created]

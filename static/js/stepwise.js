@@ -98,6 +98,29 @@
     state.source.addEventListener("snapshot", onMessage);
     state.source.addEventListener("frame", onMessage);
     state.source.addEventListener("closed", () => state.source.close());
+    state.source.addEventListener("open", () => streamStatus(""));
+    // EventSource retries a dropped stream by itself, but gives up on a refusal (a 429: too many streams
+    // open from this address or in all). Then ask once for the reason, say it, and try again later.
+    state.source.addEventListener("error", () => {
+      const source = state.source;
+      if (source.readyState !== EventSource.CLOSED) { streamStatus("Live updates interrupted; reconnecting…"); return; }
+      const abort = new AbortController();
+      fetch(url, { signal: abort.signal, headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? null : r.json().then((body) => (body.detail && body.detail.message) || `status ${r.status}`)))
+        .catch(() => "the server cannot be reached")
+        .then((reason) => {
+          abort.abort();
+          const wait = 3000 + Math.random() * 4000;  // spread a whole class's retries out
+          streamStatus(`No live updates: ${reason || "the stream closed"}. Trying again in ${Math.round(wait / 1000)} s…`);
+          setTimeout(() => { if (state.source === source) { state.source = null; connect(url); } }, wait);
+        });
+    });
+  }
+
+  /** Say why the page is not live (empty: it is). */
+  function streamStatus(text) {
+    const e = document.getElementById("stream-status");
+    if (e) { e.textContent = text; e.hidden = !text; }
   }
 
   function flush() {
