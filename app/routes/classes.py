@@ -171,6 +171,9 @@ async def new_class_page(request: Request) -> HTMLResponse:
 
 @router.post("/class", response_class=HTMLResponse, include_in_schema=False)
 async def create_class(request: Request, name: FormText = "") -> HTMLResponse:
+    if not request.app.state.joins.allow(_client(request)):
+        return render(request, "class_new.html", {"error": "Too many classes made from this address in a "
+                                                            "minute: wait a moment."}, 429)
     try:
         title = clean_text(name, "name", CLASS_NAME_MAX, required=False) or "My class"
     except ValueError as error:

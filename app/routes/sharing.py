@@ -16,13 +16,15 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app import convert
+from app.classes import Attempts
 from app.ownership import Key, create_owned
 from app.routes.api import Current, Manager, created
 from app.schemas import ERROR_RESPONSES, CreatedSession
 from app.sessions import Session, SessionError, SessionManager
 from app.snapshots import Snapshot, Snapshots, View, normalize, spelled
 
-router = APIRouter(responses=ERROR_RESPONSES)  # the page routes are out of the schema anyway
+router = APIRouter(responses=ERROR_RESPONSES)
+SHARES_PER_MINUTE = 120  # per address: two each for a class of 60
 TAGS: list[str | Any] = ["sharing"]
 
 
@@ -68,6 +70,11 @@ async def fork_page(s: Current, request: Request, sessions: Manager, key: Key) -
 # ---- share: snapshot codes ---------------------------------------------------------------------------
 
 async def share(request: Request, sessions: SessionManager, s: Session, view: View) -> dict[str, str]:
+    """Store the snapshot; at most SHARES_PER_MINUTE per address (each one is kept on disk)."""
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.shares.allow(client):
+        raise SessionError(429, {"field": "share", "message": f"at most {SHARES_PER_MINUTE} shares a minute "
+                                 "from one address; wait a moment and share again"})
     document: dict[str, Any] = await sessions.read(s, convert.export_document)
     code = spelled(await snapshots(request).store(document, view))
     path = f"/s/{code}"
@@ -155,4 +162,5 @@ async def snapshot_target(request: Request, typed: str) -> str | None:
 
 def add_sharing(app: Any, records: Any) -> None:
     app.state.snapshots = Snapshots(records)
+    app.state.shares = Attempts(SHARES_PER_MINUTE)
     app.state.code_resolvers = [snapshot_target]

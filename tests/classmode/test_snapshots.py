@@ -107,3 +107,11 @@ def test_share_from_the_page_answers_the_code_in_a_dialog(client: TestClient) ->
     assert code and CODE.match(code.group(1))
     assert client.get(f"/api/snapshots/{code.group(1)}").json()["view"] == {
         "step_unit": "batch", "speed": 20, "show_test": False, "discretize": True}
+
+
+def test_shares_from_one_address_are_limited_so_the_disk_cannot_be_filled(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={}).json()["id"]
+    answers = [client.post(f"/api/sessions/{sid}/share").status_code for _ in range(121)]
+    assert answers[:120] == [201] * 120 and answers[120] == 429
+    refused = client.post(f"/api/sessions/{sid}/share").json()["detail"]
+    assert refused["field"] == "share" and "a minute" in refused["message"]
