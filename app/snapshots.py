@@ -22,11 +22,11 @@ from typing import Any
 import anyio.to_thread
 
 from app.store import RecordStore
+from engine import vocabulary
 
 KIND = "snapshot"
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"  # 29 characters: no 0 O 1 I L U V
 CODE_LENGTH = 8
-STEP_UNITS = ("micro", "sample", "batch", "epoch")
 SPEEDS = (1, 2, 5, 10, 20, 50, 100)  # the page's speed choices (templates/partials/controls.html)
 
 
@@ -47,7 +47,7 @@ class View:
             speed = int(float(str(values.get("speed", "10"))))
         except ValueError:
             speed = 10
-        return cls(step_unit=unit if unit in STEP_UNITS else "micro", speed=speed if speed in SPEEDS else 10,
+        return cls(step_unit=unit if unit in vocabulary.STEP_UNITS else "micro", speed=speed if speed in SPEEDS else 10,
                    show_test=str(values.get("show_test", "")).lower() in ("1", "on", "true"),
                    discretize=str(values.get("discretize", "")).lower() in ("1", "on", "true"))
 
