@@ -47,7 +47,8 @@ class View:
             speed = int(float(str(values.get("speed", "10"))))
         except ValueError:
             speed = 10
-        return cls(step_unit=unit if unit in vocabulary.STEP_UNITS else "micro", speed=speed if speed in SPEEDS else 10,
+        return cls(step_unit=unit if unit in vocabulary.STEP_UNITS else "micro",
+                   speed=speed if speed in SPEEDS else 10,
                    show_test=str(values.get("show_test", "")).lower() in ("1", "on", "true"),
                    discretize=str(values.get("discretize", "")).lower() in ("1", "on", "true"))
 

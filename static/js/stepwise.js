@@ -246,9 +246,16 @@
       const holder = document.createElement("template");
       holder.innerHTML = f.inspector.trim();
       const fresh = holder.content.firstElementChild;
-      if (fresh && Number(fresh.dataset.step) > Number(shown.dataset.step)) {
-        shown.replaceWith(fresh);
-        htmx.process(fresh);
+      const title = (e) => e.querySelector("#inspector-title")?.textContent;
+      const step = Number(fresh?.dataset.step), before = Number(shown.dataset.step);
+      // newer, or the same step seen another way (play by batch began: the words for play)
+      if (fresh && (step > before || (step === before && title(fresh) !== title(shown)))) {
+        // in place, not replaceWith: a request in flight (a step, an edit) targets this very element,
+        // and its answer must still land on the page
+        for (const { name } of [...shown.attributes]) if (!fresh.hasAttribute(name)) shown.removeAttribute(name);
+        for (const { name, value } of [...fresh.attributes]) if (shown.getAttribute(name) !== value) shown.setAttribute(name, value);
+        shown.replaceChildren(...fresh.childNodes);
+        htmx.process(shown);
       }
       return;
     }
