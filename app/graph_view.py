@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from engine.autodiff import Graph, Value
 from engine.expression import ExpressionError, build_graph
+from engine.printed import agreeing, significant
 
 PRESETS: dict[str, tuple[str, str, str]] = {
     # key: (button text, expression, values)
@@ -43,13 +45,39 @@ BOX_W, BOX_H, OP_R = 132, 34, 15
 VALUE_COL_W, OP_COL_W, ROW_H, MARGIN, LABEL_H = 150, 140, 78, 16, 16
 
 
-def fmt(x: float | None) -> str:
-    """A number as the page prints it: 4 significant digits, a real minus sign."""
-    if x is None:
-        return ""
-    if x == 0:
-        return "0"
-    return f"{x:.4g}".replace("-", "−")
+def fmt(x: float | None, digits: int = 4) -> str:
+    """A number as the page prints it: 4 significant digits (or `digits`), a real minus sign."""
+    return significant(x, digits)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+# Each gate's forward rule on plain numbers, to redo a printed step with its printed inputs.
+GATES: dict[str, Callable[[list[float], float], float]] = {
+    "+": lambda a, p: a[0] + a[1], "−": lambda a, p: a[0] - a[1], "×": lambda a, p: a[0] * a[1],
+    "÷": lambda a, p: a[0] / a[1], "neg": lambda a, p: -a[0], "**": lambda a, p: a[0] ** p,
+    "exp": lambda a, p: math.exp(a[0]), "log": lambda a, p: math.log(a[0]),
+    "tanh": lambda a, p: math.tanh(a[0]), "σ": lambda a, p: _sigmoid(a[0]),
+    "relu": lambda a, p: max(a[0], 0.0), "max": lambda a, p: max(a), "abs": lambda a, p: abs(a[0]),
+}
+
+
+def _redone(function: Callable[[int], float], result: float) -> int:
+    """The fewest significant digits (4 or more) for a step's inputs at which `function(digits)` (the step
+    redone with its inputs as printed) prints as its printed 4-digit result."""
+    def holds(digits: int) -> bool:
+        try:
+            return fmt(function(digits)) == fmt(result)
+        except (ArithmeticError, ValueError):  # a printed input at the edge of log's or ÷'s domain
+            return False
+
+    return agreeing(holds, start=4, limit=17)
+
+
+def _as_printed(value: float, digits: int) -> float:
+    return float(fmt(value, digits).replace("−", "-"))
 
 
 def parse_values(text: str) -> dict[str, float]:
@@ -156,7 +184,11 @@ def op_centre(centre: tuple[float, float]) -> tuple[float, float]:
 
 
 def forward_text(node: Value) -> str:
-    args = [fmt(child.data) for child in node.inputs]
+    """'a + b = out', the inputs with the digits that make the printed result hold."""
+    gate = GATES[node.op]
+    exponent = node.exponent if node.exponent is not None else 1.0
+    digits = _redone(lambda d: gate([_as_printed(c.data, d) for c in node.inputs], exponent), node.data)
+    args = [fmt(child.data, digits) for child in node.inputs]
     out = fmt(node.data)
     if node.op in ("+", "−", "×", "÷"):
         return f"{args[0]} {node.op} {args[1]} = {out}"
@@ -181,6 +213,18 @@ class StepView:
     rows: list[dict[str, str]] = field(default_factory=list)
 
 
+def _product_digits(step: Any) -> list[int]:
+    """Per input of a backward step: the digits at which the printed upstream × local gives the printed
+    product."""
+    upstream = float(step.upstream)
+
+    def redo(local: float) -> Callable[[int], float]:
+        return lambda d: _as_printed(upstream, d) * _as_printed(local, d)
+
+    return [_redone(redo(local), product) for local, product in zip(step.local_grads, step.products,
+                                                                     strict=True)]
+
+
 def step_views(graph: Graph) -> list[StepView]:
     views: list[StepView] = []
     for index, step in enumerate(graph.steps, 1):
@@ -192,9 +236,10 @@ def step_views(graph: Graph) -> list[StepView]:
             views.append(StepView(index, "backward", step.node, f"backward starts: ∂f/∂f = 1 at {label}"))
         else:
             rows = [
-                {"input": label_of(child), "upstream": fmt(step.upstream), "local": fmt(local),
-                 "product": fmt(product)}
-                for child, local, product in zip(node.inputs, step.local_grads, step.products, strict=True)
+                {"input": label_of(child), "upstream": fmt(step.upstream, digits),
+                 "local": fmt(local, digits), "product": fmt(product)}
+                for child, local, product, digits in zip(node.inputs, step.local_grads, step.products,
+                                                         _product_digits(step), strict=True)
             ]
             title = f"backward through {symbol_of(node)}: upstream ∂f/∂({label}) = {fmt(step.upstream)}"
             views.append(StepView(index, "backward", step.node, title, GATE_RULES.get(node.op, ""),
@@ -236,9 +281,10 @@ def page_context(expression: str, values_text: str, step: int) -> dict[str, obje
     blocked: set[tuple[int, int]] = set()  # a gate sent 0 this way (max not chosen, relu closed)
     if current and current.rows:
         step_data = graph.steps[step - 1]
-        for slot in range(len(step_data.products)):
+        for slot, digits in enumerate(_product_digits(step_data)):
             local, product = step_data.local_grads[slot], step_data.products[slot]
-            edge_labels[(current.node, slot)] = f"{fmt(step_data.upstream)} × {fmt(local)} = {fmt(product)}"
+            upstream = fmt(step_data.upstream, digits)
+            edge_labels[(current.node, slot)] = f"{upstream} × {fmt(local, digits)} = {fmt(product)}"
             if local == 0:
                 blocked.add((current.node, slot))
     for source, target, slot in graph.edges:

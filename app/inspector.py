@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from app.inspector_error import error_view
-from app.inspector_forward import forward_view, graph_link, piece_of
+from app.inspector_forward import forward_view, graph_link
 from app.inspector_text import (
     MINUS,
     SIGN_NOTE,
@@ -21,9 +23,14 @@ from app.inspector_text import (
     distinct_decimals,
     factor,
     fmt,
+    input_names,
+    same,
+    sh,
     subscript,
     weight_name,
 )
+from engine import activations
+from engine.printed import agreeing, superscript
 
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
            "graph_link", "inspector_view"]
@@ -84,33 +91,63 @@ def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd",
     return view
 
 
+def _slope(name: str, alpha: float | None) -> Any:
+    """f′ for one number, the engine's derivative (maxout's chosen piece passes δ with slope 1)."""
+    if name == "maxout":
+        return lambda x: 1.0
+    activation = activations.get(name, alpha, 2)
+
+    def slope(x: float) -> float:
+        z = np.array([x])
+        with np.errstate(all="ignore"):
+            return float(activation.derivative(z, activation.f(z))[0])
+    return slope
+
+
 def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
     layer, unit = event.layer, event.unit
     label = names.labels[f"n{layer}_{unit}"]
     number = names.numbers[f"n{layer}_{unit}"]
     down_weights = [float(w) for w in terms["down_weights"]]
     down_deltas = [float(d) for d in terms["down_deltas"]]
+    derivative, weighted, delta = (float(terms[k]) for k in ("derivative", "weighted_sum", "delta"))
+    name = str(terms["activation_name"])
+
+    def holds(d: int) -> bool:
+        total = sum(sh(w, d) * sh(x, d) for w, x in zip(down_weights, down_deltas, strict=False))
+        slope = sh(derivative, d)  # and the printed sum in brackets is what its printed terms give
+        return (same(total, weighted, d) and same(slope * total, delta)
+                and same(slope * sh(weighted, d), delta))
+
+    d = agreeing(holds)
     symbolic = Line().text(f"δ{subscript(number)} = f′(e{subscript(number)})·(")
-    numeric = Line().text("   = ").num(float(terms["derivative"]), "derivative").text("·(")
-    for k, (w, d) in enumerate(zip(down_weights, down_deltas, strict=False)):
+    numeric = Line().text("   = ").num(derivative, "derivative", decimals=d).text("·(")
+    for k, (w, x) in enumerate(zip(down_weights, down_deltas, strict=False)):
         k_number = names.numbers[f"n{layer + 1}_{k}"]
         term = f"{weight_name(names, layer + 1, k, unit)}·δ{subscript(k_number)}"
         symbolic.text(("" if k == 0 else " + ") + term)
-        numeric.text("" if k == 0 else " + ").num(w, "down_weight", as_factor=True).text("·")
-        numeric.num(d, "down_delta", as_factor=True)
+        numeric.text("" if k == 0 else " + ").num(w, "down_weight", as_factor=True, decimals=d).text("·")
+        numeric.num(x, "down_delta", as_factor=True, decimals=d)
     symbolic.text(")")
-    numeric.text(") = ").num(float(terms["derivative"]), "derivative", as_factor=True).text("·")
-    numeric.num(float(terms["weighted_sum"]), "weighted_sum", as_factor=True).text(" = ")
-    numeric.num(float(terms["delta"]), "delta")
-    slope = Line().text(f"f′(e{subscript(number)}) = {terms['activation_name']}′(")
-    slope.num(float(terms["pre_activation"]), "pre_activation").text(") = ")
-    slope.num(float(terms["derivative"]), "derivative")
+    numeric.text(") = ").num(derivative, "derivative", as_factor=True, decimals=d).text("·")
+    numeric.num(weighted, "weighted_sum", as_factor=True, decimals=d).text(" = ")
+    numeric.num(delta, "delta")
+    alpha = names.alphas[layer - 1] if layer - 1 < len(names.alphas) else None
+    slope_of = _slope(name, alpha)
+    pre = float(terms["pre_activation"])
+    ds = agreeing(lambda ds: same(slope_of(sh(pre, ds)), derivative))
+    slope = Line().text(f"f′(e{subscript(number)}) = {name}′(")
+    slope.num(pre, "pre_activation", decimals=ds).text(") = ")
+    slope.num(derivative, "derivative")
     notes = [
         f"Backward pass: {label}'s share of the blame. The δ of each neuron it feeds flows back along the "
         "same links, weighted by the same weights, and is summed; then it is scaled by the slope f′ of "
         "this neuron's activation at its sum e (a flat slope passes little blame back).",
         SIGN_NOTE,
     ]
+    if name == "maxout":
+        notes.insert(1, "Maxout: the piece that won this sample's forward pass passes δ back with slope 1 "
+                        "(f′ = 1); the other pieces get nothing from this sample.")
     if layer + 1 == len(names.sizes) - 1:
         outputs = ", ".join(f"δ{subscript(names.numbers[f'n{layer + 1}_{k}'])}"
                             for k in range(names.sizes[layer + 1]))
@@ -120,18 +157,34 @@ def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVi
 
 
 def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
-    """The sample's gradient is added to the batch's running sum; shown for the output neuron's weights."""
+    """The sample's gradient is added to the batch's running sum; shown for the first output neuron's
+    weights: this sample's δ·input, then the sum so far as the earlier samples' sum plus this one."""
     out_layer = len(names.sizes) - 1
     done, size = int(terms["samples_done"]), int(terms["batch_size"])
     own = terms["sample_grad_weights"][out_layer - 1][0]
     total = terms["sum_grad_weights"][out_layer - 1][0]
+    delta = float(terms["out_delta"])
+    before = [float(v) for v in terms["previous_sum_grad_weights"]]
+    inputs = input_names(names, out_layer)
+    delta_name = f"δ{subscript(names.numbers[f'n{out_layer}_0'])}"
     lines: list[Line] = []
-    for i, (g, s) in enumerate(zip(own, total, strict=False)):
-        if isinstance(g, list):  # maxout output: skip the per-piece detail
-            break
+    for i, (g, s, x, b) in enumerate(zip(own, total, terms["out_inputs"], before, strict=False)):
+        g, s, x, b = float(g), float(s), float(x), b
+
+        def holds(d: int, g: float = g, s: float = s, x: float = x, b: float = b) -> bool:
+            return same(sh(delta, d) * sh(x, d), g) and (done == 1 or same(sh(b, d) + sh(g, d), s))
+
+        d = agreeing(holds)
         name = weight_name(names, out_layer, 0, i)
-        line = Line().text(f"this sample's ∂L/∂{name} = δ·input = ").num(float(g), "sample_grad_weight")
-        line.text(f" ;  sum over {done} sample{'s' if done > 1 else ''} = ").num(float(s), "sum_grad_weight")
+        line = Line().text(f"this sample's ∂L/∂{name} = {delta_name}·{inputs[i]} = ")
+        line.num(delta, "out_delta", as_factor=True, decimals=d).text("·")
+        line.num(x, "out_input", as_factor=True, decimals=d).text(" = ")
+        line.num(g, "sample_grad_weight")
+        line.text(f" ;  sum over {done} sample{'s' if done > 1 else ''} = ")
+        if done > 1:
+            line.num(b, "previous_sum_grad_weight", decimals=d).text(" + ")
+            line.num(g, "sample_grad_weight", as_factor=True, decimals=d).text(" = ")
+        line.num(s, "sum_grad_weight")
         lines.append(line)
     lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
     notes = [f"Sample {done} of {size} done. Every weight's gradient for this sample is δ of the neuron it "
@@ -142,16 +195,27 @@ def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
 
 
 def _update_line(name: str, role: str, old: Any, grad: Any, new: Any, rate: float, sgd: bool) -> Line:
-    """`w ← old − η·∂L/∂w = new` (SGD), or the gradient beside the move (momentum, Adam); `role` is
-    weight or bias (the numbers' data-role: old_weight, grad_bias, ...)."""
-    decimals = distinct_decimals(float(old), float(new))
-    line = Line().text(f"{name} ← ").num(float(old), f"old_{role}", decimals=decimals)
+    """`w ← old − η·∂L/∂w = new` (SGD), or `w ← old + step = new ; ∂L/∂w = g` (momentum, Adam: the step
+    is built from earlier gradients too); `role` is weight or bias (data-roles old_weight, grad_bias, ...).
+    Decimals: the fewest at which old and new differ and the printed numbers give the printed new."""
+    old, grad, new = float(old), float(grad), float(new)
+    step = new - old
+
+    def holds(d: int) -> bool:
+        if sgd:
+            return same(sh(old, d) - sh(rate, d) * sh(grad, d), new, shown_new)
+        return same(sh(old, d) + sh(step, d), new, shown_new)
+
+    shown_new = distinct_decimals(old, new)  # so a small step does not read 0.69 ← 0.69
+    d = agreeing(holds, start=shown_new)
+    line = Line().text(f"{name} ← ").num(old, f"old_{role}", decimals=d)
     if sgd:
-        line.text(" − ").num(rate, "learning_rate").text("·")
-        line.num(float(grad), f"grad_{role}", as_factor=True)
-    else:
-        line.text(f"  (∂L/∂{role[0]} = ").num(float(grad), f"grad_{role}").text(")")
-    return line.text(" = ").num(float(new), f"new_{role}", decimals=decimals)
+        line.text(" − ").num(rate, "learning_rate", decimals=d).text("·")
+        line.num(grad, f"grad_{role}", as_factor=True, decimals=d)
+        return line.text(" = ").num(new, f"new_{role}", decimals=shown_new)
+    line.text(" + ").num(step, f"step_{role}", as_factor=True, decimals=d)
+    line.text(" = ").num(new, f"new_{role}", decimals=shown_new)
+    return line.text(f" ;  ∂L/∂{role[0]} = ").num(grad, f"grad_{role}")
 
 
 def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) -> InspectorView:
@@ -162,16 +226,26 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
     sgd = optimizer == "sgd" and terms.get("learning_rate") is not None
     lines: list[Line] = []
     olds, grads, news = terms["old_weights"], terms["grad_weights"], terms["new_weights"]
-    if olds and isinstance(olds[0], list):  # maxout: one row per piece; show piece 1, as the drawing does
-        olds, grads, news = olds[0], grads[0], news[0]
-    for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
-        lines.append(_update_line(weight_name(names, layer, unit, i), "weight", old, grad, new, rate, sgd))
-    old_b, grad_b, new_b = (piece_of(terms[k], 0) for k in ("old_bias", "grad_bias", "new_bias"))
-    lines.append(_update_line(f"b{subscript(number)}", "bias", old_b, grad_b, new_b, rate, sgd))
+    if olds and isinstance(olds[0], list):  # maxout: every piece's weights and bias, piece by piece
+        for k, (o, g, n) in enumerate(zip(olds, grads, news, strict=False)):
+            tag = f"⁽{superscript(k + 1)}⁾"
+            for i, (old, grad, new) in enumerate(zip(o, g, n, strict=False)):
+                lines.append(_update_line(weight_name(names, layer, unit, i) + tag, "weight", old, grad, new,
+                                          rate, sgd))
+            lines.append(_update_line(f"b{subscript(number)}{tag}", "bias", terms["old_bias"][k],
+                                      terms["grad_bias"][k], terms["new_bias"][k], rate, sgd))
+    else:
+        for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
+            lines.append(_update_line(weight_name(names, layer, unit, i), "weight", old, grad, new, rate,
+                                      sgd))
+        lines.append(_update_line(f"b{subscript(number)}", "bias", terms["old_bias"], terms["grad_bias"],
+                                  terms["new_bias"], rate, sgd))
     if sgd:
         note = ("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
                 "learning rate. The links that changed flash.")
     else:
         note = (f"Update with {optimizer}: the step is built from this gradient and the earlier ones "
-                "(momentum / Adam), so it is not exactly η·∂L/∂w. The links that changed flash.")
+                "(momentum: v ← μ·v − η·∂L/∂w, w ← w + v; Adam: running means of the gradient and of its "
+                "square), so it is not exactly η·∂L/∂w. Each line shows the step taken and the gradient "
+                "that went into it. The links that changed flash.")
     return InspectorView(f"Update: {label}'s weights", lines, [note], "update")

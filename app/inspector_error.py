@@ -8,19 +8,21 @@ many decimals to print so that the printed numbers combine to the printed result
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from app.inspector_text import (
-    MINUS,
     SIGN_NOTE,
     InspectorView,
     Line,
     NetNames,
     factor,
-    fmt,
+    same,
+    sh,
     subscript,
 )
 from engine import vocabulary
+from engine.printed import agreeing
 
 # Output units whose loss carries a log that cancels the output function's slope: δ = ŷ − y.
 CANCELLED_SLOPES = {
@@ -28,7 +30,8 @@ CANCELLED_SLOPES = {
                    "so δ = ŷ − y.",
     "softmax_ce": "The log in the cross-entropy cancels the softmax's slope, so δ = ŷ − y for every output.",
 }
-MAX_DECIMALS = 8
+MAX_DECIMALS = 12
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _loss_name(output_unit: str) -> str:
@@ -37,30 +40,21 @@ def _loss_name(output_unit: str) -> str:
     return term.loss_name if term is not None else "loss"
 
 
-def _shown(value: float, decimals: int) -> float:
-    """The number a reader sees when `value` is printed by fmt with `decimals` decimals."""
-    text = fmt(value, decimals)
-    if "·10" in text:
-        return float(f"{value:.{decimals}e}")
-    return float(text.replace(MINUS, "-"))
-
-
 def agreeing_decimals(prediction: float, target: float, miss: float, delta: float,
                       slope: float | None = None) -> int:
-    """The fewest decimals (2 or more) at which the printed ŷ − y gives the printed miss and, with a
-    slope, 1 − ŷ² gives the printed slope and miss·slope the printed δ (each as printed)."""
-    for decimals in range(2, MAX_DECIMALS + 1):
-        def same(computed: float, value: float, decimals: int = decimals) -> bool:
-            return fmt(computed, decimals) == fmt(value, decimals)
+    """The fewest decimals (2 or more) for the operands ŷ, y at which the printed ŷ − y gives the printed
+    δ; with a slope (tanh), the printed ŷ − y and 1 − ŷ² give the printed miss and slope (at the same
+    decimals) and their product the printed δ (at a result's decimals)."""
+    def holds(d: int) -> bool:
+        shown_prediction = sh(prediction, d)
+        difference = shown_prediction - sh(target, d)
+        if slope is None:
+            return same(difference, miss)
+        return (same(difference, miss, d) and same(1.0 - shown_prediction * shown_prediction, slope, d)
+                and same(difference * (1.0 - shown_prediction * shown_prediction), delta)
+                and same(sh(miss, d) * sh(slope, d), delta))
 
-        shown_prediction = _shown(prediction, decimals)
-        ok = same(shown_prediction - _shown(target, decimals), miss)
-        if slope is not None:
-            ok = ok and same(1.0 - shown_prediction * shown_prediction, slope)
-            ok = ok and same(_shown(miss, decimals) * _shown(slope, decimals), delta)
-        if ok:
-            return decimals
-    return MAX_DECIMALS
+    return agreeing(holds, limit=MAX_DECIMALS)
 
 
 def _delta_line(output_unit: str, number: int, names: tuple[str, str], values: dict[str, float]) -> Line:
@@ -80,14 +74,14 @@ def _delta_line(output_unit: str, number: int, names: tuple[str, str], values: d
     line.num(values["prediction"], "prediction", decimals=decimals).text(" − ")
     line.num(values["target"], "target", as_factor=True, decimals=decimals)
     if output_unit == "tanh_mse" and slope is not None:
-        line.text(f")·(1 − {factor(_shown(values['prediction'], decimals), decimals)}²) = ")
+        line.text(f")·(1 − {factor(sh(values['prediction'], decimals), decimals)}²) = ")
         line.num(values["miss"], "miss", as_factor=True, decimals=decimals).text("·")
         line.num(slope, "slope", as_factor=True, decimals=decimals).text(" = ")
     elif output_unit == "linear_l1":
         line.text(") = sign(").num(values["miss"], "miss", decimals=decimals).text(") = ")
     else:
         line.text(" = ")
-    return line.num(values["delta"], "delta", decimals=decimals)
+    return line.num(values["delta"], "delta")
 
 
 def error_view(terms: dict[str, Any], names: NetNames) -> InspectorView:
@@ -150,6 +144,51 @@ GAUSSIAN_SIGN_NOTE = (
 )
 
 
+def _gaussian_target_lines(names: tuple[str, str, str, str], mean: float, log_var: float, variance: float,
+                           target: float, deltas: tuple[float, float]) -> list[Line]:
+    """One target's four lines; `names` = (μ's label, σ²'s label, the log-variance sum's name, the
+    target's subscript). Each line at the decimals where its printed numbers give its printed result."""
+    mu_name, var_name, e_name, sub = names
+    delta_mean, delta_s = deltas
+    first = Line().text(f"{mu_name} = ").num(mean, "prediction").text(f" ;  target y{sub} = ")
+    first.num(target, "target")
+    dv = agreeing(lambda p: same(math.exp(sh(log_var, p)), variance))
+    second = Line().text(f"s{sub} = {e_name} = ").num(log_var, "pre_activation", decimals=dv)
+    second.text(f" ;  {var_name} = eˢ = exp(").num(log_var, "argument", decimals=dv).text(") = ")
+    second.num(variance, "prediction")
+
+    def miss(p: int) -> float:
+        return sh(mean, p) - sh(target, p)
+
+    lines = [first, second]
+    dm = agreeing(lambda p: same(miss(p) / sh(variance, p), delta_mean))
+    ds = agreeing(lambda p: same(0.5 * (1.0 - miss(p) ** 2 / sh(variance, p)), delta_s))
+    heads = (f"δ of {mu_name} = ∂L/∂μ = (μ − y)/σ² = (",
+             f"δ of s{sub} = ∂L/∂s = ½·[1 − (μ − y)²/σ²] = ½·[1 − (")
+    for p, head, tail, delta in ((dm, heads[0], ")/", delta_mean), (ds, heads[1], ")²/", delta_s)):
+        line = Line().text(head).num(mean, "operand", decimals=p).text(" − ")
+        line.num(target, "operand", as_factor=True, decimals=p).text(tail)
+        line.num(variance, "operand", decimals=p).text("] = " if tail == ")²/" else " = ")
+        lines.append(line.num(delta, "delta"))
+    return lines
+
+
+def _gaussian_loss_line(mean: float, log_var: float, variance: float, target: float, loss: float) -> Line:
+    """L = ½·[log 2π + s + (y − μ)²/σ²] with the numbers, for one target."""
+    def total(p: int) -> float:
+        squared = (sh(target, p) - sh(mean, p)) ** 2
+        return 0.5 * (sh(LOG_2PI, p) + sh(log_var, p) + squared / sh(variance, p))
+
+    p = agreeing(lambda p: same(total(p), loss))
+    line = Line().text("loss of this sample L = ½·[log 2π + s + (y − μ)²/σ²] = ½·[")
+    line.num(LOG_2PI, "operand", decimals=p).text(" + ")
+    line.num(log_var, "operand", as_factor=True, decimals=p).text(" + (")
+    line.num(target, "operand", decimals=p).text(" − ")
+    line.num(mean, "operand", as_factor=True, decimals=p).text(")²/")
+    line.num(variance, "operand", decimals=p).text("] = ")
+    return line.num(loss, "loss")
+
+
 def gaussian_error_view(terms: dict[str, Any], names: NetNames) -> InspectorView:
     """The error step of gaussian_nll, per target k: μ, s, σ² = eˢ and y, then δ of μ and δ of s written
     with σ² (all read from the trace: prediction = (μ, σ²), pre_activation = (μ, s), delta = (δμ, δs))."""
@@ -161,23 +200,15 @@ def gaussian_error_view(terms: dict[str, Any], names: NetNames) -> InspectorView
     d = len(prediction) // 2
     lines: list[Line] = []
     for k in range(d):
-        mean, log_var, variance, target = prediction[k], pre_activation[d + k], prediction[d + k], targets[k]
         sub = "" if d == 1 else subscript(k + 1)
-        mu_name = names.labels[f"n{out_layer}_{k}"]
-        var_name = names.labels[f"n{out_layer}_{d + k}"]
-        number = names.numbers[f"n{out_layer}_{d + k}"]
-        lines.append(Line().text(f"{mu_name} = ").num(mean, "prediction").text(f" ;  target y{sub} = ")
-                     .num(target, "target"))
-        lines.append(Line().text(f"s{sub} = e{subscript(number)} = ").num(log_var, "pre_activation")
-                     .text(f" ;  {var_name} = eˢ = ").num(variance, "prediction"))
-        miss = f"({fmt(mean)} − {factor(target)})"
-        lines.append(Line().text(f"δ of {mu_name} = ∂L/∂μ = (μ − y)/σ² = {miss}/{fmt(variance)} = ")
-                     .num(delta[k], "delta"))
-        lines.append(Line().text(f"δ of s{sub} = ∂L/∂s = ½·[1 − (μ − y)²/σ²] = "
-                                 f"½·[1 − {miss}²/{fmt(variance)}] = ").num(delta[d + k], "delta"))
-    total = "Σ" if d > 1 else ""
-    lines.append(Line().text(f"loss of this sample L = ½·{total}[log 2π + s + (y − μ)²/σ²] = ")
-                 .num(float(terms["loss"]), "loss"))
+        labels = (names.labels[f"n{out_layer}_{k}"], names.labels[f"n{out_layer}_{d + k}"],
+                  f"e{subscript(names.numbers[f'n{out_layer}_{d + k}'])}", sub)
+        lines += _gaussian_target_lines(labels, prediction[k], pre_activation[d + k], prediction[d + k],
+                                        targets[k], (delta[k], delta[d + k]))
+    loss = float(terms["loss"])
+    if d == 1:
+        lines.append(_gaussian_loss_line(prediction[0], pre_activation[1], prediction[1], targets[0], loss))
+    else:
+        lines.append(Line().text("loss of this sample L = ½·Σ[log 2π + s + (y − μ)²/σ²] = ")
+                     .num(loss, "loss"))
     return InspectorView("Error at the output", lines, [*GAUSSIAN_NOTES, GAUSSIAN_SIGN_NOTE], "error")
-
-

@@ -3,10 +3,25 @@ neuron on the computation-graph page."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.inspector_text import InspectorView, Line, NetNames, input_names, subscript, weight_name
-from engine import vocabulary
+import numpy as np
+
+from app.inspector_text import (
+    InspectorView,
+    Line,
+    NetNames,
+    Token,
+    input_names,
+    same,
+    sh,
+    subscript,
+    weight_name,
+)
+from engine import activations, vocabulary
+from engine.printed import agreeing, significant, superscript
 
 # Output unit -> the function the output neuron applies (its loss is named at the error step).
 OUTPUT_FUNCTIONS = {name: term.function for name, term in vocabulary.OUTPUT_UNITS.items()}
@@ -47,7 +62,8 @@ def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[st
         note = ("The Gaussian loss needs both outputs of this target, the mean μ and the log-variance s (two "
                 "neurons), so the graph goes e → f(e) only; the error step shows the loss and both δ.")
     elif output and target is not None:
-        note = (f"The graph goes e → f(e) → this sample's loss (target y = {float(target):.6g} as t); its "
+        shown_target = significant(float(target), 6)
+        note = (f"The graph goes e → f(e) → this sample's loss (target y = {shown_target} as t); its "
                 "∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the samples.")
     try:
         expression, values = neuron_expression(
@@ -67,48 +83,98 @@ def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[st
     return graph_url(expression, values), note
 
 
+def scalar_function(name: str, alpha: float | None = None) -> Callable[[float], float] | None:
+    """The function a neuron applies, for one number (None for softmax, which needs every output):
+    the engine's own activation, so a printed operand goes through exactly what the network computes."""
+    if name == "softmax":
+        return None
+    if name == "exp":
+        return lambda x: math.exp(x) if x < 709.0 else math.inf
+    activation = activations.get(name, alpha, 2)
+
+    def f(x: float) -> float:
+        with np.errstate(all="ignore"):
+            return float(activation.f(np.array([x]))[0])
+    return f
+
+
+def sum_line(weights: Sequence[float], values: Sequence[float], bias: float, result: float) -> Line:
+    """'   = w·x + w·x + b = e' at the fewest decimals where the printed products and bias add up to the
+    printed e."""
+    def holds(d: int) -> bool:
+        total = sum(sh(w, d) * sh(x, d) for w, x in zip(weights, values, strict=False))
+        return same(total + sh(bias, d), result)
+
+    d = agreeing(holds)
+    line = Line().text("   = ")
+    for i, (w, x) in enumerate(zip(weights, values, strict=False)):
+        line.text("" if i == 0 else " + ").num(w, "weight", as_factor=True, decimals=d).text("·")
+        line.num(x, "input", as_factor=True, decimals=d)
+    line.text(" + ").num(bias, "bias", as_factor=True, decimals=d).text(" = ")
+    return line.num(result, "pre_activation")
+
+
+def function_line(head: str, act: str, function: Callable[[float], float] | None, argument: float,
+                  result: float) -> Line:
+    """'y₃ = tanh(e₃) = tanh(0.534) = 0.489', the argument with the digits the result needs."""
+    line = Line().text(f"{head} = ")
+    if function is None:  # softmax: the other outputs' sums are not computed yet
+        return line.num(result, "activation")
+    d = agreeing(lambda d: same(function(sh(argument, d)), result))
+    line.text(f"{act}(").num(argument, "argument", decimals=d).text(") = ")
+    return line.num(result, "activation")
+
+
 def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
     layer, unit, sample = event.layer, event.unit, event.sample
     number = names.numbers[f"n{layer}_{unit}"]
     e_name = f"e{subscript(number)}"
     inputs = input_names(names, layer)
-    piece = int(terms.get("piece", 0))
-    raw_weights = terms["weights"]
-    if raw_weights and isinstance(raw_weights[0], list):  # maxout: (k, n_in)
-        raw_weights = raw_weights[piece]
-    weights = [float(w) for w in raw_weights]
-    bias = float(piece_of(terms["bias"], piece))
-    pre_activation = float(piece_of(terms["pre_activation"], piece))
     values = [float(x) for x in terms["inputs"]]
+    raw_weights = terms["weights"]
+    maxout = bool(raw_weights) and isinstance(raw_weights[0], list)  # (k, n_in)
+    piece = int(terms.get("piece", 0))
 
-    symbolic = Line().text(f"{e_name} = ")
+    symbolic = Line().text(f"{e_name} = " if not maxout else f"{e_name}⁽ᵏ⁾ = ")
     for i, name in enumerate(inputs):
         symbolic.text(("" if i == 0 else " + ") + f"{weight_name(names, layer, unit, i)}·{name}")
-    symbolic.text(f" + b{subscript(number)}")
-    numeric = Line().text("   = ")
-    for i, (w, x) in enumerate(zip(weights, values, strict=False)):
-        numeric.text("" if i == 0 else " + ").num(w, "weight", as_factor=True).text("·")
-        numeric.num(x, "input", as_factor=True)
-    numeric.text(" + ").num(bias, "bias", as_factor=True).text(" = ")
-    numeric.num(pre_activation, "pre_activation")
-
+    symbolic.text(f" + b{subscript(number)}" + ("  (for each piece k)" if maxout else ""))
+    lines = [symbolic]
     out_name = names.labels[f"n{layer}_{unit}"]
     output_unit = act = str(terms["activation_name"])
     last = layer == len(names.sizes) - 1
     # A Gaussian output's second half: the sum is the log-variance s, the unit's value σ² = eˢ.
     log_variance = last and output_unit == "gaussian_nll" and unit >= names.sizes[-1] // 2
-    if last:
-        act = "exp" if log_variance else OUTPUT_FUNCTIONS.get(act, act)
-    result = Line().text(f"{out_name} = {act}({e_name}) = ")
-    result.num(float(terms["activation"]), "activation")
+    if maxout:
+        sums = [float(v) for v in terms["pre_activation"]]
+        for k, (piece_weights, piece_bias) in enumerate(zip(raw_weights, terms["bias"], strict=False)):
+            line = sum_line([float(w) for w in piece_weights], values, float(piece_bias), sums[k])
+            line.tokens[0] = Token(f"   {e_name}⁽{superscript(k + 1)}⁾ = ")
+            lines.append(line)
+        d = agreeing(lambda d: same(max(sh(v, d) for v in sums), float(terms["activation"])))
+        result = Line().text(f"{out_name} = max(" + ", ".join(f"{e_name}⁽{superscript(k + 1)}⁾"
+                                                              for k in range(len(sums))) + ") = max(")
+        for k, v in enumerate(sums):
+            result.text("" if k == 0 else ", ").num(v, "argument", decimals=d)
+        result.text(") = ").num(float(terms["activation"]), "activation")
+        lines.append(result)
+    else:
+        pre_activation = float(terms["pre_activation"])
+        lines.append(sum_line([float(w) for w in raw_weights], values, float(terms["bias"]), pre_activation))
+        alpha = names.alphas[layer - 1] if not last and layer - 1 < len(names.alphas) else None
+        if last:
+            act = "exp" if log_variance else OUTPUT_FUNCTIONS.get(act, act)
+        lines.append(function_line(f"{out_name} = {act}({e_name})", act, scalar_function(act, alpha),
+                                   pre_activation, float(terms["activation"])))
     notes = [
         f"Forward pass, sample {sample + 1} of the batch: neuron {out_name} adds up its inputs, each times "
         "the weight of its link, plus its bias b — the bias lets the neuron shift where it switches, even "
         "when every input is 0. Then the activation function f turns the sum e into the output.",
     ]
-    if "piece" in terms:
-        notes.append(f"Maxout: the unit computes one sum per piece and keeps the largest; piece {piece + 1} "
-                     "won for this sample, so its weights are shown.")
+    if maxout:
+        notes.append(f"Maxout: the unit computes one sum per piece (one line each) and keeps the largest; "
+                     f"piece {piece + 1} won for this sample, so only its weights get this sample's "
+                     "gradient.")
     if log_variance:
         notes.append(f"This output's sum {e_name} is the log-variance s; its value {out_name} = eˢ is the "
                      "variance the network predicts for y at this point (always positive): large where it "
@@ -121,7 +187,5 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
                      + (" (softmax divides by the sum over all outputs, shown at the error step)."
                         if act == "softmax" else "."))
     link, link_note = graph_link(terms, log_variance=log_variance)
-    return InspectorView(f"Forward: {out_name}", [symbolic, numeric, result], notes, "forward",
-                         graph_url=link, graph_note=link_note)
-
-
+    title = f"Forward: {out_name}"
+    return InspectorView(title, lines, notes, "forward", graph_url=link, graph_note=link_note)

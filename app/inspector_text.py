@@ -1,34 +1,43 @@
 """The inspector's vocabulary: numbers as the page prints them, formula lines whose numbers keep the trace
 field they came from, the view a step becomes, and how neurons and weights are named (x₁, y₃, w₃₁).
 
-Numbers are shown with 2 decimals (tiny ones in scientific notation); each printed number carries a
-`role` so tests can compare it with the API's trace.
+Numbers are written by engine/printed.py: each line picks the fewest decimals (2 or more; tiny numbers as
+powers of ten with that many decimals in the mantissa) at which its printed operands give its printed
+result, so a student with a calculator gets what the line says. Each printed number carries a `role` so
+tests can compare it with the API's trace.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import printed
 from engine.features import FEATURE_LABELS
 
-MINUS = "−"
+MINUS = printed.MINUS
+fmt = printed.fixed
+factor = printed.factor
 
 
-def fmt(value: float, decimals: int = 2) -> str:
-    """2 decimals with a real minus sign; |x| < 0.005 (but not 0) in scientific notation so it is not 0.00."""
-    if not math.isfinite(value):
-        return "overflow"
-    if value != 0.0 and (abs(value) < 0.005 or abs(value) >= 1e4):
-        mantissa, exponent = f"{value:.{decimals}e}".split("e")
-        text = f"{mantissa}·10{_superscript(int(exponent))}"
-    else:
-        text = f"{value:.{decimals}f}"
-        if text.startswith("-") and float(text) == 0.0:
-            text = text[1:]
-    return text.replace("-", MINUS)
+def sh(value: float, decimals: int) -> float:
+    """`value` as a reader of fmt(value, decimals) sees it (what a calculator gets typed)."""
+    return printed.shown(fmt(value, decimals))
+
+
+def readable(value: float) -> int:
+    """How many decimals a result gets: 2, or 3 / 4 below 0.1 / 0.01 so it keeps two significant digits
+    (0.038, 0.0071); below 0.005 fmt writes a power of ten with 2 decimals (1.20·10⁻⁴)."""
+    size = abs(value)
+    return 2 if size >= 0.1 or size < 0.005 else 3 if size >= 0.01 else 4
+
+
+def same(computed: float, value: float, decimals: int | None = None) -> bool:
+    """Whether `computed` (from printed operands) prints as the result `value` does (at `decimals`, or the
+    result's readable decimals)."""
+    decimals = readable(value) if decimals is None else decimals
+    return fmt(computed, decimals) == fmt(value, decimals)
 
 
 def distinct_decimals(old: float, new: float, limit: int = 8) -> int:
@@ -38,16 +47,6 @@ def distinct_decimals(old: float, new: float, limit: int = 8) -> int:
         if fmt(old, decimals) != fmt(new, decimals):
             return decimals
     return limit if old != new else 2
-
-
-def _superscript(number: int) -> str:
-    return str(number).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-
-
-def factor(value: float, decimals: int = 2) -> str:
-    """A number as a factor in a product: negatives in parentheses, as written by hand."""
-    text = fmt(value, decimals)
-    return f"({text})" if text.startswith(MINUS) else text
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,9 @@ class Line:
         return self
 
     def num(self, value: float, role: str | None = None, *, as_factor: bool = False,
-            decimals: int = 2) -> Line:
-        text = fmt(value, decimals)
+            decimals: int | None = None) -> Line:
+        """A number token: `decimals` for an operand, else a result's readable decimals."""
+        text = fmt(value, readable(value) if decimals is None else decimals)
         if as_factor and text.startswith(MINUS):
             text = f"({text})"
         self.tokens.append(Token(text, role, float(value)))
@@ -110,6 +110,7 @@ class NetNames:
     numbers: dict[str, int]
     sizes: Sequence[int]
     activations: Sequence[str]  # one per layer 1..L (the output layer's is its output unit's)
+    alphas: Sequence[float | None] = ()  # per hidden layer: leaky_relu's slope / elu's scale (None = default)
 
 
 def input_names(names: NetNames, layer: int) -> list[str]:

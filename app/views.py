@@ -20,7 +20,7 @@ from app.inspector import inspector_view
 from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
 from app.layout import network_layout, output_map_node
 from engine import features as engine_features
-from engine import vocabulary
+from engine import printed, vocabulary
 from engine.data import n_targets_for
 from engine.features import FEATURE_LABELS, FEATURES
 
@@ -103,7 +103,7 @@ def net_names(run: Any) -> tuple[list[int], Any]:
     features = list(config.features)
     activations = [layer.activation for layer in config.hidden] + [config.output_unit]
     names = NetNames(neuron_labels(sizes, features, config.output_unit), neuron_numbers(sizes), sizes,
-                     activations)
+                     activations, [layer.alpha for layer in config.hidden])
     return sizes, names
 
 
@@ -134,8 +134,9 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     ]
     event = run.current_event
     measured = run.current_metrics()  # the same numbers as the frame's loss and acc
-    accuracy = (None if measured.accuracy is None
-                else f"{100 * r4(measured.accuracy):.1f} % / {100 * r4(measured.test_accuracy or 0.0):.1f} %")
+    accuracy = (None if measured.accuracy is None else
+                f"{printed.percent(r4(measured.accuracy))} / "
+                f"{printed.percent(r4(measured.test_accuracy or 0.0))}")
     classes = getattr(dataset, "class_names", ()) or ()
     context = {
         "sid": sid,
@@ -166,27 +167,15 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
         "n_classes": max(2, len(classes)),
         "task": dataset.task,
         "output_unit": config.output_unit,
-        "losses": {"train": _three(r4(measured.train_loss)), "test": _three(r4(measured.test_loss)),
-                   "reg": _three(r4(measured.reg)), "acc": "—" if accuracy is None else accuracy},
+        "losses": {"train": printed.loss(r4(measured.train_loss)),
+                   "test": printed.loss(r4(measured.test_loss)),
+                   "reg": printed.loss(r4(measured.reg)), "acc": "—" if accuracy is None else accuracy},
         "history_json": json.dumps(_history(run), separators=(",", ":")),
         "diverged": run.diverged.message if run.diverged is not None else None,
         "setup_error": None,
     }
     context.update(inspector_context(run))
     return context
-
-
-def _three(value: float | None) -> str:
-    """A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (a run about to
-    diverge); the same rule as stepwise.js's num()."""
-    if value is None:
-        return "—"
-    if abs(value) >= 1000:
-        mantissa, exponent = f"{value:.2e}".split("e")
-        power = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-        return f"{mantissa.replace('-', '−')}·10{power}"
-    text = f"{value:.3f}"  # a Gaussian NLL can be negative: a real minus, as everywhere on the page
-    return "0.000" if text == "-0.000" else text.replace("-", "−")
 
 
 def _history(run: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import printed
 from engine.network import Network
 from engine.trace import Trace
 
@@ -44,22 +45,12 @@ def trace_ok(trace: Trace) -> bool:
     return all(math.isfinite(float(array.sum())) for array in arrays) and math.isfinite(float(trace.loss))
 
 
-def page_number(value: float) -> str:
-    """A loss as the page prints it: 3 decimals, or 2.06·10¹² once it no longer fits (as views._three)."""
-    if not math.isfinite(value):
-        return "not a finite number"
-    if abs(value) < 1000:
-        return f"{value:.3f}".replace("-", "−")
-    mantissa, exponent = f"{value:.2e}".split("e")
-    superscript = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{mantissa}·10{superscript}".replace("-", "−")
-
-
 def divergence_message(epoch: int, batch: int, loss: float, learning_rate: float) -> str:
     """Words for a diverged batch. `epoch`, `batch` are the run's counters when it started (epochs done,
     batches done in this epoch), so the batch is written as the inspector writes it: batch + 1 of
     epoch + 1."""
-    return (f"Training diverged in batch {batch + 1} of epoch {epoch + 1} (loss = {page_number(loss)}). "
+    shown = printed.loss(loss) if math.isfinite(loss) else "not a finite number"
+    return (f"Training diverged in batch {batch + 1} of epoch {epoch + 1} (loss = {shown}). "
             f"The steps were too large: try a smaller learning rate (e.g. {learning_rate / 10:g} instead of "
             f"{learning_rate:g}), then step again, or go back or reset: the weights just before this are "
             "already large. The run was put back to the last good state, before this batch.")

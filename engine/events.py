@@ -242,8 +242,14 @@ class TeachingSequence(Sequence[Event]):
             own_bias.append(_floats(bias_contributions[-1]))
             sum_weights.append(_floats(contributions.sum(axis=0)))
             sum_bias.append(_floats(bias_contributions.sum(axis=0)))
+        out = self.trace.layers[-1]  # the output layer (never maxout): δ and input of its first unit
+        out_inputs = self.trace.inputs if len(self.trace.layers) == 1 else self.trace.layers[-2].activation
+        before = out.delta[:sample, 0, None] * out_inputs[:sample]  # (s, n_in): the earlier samples' terms
         return {
             "loss": float(self.trace.loss_per_sample[sample]),
+            "out_delta": float(out.delta[sample, 0]),
+            "out_inputs": _floats(out_inputs[sample]),
+            "previous_sum_grad_weights": _floats(before.sum(axis=0)),
             "samples_done": sample + 1,
             "batch_size": self.batch_size,
             "sample_grad_weights": own_weights,

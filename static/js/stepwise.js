@@ -154,13 +154,17 @@
 
   function setText(id, text) { const e = el(id); if (e && e.textContent !== text) e.textContent = text; }
   const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
-  /** A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (as views._three). */
+  /** A loss as the page shows it: 3 decimals, or 7.23·10⁴⁷ once it no longer fits (as engine/printed.py loss). */
   function num(v) {
     if (v === null || v === undefined || !isFinite(v)) return "—";
     if (Math.abs(v) < 1000) { const t = Number(v).toFixed(3); return t === "-0.000" ? "0.000" : t.replace("-", "−"); }
     const [mantissa, exponent] = Number(v).toExponential(2).split("e");
     return `${mantissa.replace("-", "−")}·10${String(Number(exponent)).replace(/[-0-9]/g, (c) => SUPERSCRIPT[c])}`;
   }
+  /** An accuracy as the page shows it: 97.3 % (as engine/printed.py percent). */
+  function percent(v) { return `${(100 * v).toFixed(1).replace(/^-(0\.0)$/, "$1").replace("-", "−")} %`; }
+  window.Stepwise.num = num;  // the mirror of engine/printed.py, compared value by value in tests/e2e
+  window.Stepwise.percent = percent;
 
   /** Apply a frame; `replay` repaints the newest frame onto a freshly swapped drawing (not counted). */
   function applyFrame(f, replay = false) {
@@ -266,7 +270,7 @@
     if (!f.loss) return;
     setText("loss-train", num(f.loss.train)); setText("loss-test", num(f.loss.test));
     setText("loss-reg", num(f.loss.reg));
-    if (f.acc) setText("acc", `${(100 * f.acc.train).toFixed(1)} % / ${(100 * (f.acc.test ?? 0)).toFixed(1)} %`);
+    if (f.acc) setText("acc", `${percent(f.acc.train)} / ${percent(f.acc.test ?? 0)}`);
     // One chart point per change of (epoch, batch): micro-steps inside a batch do not move the loss.
     const key = `${f.epoch}:${f.batch}`;
     if (key !== state.lastPoint && f.loss.train !== null) {

@@ -88,13 +88,13 @@ def test_an_invalid_url_setup_falls_back_to_defaults_and_names_the_field() -> No
 
 
 def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None:
-    from app.views import _three
+    from engine.printed import loss
 
-    assert _three(7.229e47) == "7.23·10⁴⁷"
-    assert _three(-1234.5) == f"{MINUS}1.23·10³"
-    assert _three(0.4567) == "0.457"
-    assert _three(-0.1042) == f"{MINUS}0.104" and _three(-0.0001) == "0.000"
-    assert _three(None) == "—"
+    assert loss(7.229e47) == "7.23·10⁴⁷"
+    assert loss(-1234.5) == f"{MINUS}1.23·10³"
+    assert loss(0.4567) == "0.457"
+    assert loss(-0.1042) == f"{MINUS}0.104" and loss(-0.0001) == "0.000"
+    assert loss(None) == "—"
 
 
 def _roles(view: Any) -> dict[str, list[float]]:

@@ -355,9 +355,9 @@ def test_divergence_message_names_the_batch_as_an_ordinal_and_the_loss_in_the_pa
     assert "e+" not in message
 
 
-def test_page_number_writes_large_losses_with_a_power_of_ten_like_the_page() -> None:
-    from engine.divergence import page_number
+def test_the_divergence_message_writes_its_loss_as_the_page_does() -> None:
+    from engine.divergence import divergence_message
 
-    assert page_number(2.064e12) == "2.06·10¹²"
-    assert page_number(-0.5) == "−0.500"
-    assert page_number(math.inf) == "not a finite number"
+    assert "(loss = 2.06·10¹²)" in divergence_message(0, 0, 2.064e12, 1.0)
+    assert "(loss = −0.500)" in divergence_message(0, 0, -0.5, 1.0)
+    assert "(loss = not a finite number)" in divergence_message(0, 0, math.inf, 1.0)
