@@ -180,12 +180,12 @@ def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
         line.num(delta, "out_delta", as_factor=True, decimals=d).text("·")
         line.num(x, "out_input", as_factor=True, decimals=d).text(" = ")
         line.num(g, "sample_grad_weight")
-        line.text(f" ;  sum over {done} sample{'s' if done > 1 else ''} = ")
+        total_line = Line().text(f"   sum over {done} sample{'s' if done > 1 else ''} = ")  # short lines
         if done > 1:
-            line.num(b, "previous_sum_grad_weight", decimals=d).text(" + ")
-            line.num(g, "sample_grad_weight", as_factor=True, decimals=d).text(" = ")
-        line.num(s, "sum_grad_weight")
-        lines.append(line)
+            total_line.num(b, "previous_sum_grad_weight", decimals=d).text(" + ")
+            total_line.num(g, "sample_grad_weight", as_factor=True, decimals=d).text(" = ")
+        total_line.num(s, "sum_grad_weight")
+        lines += [line, total_line]
     lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
     notes = [f"Sample {done} of {size} done. Every weight's gradient for this sample is δ of the neuron it "
              "feeds times the input that came along the link; the batch adds them up (the lines show the "
