@@ -21,8 +21,9 @@ from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numb
 from app.layout import network_layout, output_map_node
 from engine import features as engine_features
 from engine import printed, vocabulary
-from engine.data import n_targets_for
+from engine.data import Dataset, n_targets_for
 from engine.features import FEATURE_LABELS, FEATURES
+from engine.stepper import Run, RunConfig
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -58,7 +59,7 @@ class OutputChoice:
     refused: str | None
 
 
-def output_choices(dataset: Any) -> list[OutputChoice]:
+def output_choices(dataset: Dataset) -> list[OutputChoice]:
     """Every output unit, each with the engine's reason when it cannot learn `dataset`'s labels (the
     page disables those options, so a student never picks one only to see it refused)."""
     choices = []
@@ -77,7 +78,7 @@ def _choice(value: float, choices: Sequence[float]) -> float:
     return min(choices, key=lambda c: abs(c - value))
 
 
-def setup_values(config: Any) -> dict[str, Any]:
+def setup_values(config: RunConfig) -> dict[str, Any]:
     """RunConfig -> the values the setup controls show."""
     optimizer, regularization = config.optimizer, config.regularization
     return {
@@ -96,7 +97,7 @@ def setup_values(config: Any) -> dict[str, Any]:
     }
 
 
-def net_names(run: Any) -> tuple[list[int], Any]:
+def net_names(run: Run) -> tuple[list[int], NetNames]:
     """Layer sizes and the inspector's names for a Run."""
     config = run.config
     sizes = layer_sizes(config, int(run.network.layers[-1].bias.shape[0]))
@@ -107,7 +108,7 @@ def net_names(run: Any) -> tuple[list[int], Any]:
     return sizes, names
 
 
-def inspector_context(run: Any) -> dict[str, Any]:
+def inspector_context(run: Run) -> dict[str, Any]:
     """The inspector partial's context: the current micro-step's formula with the trace's numbers."""
     _, names = net_names(run)
     view = inspector_view(run.current_event, names, optimizer=run.config.optimizer.kind,
@@ -115,7 +116,7 @@ def inspector_context(run: Any) -> dict[str, Any]:
     return {"inspector": view, "step_id": run.step_id}
 
 
-def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict[str, Any]:
+def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict[str, Any]:
     """Everything index.html needs for the first paint (and for re-rendering #page after a rebuild)."""
     config = run.config
     dataset = run.dataset
@@ -178,7 +179,7 @@ def page_context(run: Any, sid: str, *, playing: bool, share_query: str) -> dict
     return context
 
 
-def _history(run: Any) -> dict[str, Any]:
+def _history(run: Run) -> dict[str, Any]:
     """The loss chart for the first paint (engine/metrics.py MetricsLog: a point after every `every`-th
     batch, `step` = batches applied); frames' `chart` carries it on from there."""
     history = run.history_metrics

@@ -34,6 +34,7 @@ from app.snapshots import View
 from app.urlstate import setup_from_query, setup_query
 from engine import vocabulary
 from engine.errors import SetupError
+from engine.stepper import Run
 
 # HTML for the browser, not an API: kept out of the OpenAPI schema (/docs documents the JSON API only).
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -80,7 +81,7 @@ def _error(text: str, status: int, field: str | None = None) -> Response:
 async def _render_page(request: Request, sessions: SessionManager, session: Session, *, block: bool = True,
                        extra: dict[str, Any] | None = None) -> Response:
     """The whole page (`block=False`) or its #page block, and the page's own URL for the address bar."""
-    def build(run: Any) -> dict[str, Any]:
+    def build(run: Run) -> dict[str, Any]:
         query = setup_query(SessionCreate.model_validate(convert.config_dict(run)))
         return views.page_context(run, session.id, playing=session.playing, share_query=query)
 
