@@ -148,10 +148,11 @@ def test_play_stops_on_divergence_and_publishes_the_message(tmp_path: Path) -> N
     run_with_manager(tmp_path, scenario)
 
 
-def test_shutdown_saves_every_changed_session_quickly(tmp_path: Path) -> None:
+def test_shutdown_saves_every_changed_session(tmp_path: Path) -> None:
+    """Every change is in the store after shutdown (how long 30 saves take: bench/play_bench.py)."""
     store_path = tmp_path / "sessions.sqlite3"
 
-    async def scenario() -> tuple[dict[str, int], float]:
+    async def scenario() -> dict[str, int]:
         manager = SessionManager(Settings(data_dir=tmp_path), SQLiteStore(store_path))
         step_ids = {}
         for k in range(30):
@@ -159,12 +160,10 @@ def test_shutdown_saves_every_changed_session_quickly(tmp_path: Path) -> None:
             # a change that is not saved by itself (save=False): only shutdown can persist it
             await manager.call(session, lambda run: run.step("batch", 2), save=False)
             step_ids[session.id] = session.run.step_id
-        started = time.monotonic()
         await manager.shutdown()
-        return step_ids, time.monotonic() - started
+        return step_ids
 
-    step_ids, took = asyncio.run(scenario())
-    assert took < 2.0
+    step_ids = asyncio.run(scenario())
     store = SQLiteStore(store_path)
     saved = {sid: json.loads(store.load(sid) or "{}").get("step_id") for sid in step_ids}
     store.close()

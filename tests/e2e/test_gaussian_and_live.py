@@ -14,6 +14,7 @@ from urllib.parse import quote
 SHOTS = Path(os.environ.get("STEPWISE_SHOTS", "/tmp/shots"))
 WIDE = {"width": 1440, "height": 900}
 PRESSED = "() => document.querySelector('#btn-play').getAttribute('aria-pressed') === '{}'"
+POLL_MS = 60_000  # a poll returns as soon as its condition holds: this is how long a busy machine may take
 
 
 def _open(page: Any, server: str, query: str) -> str:
@@ -46,7 +47,9 @@ def test_gaussian_output_on_the_plane_shows_mu_sigma_and_the_error_step(
     page.locator("body").click(position={"x": 2, "y": 2})
     while page.locator("#inspector").get_attribute("data-phase") != "error":
         _step(page)
-    page.wait_for_timeout(300)  # the node maps of the step's frame
+    # the node maps come with the step's frame
+    page.wait_for_function("() => window.Stepwise.stats.lastId >= "
+                           "Number(document.querySelector('#inspector').dataset.step)", timeout=POLL_MS)
     page.screenshot(path=str(SHOTS / "gaussian-plane-error-step.png"), full_page=True)
     trace = json.loads(urllib.request.urlopen(f"{live_server}/api/sessions/{sid}/trace").read())["trace"]
     deltas = [_number(t) for t in page.locator("#inspector .num[data-role=delta]").all_inner_texts()]
@@ -75,10 +78,12 @@ def test_playing_by_micro_step_keeps_the_inspector_on_the_current_formula(
     page.locator("body").click(position={"x": 2, "y": 2})
     page.keyboard.press(" ")
     page.wait_for_function(PRESSED.format("true"))
-    seen = set()
-    for _ in range(8):
-        page.wait_for_timeout(300)
-        inspector = page.locator("#inspector")
+    seen: set[tuple[str | None, str | None]] = set()
+    inspector = page.locator("#inspector")
+    for _ in range(4):  # the formula moves on with the run: wait for each next step, however slow
+        steps = json.dumps([step for step, _ in seen])
+        page.wait_for_function(f"() => !{steps}.includes(document.querySelector('#inspector').dataset.step)",
+                               timeout=POLL_MS)
         assert "Playing" not in page.locator("#inspector-title").inner_text()
         seen.add((inspector.get_attribute("data-step"), inspector.get_attribute("data-phase")))
     page.keyboard.press(" ")
