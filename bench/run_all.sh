@@ -9,5 +9,6 @@ python bench/epoch_step_bench.py
 python bench/memory_bench.py
 if [ -f bench/frame_bench.py ]; then python bench/frame_bench.py; fi
 python bench/load_bench.py
+python bench/play_bench.py
 python bench/browser_bench.py
 python bench/browser_bench.py --max-fps 30

@@ -179,7 +179,10 @@ def test_play_then_pause_advances_and_stops(client: TestClient) -> None:
 
     sid = new_session(client)["id"]
     assert client.post(f"/api/sessions/{sid}/play", json={"unit": "batch", "speed": 200}).json()["playing"]
-    time.sleep(0.5)
+    for _ in range(600):  # until play has advanced, however busy the machine (at most a minute)
+        if client.get(f"/api/sessions/{sid}").json()["step_id"] > 0:
+            break
+        time.sleep(0.1)
     paused = client.post(f"/api/sessions/{sid}/pause").json()
     assert paused["playing"] is False and paused["step_id"] > 0
     time.sleep(0.2)

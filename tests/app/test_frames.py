@@ -166,8 +166,8 @@ def test_multi_class_map_shows_every_class_as_the_argmax() -> None:
     assert np.all(np.abs(grids.astype(int).sum(axis=0) - 255) <= 4)
 
 
-def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
-    """Play publishes maps at most stream_maps_fps per second; the rest of the frames have none."""
+def test_maps_come_with_at_most_one_frame_in_five_while_playing() -> None:
+    """Play publishes maps with at most one frame in stream_max_fps / stream_maps_fps; the rest have none."""
     import asyncio
     import tempfile
     from pathlib import Path
@@ -183,7 +183,10 @@ def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
         seen_frames, seen_maps = session.broadcaster.version, session.broadcaster.maps_version
         session.subscribers += 1  # maps are built only while a stream is open (routes/stream.py counts)
         await manager.play(session, "micro", 20)
-        await asyncio.sleep(2.0)
+        for _ in range(6000):  # until 4 map builds, however slowly the machine plays (at most a minute)
+            if session.broadcaster.maps_version >= seen_maps + 4:
+                break
+            await asyncio.sleep(0.01)
         await manager._stop_play(session)
         result = (session.broadcaster.version - seen_frames, session.broadcaster.maps_version - seen_maps)
         await manager.shutdown()
@@ -191,8 +194,9 @@ def test_maps_arrive_at_the_documented_rate_while_playing() -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         published, with_maps = asyncio.run(scenario(Path(directory)))
-    assert published >= 20  # ~40 ticks in 2 s; slack for a slow machine
-    assert 4 <= with_maps <= 10  # 4 per second, and never one per frame
+    # counted, not timed: maps with the first frame, then with one frame in five at most (4 of 20 per
+    # second); how many per second is bench/play_bench.py's figure
+    assert 4 <= with_maps <= 1 + (published - 1) // 5, (published, with_maps)
 
 
 def test_maps_of_an_unchanged_run_are_built_once_and_rebuilt_after_a_step() -> None:
