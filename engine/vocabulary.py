@@ -158,7 +158,7 @@ OUTPUT_UNITS = _by_name(
                "squared error ½(ŷ − y)²"),
     OutputTerm("linear_l1", "linear + absolute error", "linear", False, _ANY, "ŷ = z", "L = Σ |ŷ − y|",
                "δ = sign(ŷ − y)", "absolute error |ŷ − y|"),
-    OutputTerm("gaussian_nll", "Gaussian mean μ and variance σ² + negative log-likelihood", "linear", False,
+    OutputTerm("gaussian_nll", "Gaussian (μ, σ²) + neg. log-likelihood", "linear", False,
                _ANY, "ŷ = (μ, σ² = eˢ)", "L = ½ Σ [log 2π + s + (y − μ)² e⁻ˢ]",
                "δ = ((μ − y)/σ², ½(1 − (y − μ)²/σ²))", "Gaussian negative log-likelihood"),
 )
