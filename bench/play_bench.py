@@ -74,8 +74,9 @@ async def _shutdown(data_dir: Path, n: int) -> tuple[float, float]:
     for k in range(n):
         session = await manager.create(lambda: Run(RunConfig()), f"client{k}")
         await manager.call(session, lambda run: run.step("batch", 2), save=False)
-    started = time.monotonic()
     one = Run(RunConfig())
+    one.step("batch", 2)
+    started = time.monotonic()
     store.save("reference", sessions._document(one))
     one_save = time.monotonic() - started
     started = time.monotonic()
