@@ -17,7 +17,6 @@ def test_after_an_epoch_the_page_shows_train_then_test_accuracy_from_the_frame(
     page.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0",
                            timeout=POLL_MS)
     sid = page.locator("#page").get_attribute("data-session")
-    assert page.locator("#acc").inner_text() == "—"  # no batch done yet
     page.locator("#step-unit").select_option("epoch")
     page.locator("#btn-step").click()
     page.wait_for_function("() => document.querySelector('#c-epoch').textContent === '1'"
