@@ -18,12 +18,16 @@ MINUS = "−"
 def _shown(html: str, role: str) -> list[tuple[float, str]]:
     """(data-value, printed text) of every number the inspector marked with `role`, in order."""
     found = re.findall(rf'data-role="{role}" data-value="([^"]+)">([^<]+)<', html)
-    return [(float(value), text) for value, text in found]
+    shown: list[tuple[float, str]] = []
+    for value, text in found:  # a number printed again as an operand on the same line is one number
+        if not shown or shown[-1][0] != float(value):
+            shown.append((float(value), text))
+    return shown
 
 
 def _printed_matches(text: str, expected: float) -> bool:
     """The printed number is `expected` rounded to the decimals it shows."""
-    number = text.replace(MINUS, "-").strip()
+    number = text.replace(MINUS, "-").strip().strip("()")
     decimals = len(number.partition(".")[2])
     return abs(float(number) - expected) <= 0.5 * 10.0 ** -decimals + 1e-12
 
