@@ -40,4 +40,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 
-CMD ["stepwise", "--host", "0.0.0.0", "--port", "8000"]
+# Connection limits said out loud (the same as the command's defaults): 64 KiB request heads, 5 s idle
+# keep-alive, 10 s to send a request head, 60 s to send a body.
+CMD ["stepwise", "--host", "0.0.0.0", "--port", "8000", "--max-header-bytes", "65536", \
+     "--keep-alive-seconds", "5", "--head-timeout-seconds", "10", "--body-timeout-seconds", "60"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import sys
 import threading
 import webbrowser
 from collections.abc import Sequence
@@ -17,6 +18,15 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 # With an SSE stream open, uvicorn waits for it to finish before exiting; cap that wait so SIGTERM
 # (docker stop, Ctrl-C) ends the server within a couple of seconds.
 GRACEFUL_SHUTDOWN_SECONDS = 2
+
+
+# flag -> (setting, type, help): the connection limits (app/connections.py); a flag wins over the setting
+CONNECTION_FLAGS: dict[str, tuple[str, type, str]] = {
+    "--max-header-bytes": ("max_header_bytes", int, "largest request head in bytes"),
+    "--keep-alive-seconds": ("keep_alive_seconds", int, "idle seconds before a kept-alive socket closes"),
+    "--head-timeout-seconds": ("request_head_timeout_seconds", float, "seconds to send a request head"),
+    "--body-timeout-seconds": ("request_body_timeout_seconds", float, "seconds to send a request body"),
+}
 
 
 def limit_blas_threads() -> None:
@@ -51,6 +61,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
     parser.add_argument("--reload", action="store_true", help="restart when a source file changes")
+    for flag, (setting, kind, what) in CONNECTION_FLAGS.items():
+        parser.add_argument(flag, type=kind, default=None, metavar="N",
+                            help=f"{what} (default: STEPWISE_{setting.upper()} or the built-in value)")
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be between 1 and 65535, got {args.port}")
@@ -65,10 +78,31 @@ def page_url(host: str, port: int) -> str:
     return f"http://{browse_host}:{port}/"
 
 
+def check_store() -> None:
+    """Open the session store once before serving, so a data directory that cannot be written stops the
+    command with one line naming it instead of a traceback from the app factory."""
+    from app.settings import get_settings  # pydantic and sqlite3 only: numpy is still not imported
+    from app.store import STORE_FILE, SQLiteStore, StoreUnavailableError
+
+    try:
+        SQLiteStore(get_settings().data_dir / STORE_FILE).close()
+    except StoreUnavailableError as error:
+        print(f"stepwise: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from error
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     limit_blas_threads()
     keep_freed_memory()
+    for flag, (setting, _, _) in CONNECTION_FLAGS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:  # through the environment, so a --reload worker process reads it too
+            os.environ[f"STEPWISE_{setting.upper()}"] = str(value)
+    check_store()
+    from app.settings import get_settings
+
+    settings = get_settings()
     import uvicorn  # after the BLAS limit: uvicorn's import of the app factory pulls numpy in
 
     if args.open:
@@ -82,4 +116,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         port=args.port,
         reload=args.reload,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # h11 (not httptools) so the head size is capped; with deadlines for heads and bodies
+        http="app.connections:GuardedH11Protocol",
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )

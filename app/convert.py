@@ -67,9 +67,16 @@ def validated(data: dict[str, Any]) -> SessionCreate:
         raise SessionError(422, {"field": field, "message": str(first.get("msg", "invalid"))}) from None
 
 
+def patch_fields(patch: ConfigPatch) -> dict[str, Any]:
+    """The fields a patch changes: null means "unchanged" (the schema marks every field nullable), except
+    `init`, where null is a value (the activation's usual initialisation)."""
+    return {key: value for key, value in patch.model_dump(exclude_unset=True).items()
+            if value is not None or key == "init"}
+
+
 def merged_config(run: Run, patch: ConfigPatch) -> SessionCreate:
     """The run's config with the fields the patch sets (validated by the schema again)."""
-    return validated(_deep_merge(config_dict(run), patch.model_dump(exclude_unset=True)))
+    return validated(_deep_merge(config_dict(run), patch_fields(patch)))
 
 
 def checked_batch_size(run: Run) -> Run:
@@ -106,7 +113,7 @@ def config_dict(run: Run) -> dict[str, Any]:
 
 
 def patch_rebuilds(patch: ConfigPatch) -> bool:
-    return bool(patch.model_fields_set - LIVE_FIELDS)
+    return bool(set(patch_fields(patch)) - LIVE_FIELDS)
 
 
 def rebuilt(run: Run, patch: ConfigPatch, settings: Settings) -> Run:

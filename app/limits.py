@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -26,20 +25,23 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Every HTTP request body is at most `cap` bytes, whether or not the client sends Content-Length
-    (chunked uploads are counted as they arrive, so nothing unbounded is ever buffered)."""
+    """Every HTTP request body is at most `cap` bytes (`larger[path]` for the paths listed there: the
+    imports), whether or not the client sends Content-Length (chunked uploads are counted as they
+    arrive, so nothing unbounded is ever buffered)."""
 
-    def __init__(self, app: ASGIApp, cap: int) -> None:
+    def __init__(self, app: ASGIApp, cap: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.cap = cap
+        self.default_cap = cap
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.larger.get(str(scope.get("path", "")), self.default_cap)
         declared = _content_length(scope)
-        if declared is not None and declared > self.cap:
-            await _refuse(send, self.cap)
+        if declared is not None and declared > cap:
+            await _refuse(send, cap)
             return
         received = 0
         started = False
@@ -49,8 +51,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.cap:
-                    raise BodyTooLarge(self.cap)
+                if received > cap:
+                    raise BodyTooLarge(cap)
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -64,7 +66,7 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await _refuse(send, self.cap)
+            await _refuse(send, cap)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -219,57 +221,40 @@ class LoadMonitor:
             self.rate.update(await self.measure())
 
 
-class Priority:
-    """Interactive requests (a step, pause, a config change) go before the next round of play ticks.
+# ---- the one rate limiter ---------------------------------------------------------------------------
+class TokenBuckets:
+    """A token bucket per client address: `burst` at once, `per_second` on average, refilling while the
+    client is quiet. The one rate limiter: every request (security.RateLimit) and session creation
+    (SessionManager.create, `sessions_per_client_per_minute`) each keep one of these.
 
-    `interactive()` marks a request in flight; a play tick first waits (at most `limit` seconds, so a
-    steady stream of clicks slows play down but cannot stop it) until none is. A request spends most of
-    its time queued behind whatever the event loop runs next, and under load that is play ticks.
-    """
+    The table forgets clients whose bucket is full again, so it cannot grow without bound."""
 
-    def __init__(self) -> None:
-        self.pending = 0
-        self._quiet: asyncio.Event | None = None  # made on first use, inside the running loop
+    MAX_CLIENTS = 10_000
 
-    def _event(self) -> asyncio.Event:
-        if self._quiet is None:
-            self._quiet = asyncio.Event()
-            if self.pending == 0:
-                self._quiet.set()
-        return self._quiet
+    def __init__(self, per_second: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill time)
 
-    @contextlib.contextmanager
-    def interactive(self) -> Iterator[None]:
-        self.pending += 1
-        self._event().clear()
-        try:
-            yield
-        finally:
-            self.pending -= 1
-            if self.pending == 0:
-                self._event().set()
+    def take(self, client: str) -> float:
+        """Take one token; 0 when granted, else the seconds until one is available (nothing taken)."""
+        now = self._clock()
+        tokens, last = self._buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.per_second)
+        if tokens >= 1.0:
+            self._buckets[client] = (tokens - 1.0, now)
+            wait = 0.0
+        else:
+            self._buckets[client] = (tokens, now)
+            wait = (1.0 - tokens) / self.per_second
+        if len(self._buckets) > self.MAX_CLIENTS:
+            full_after = self.burst / self.per_second
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+        return wait
 
-    async def wait_turn(self, limit: float) -> None:
-        """Return once no interactive request is in flight, or after `limit` seconds."""
-        if self.pending and limit > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event().wait(), limit)
-
-
-class InteractiveFirst:
-    """ASGI middleware: every HTTP request but an SSE stream counts as interactive for its whole life
-    (body, handler, answer), so play ticks step aside for it (see Priority)."""
-
-    def __init__(self, app: ASGIApp, priority: Priority) -> None:
-        self.app = app
-        self.priority = priority
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).endswith("/stream"):
-            await self.app(scope, receive, send)
-            return
-        with self.priority.interactive():
-            await self.app(scope, receive, send)
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 # ---- open streams ------------------------------------------------------------------------------------

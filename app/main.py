@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__, access_log, ownership
-from app.limits import BodySizeLimit, InteractiveFirst
+from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
+from app.methods import HeadAsGet, add_method_handlers
 from app.routes import api, api_docs, classes, graph, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
-from app.store import SQLiteStore
+from app.store import STORE_FILE, SQLiteStore
+from engine import history
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,14 +25,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs is ours (app/routes/api_docs.py): FastAPI's loads Swagger UI from a CDN with an inline script.
     app = FastAPI(title="Stepwise", version=__version__, lifespan=api.lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
-    store = SQLiteStore(settings.data_dir / "sessions.sqlite3", keep_days=settings.keep_sessions_days)
+    # process-wide, like the memory they bound: every Run made from now on reads them (engine/history.py)
+    history.DEFAULT_RUN_BYTES = settings.history_bytes_per_session
+    history.SHARED_BUDGET.total_bytes = settings.history_bytes_total
+    store = SQLiteStore(settings.data_dir / STORE_FILE, keep_days=settings.keep_sessions_days)
     app.state.sessions = SessionManager(settings, store)
     ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
     sharing.add_sharing(app, store)  # snapshots behind short codes (/s/CODE)
     classes.add_classes(app, store)  # presenting (/p/CODE), classes, hand-ins
     access_log.install()  # run ids and codes stay out of uvicorn's access log
-    app.add_middleware(InteractiveFirst, priority=app.state.sessions.priority)  # play ticks wait for it
-    app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)  # innermost: HEAD runs as GET everywhere, its body dropped
+    imports = {path: settings.max_import_bytes for path in ("/api/sessions/import", "/ui/import")}
+    app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes, larger=imports)
     # Added last = outermost: refusals (413, 429) carry the security headers too.
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
                        burst=settings.requests_burst,
@@ -37,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        address_burst=settings.requests_address_burst)
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
+    add_method_handlers(app)  # a 405 lists every method of the path
     pages.add_error_handlers(app)  # /ui refusals as HTML fragments, the rest as the API answers them
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
@@ -44,9 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get("/healthz", responses={503: {"description": "degraded: the session store cannot be written"}})
+    async def healthz() -> JSONResponse:
+        """200 {"status": "ok"}; 503 {"status": "degraded", "detail": ...} while saves fail (a full or
+        read-only disk), so a container's health check and a load balancer see it."""
+        problem = app.state.sessions.store_error
+        if problem is None:
+            return JSONResponse({"status": "ok", "version": __version__})
+        return JSONResponse({"status": "degraded", "version": __version__,
+                             "detail": "sessions cannot be saved to disk; changes are kept in memory"},
+                            status_code=503)
 
     # --- routers: one include_router line per routes/ module ---
     app.include_router(pages.router)

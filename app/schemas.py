@@ -181,6 +181,10 @@ class SessionState(BaseModel):
     loss: dict[str, float | None]
     config: dict[str, Any]
     reset: bool = Field(default=False, description="true when the change rebuilt the network (PATCH config)")
+    can_back: bool = Field(default=True, description="false at the oldest point the rewind history keeps "
+                           "(it holds a bounded number of bytes): back then does nothing")
+    saved: bool = Field(default=True, description="false when the server could not write the session to its "
+                        "disk (full or read-only): the change is kept in memory and saving is retried")
 
 
 class CreatedSession(SessionState):
@@ -204,4 +208,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": Detail, "description": "the request body or upload is too large"},
     422: {"model": Detail, "description": "invalid input; the detail names the field"},
     429: {"model": Detail, "description": "a cap on sessions or request rate was reached; retry later"},
+    503: {"model": Detail, "description": "the server cannot write to its disk now; nothing was changed"},
 }

@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.limits import TokenBuckets
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -68,31 +69,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class _Buckets:
-    """Token buckets by key: `burst` at once, `per_second` on average; idle keys are forgotten."""
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, per_second: float, burst: float) -> None:
-        self.per_second, self.burst = per_second, burst
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
-
-    def take(self, key: str, now: float) -> float:
-        """Take one token; return 0 when granted, else the seconds until one is available."""
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.per_second)
-        if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
-            wait = 0.0
-        else:
-            self._buckets[key] = (tokens, now)
-            wait = (1.0 - tokens) / self.per_second
-        if len(self._buckets) > self.MAX_KEYS:
-            full_after = self.burst / self.per_second
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
-        return wait
-
-
 def _client_key(scope: Scope) -> str | None:
     """The owner key the request carries (app/ownership.py: bearer / X-Stepwise-Token / cookie), hashed
     to a short bucket name, or None. Read from the raw headers: this runs before any routing."""
@@ -109,7 +85,9 @@ def _client_key(scope: Scope) -> str | None:
 
 
 class RateLimit:
-    """Token buckets for every request under /api and /ui: one per client, one per address as a backstop.
+    """Token buckets (limits.TokenBuckets) for every HTTP request but static files (pages, /graph, the
+    API, the stream): one per client, one per address as a backstop. Static files are the page's own few
+    assets, cached by the browser, and cost no CPU worth limiting.
 
     A client is the owner key its requests carry (a browser's cookie, an API client's token), else its
     address. Each client may send `burst` requests at once and `per_second` on average; past that it
@@ -119,25 +97,24 @@ class RateLimit:
     The SSE stream is one long request and counts once.
     """
 
-    PREFIXES = ("/api/", "/ui/")
+    EXEMPT = ("/static/",)
 
     def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200,
                  address_per_second: float | None = None, address_burst: int | None = None) -> None:
         self.app = app
-        self.clients = _Buckets(per_second, float(burst))
-        self.addresses = _Buckets(address_per_second or per_second * 10, float(address_burst or burst * 10))
+        self.clients = TokenBuckets(per_second, burst)
+        self.addresses = TokenBuckets(address_per_second or per_second * 10, address_burst or burst * 10)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.PREFIXES):
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(self.EXEMPT):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        now = time.monotonic()
         key = _client_key(scope)
-        wait = self.clients.take(f"k:{key}" if key else f"a:{address}", now)
+        wait = self.clients.take(f"k:{key}" if key else f"a:{address}")
         if wait <= 0.0:
-            wait = self.addresses.take(address, now)
+            wait = self.addresses.take(address)
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import re
 import secrets
+import sqlite3
 import time
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,7 +20,8 @@ import anyio.to_thread
 
 from app import frames
 from app.broadcast import Broadcaster
-from app.limits import FrameRate, LoadMonitor, Priority, StreamSlots, advance_within
+from app.clock import Clock, MonotonicClock
+from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets, advance_within
 from app.settings import Settings
 from app.store import SessionStore
 from engine import serialize
@@ -27,6 +30,13 @@ from engine.stepper import Run
 INLINE_TICK_SECONDS = 0.002
 INLINE_CALL_SECONDS = 0.005
 INLINE_READ_SECONDS = 0.002
+# ids of deleted sessions remembered so a request that was loading one from the store cannot bring it
+# back (ids are 192 random bits, never reused); the oldest are forgotten past this many
+DELETED_REMEMBERED = 100_000
+NOT_SAVED = ("not saved: the server could not write to its disk; the change is kept in memory and saving "
+             "is retried")
+
+log = logging.getLogger("stepwise.sessions")
 
 T = TypeVar("T")
 
@@ -76,10 +86,14 @@ class Session:
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     # asyncio.Lock (not threading.Lock): waiting for a busy session never parks a worker thread.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    last_used: float = field(default_factory=time.monotonic)
+    last_used: float = 0.0  # the manager's clock
     last_saved: float = 0.0
     saved_step_id: int = -1  # run.step_id when last written to the store (equal: nothing new to save)
+    # the play state machine, changed only under `lock`: at most one task; None or done = paused
     play_task: asyncio.Task[None] | None = None
+    # "deleted" or "evicted" once the manager let go of this object: it never plays or saves again
+    gone: str | None = None
+    save_error: str | None = None  # why the last write to the store failed; None once one succeeds
     play_unit: str = "batch"
     play_speed: float = 0.0
     subscribers: int = 0
@@ -93,6 +107,10 @@ class Session:
     @property
     def playing(self) -> bool:
         return self.play_task is not None and not self.play_task.done()
+
+    @property
+    def saved(self) -> bool:
+        return self.save_error is None
 
 
 async def _timed(run: Run, work: Callable[[Run], T], inline: bool) -> tuple[T, float]:
@@ -128,13 +146,18 @@ async def _to_the_end(work: Awaitable[T]) -> T:
 class SessionManager:
     """Owns every in-memory Session; every engine call goes through `call` (worker thread + lock)."""
 
-    def __init__(self, settings: Settings, store: SessionStore) -> None:
+    def __init__(self, settings: Settings, store: SessionStore, clock: Clock | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.clock: Clock = clock or MonotonicClock()
         self.sessions: dict[str, Session] = {}
-        self._created: dict[str, deque[float]] = {}
+        per_minute = settings.sessions_per_client_per_minute
+        self._created = TokenBuckets(per_minute / 60.0, per_minute, lambda: self.clock.time())
+        self._deleted: OrderedDict[str, None] = OrderedDict()
         self._janitor: asyncio.Task[None] | None = None
-        # streaming adapts to the load (limits.FrameRate); requests go before play ticks (Priority)
+        # why the newest write to the store failed (None: the last one succeeded); /healthz shows it
+        self.store_error: str | None = None
+        # streaming adapts to the load (limits.FrameRate)
         self.rate = FrameRate(
             max_fps=settings.stream_max_fps, min_fps=settings.stream_min_fps,
             cpu_high=settings.load_cpu_high, cpu_low=settings.load_cpu_low,
@@ -142,7 +165,6 @@ class SessionManager:
         )
         self.monitor = LoadMonitor(self.rate, settings.load_window_seconds)
         self._monitor: asyncio.Task[None] | None = None
-        self.priority = Priority()
         self.streams = StreamSlots(settings.stream_max_per_client, settings.stream_max_total)
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -156,88 +178,125 @@ class SessionManager:
             if task is not None:
                 task.cancel()
         for session in list(self.sessions.values()):
-            await self._stop_play(session)
-            session.broadcaster.close()
-            await self._save(session)
+            async with session.lock:
+                await self._stop_play(session)
+                session.broadcaster.close()
+                await anyio.to_thread.run_sync(self._write, session, session.run)
+                session.gone = "evicted"
         self.store.close()
 
     # ---- lookup and creation ---------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
         """The session with this id, loaded from the store if it was evicted or the server restarted."""
-        if not SESSION_ID_RE.match(session_id):
+        if not SESSION_ID_RE.match(session_id) or session_id in self._deleted:
             raise SessionError(404, "unknown session")
         session = self.sessions.get(session_id)
         if session is None:
             document = await anyio.to_thread.run_sync(self.store.load, session_id)
             if document is None:
                 raise SessionError(404, "unknown session")
+            if session_id in self._deleted:  # deleted while this request read the store
+                raise SessionError(404, "unknown session")
             session = self.sessions.get(session_id)  # another request may have loaded it meanwhile
             if session is None:
                 await self._make_room()
                 run = await anyio.to_thread.run_sync(serialize.import_run, json.loads(document))
-                loaded = Session(session_id, run, last_saved=time.monotonic(), saved_step_id=run.step_id)
+                if session_id in self._deleted:
+                    raise SessionError(404, "unknown session")
+                now = self.clock.time()
+                loaded = Session(session_id, run, last_used=now, last_saved=now, saved_step_id=run.step_id)
                 # two requests may have loaded it at once: the first one in wins, both use it
                 session = self.sessions.setdefault(session_id, loaded)
                 if session is loaded:
                     await self._publish(session, arch=True)
-        session.last_used = time.monotonic()
+        session.last_used = self.clock.time()
         return session
 
     async def create(self, build: Callable[[], Run], client: str) -> Session:
         """Add a new session whose Run `build` makes (in a worker thread; its ValueErrors become 422)."""
-        self._check_rate(client)
+        if self._created.take(client) > 0:
+            raise SessionError(429, "too many sessions created from this address; wait a minute")
         await self._make_room()
         run = await anyio.to_thread.run_sync(build)
-        session = Session(secrets.token_urlsafe(24), run)
+        session = Session(secrets.token_urlsafe(24), run, last_used=self.clock.time())
         self.sessions[session.id] = session
         await self._publish(session, arch=True)
         await self._save(session)
         return session
 
     async def delete(self, session_id: str) -> None:
+        """Delete for good, under the session's lock: a step running when DELETE arrives finishes first
+        (its save lands before the row is deleted), and one waiting for the lock then finds the session
+        gone (404). A store that cannot delete refuses (503) and the session stays as it was."""
         session = await self.get(session_id)
-        await self._stop_play(session)
-        session.broadcaster.close()
-        self.sessions.pop(session_id, None)
-        await anyio.to_thread.run_sync(self.store.delete, session_id)
-
-    def _check_rate(self, client: str) -> None:
-        now = time.monotonic()
-        stamps = self._created.setdefault(client, deque())
-        while stamps and now - stamps[0] > 60.0:
-            stamps.popleft()
-        if len(stamps) >= self.settings.sessions_per_client_per_minute:
-            raise SessionError(429, "too many sessions created from this address; wait a minute")
-        stamps.append(now)
-        if len(self._created) > 10_000:  # forget quiet clients so the table cannot grow without bound
-            self._created = {k: v for k, v in self._created.items() if v and now - v[-1] <= 60.0}
+        async with session.lock:
+            if session.gone == "deleted":
+                raise SessionError(404, "unknown session")
+            try:
+                await anyio.to_thread.run_sync(self.store.delete, session_id)
+            except (sqlite3.Error, OSError) as error:
+                self._store_failed(f"delete: {error}")
+                raise SessionError(503, {"field": None, "message": "the server cannot write to its disk "
+                                         "now, so the session was not deleted; try again later"}) from error
+            await self._stop_play(session)
+            session.gone = "deleted"
+            self._deleted[session_id] = None
+            while len(self._deleted) > DELETED_REMEMBERED:
+                self._deleted.popitem(last=False)
+            session.broadcaster.close()
+            if self.sessions.get(session_id) is session:
+                del self.sessions[session_id]
 
     async def _make_room(self) -> None:
-        """Evict the least recently used idle session when memory is full; 429 when none is idle."""
-        if len(self.sessions) < self.settings.max_sessions_in_memory:
-            return
-        idle = [s for s in self.sessions.values() if not s.playing and s.subscribers == 0]
-        if not idle:
-            raise SessionError(429, "the server is full; try again in a few minutes")
-        await self._evict(min(idle, key=lambda s: s.last_used))
+        """Evict the least recently used idle session when memory is full; 429 when none can go."""
+        while len(self.sessions) >= self.settings.max_sessions_in_memory:
+            idle = sorted((s for s in self.sessions.values() if not s.playing and s.subscribers == 0),
+                          key=lambda s: s.last_used)
+            for candidate in idle:
+                if await self._evict(candidate, candidate.last_used):
+                    break
+            else:
+                raise SessionError(429, "the server is full; try again in a few minutes")
 
-    async def _evict(self, session: Session) -> None:
-        await self._stop_play(session)
-        await self._save(session)
-        self.sessions.pop(session.id, None)
+    async def _evict(self, session: Session, seen_last_used: float) -> bool:
+        """Save and drop an idle session; True if it went. It stays when it could not be saved (a full
+        disk: retried later) or when a request used it meanwhile (last_used moved on: that request holds
+        this object and must find it still managed)."""
+        async with session.lock:
+            if session.gone is not None or session.playing or session.subscribers:
+                return False
+            saved = await anyio.to_thread.run_sync(self._write, session, session.run)
+            if not saved or session.last_used != seen_last_used or session.playing:
+                return False
+            session.gone = "evicted"
+            if self.sessions.get(session.id) is session:
+                del self.sessions[session.id]
+            return True
 
     async def _evict_idle_forever(self) -> None:
-        period = min(30.0, self.settings.idle_ttl_seconds / 2)
+        """Evict idle sessions and retry failed saves, for ever: one failure (a full disk, a bug in one
+        session) is logged and the next round tries again."""
+        period = min(30.0, self.settings.idle_ttl_seconds / 2, self.settings.save_interval_seconds)
         while True:
-            await asyncio.sleep(period)
-            await self.evict_idle()
+            await self.clock.sleep(period)
+            try:
+                await self.housekeeping()
+            except Exception:
+                log.exception("housekeeping failed; retrying in %.0f s", period)
+
+    async def housekeeping(self) -> None:
+        """One round: save every session whose last save failed, then evict the idle ones."""
+        for session in list(self.sessions.values()):
+            if session.save_error is not None and not session.playing:
+                await self._save(session)
+        await self.evict_idle()
 
     async def evict_idle(self) -> None:
-        now = time.monotonic()
+        now = self.clock.time()
         for session in list(self.sessions.values()):
             idle_for = now - session.last_used
             if idle_for > self.settings.idle_ttl_seconds and not session.playing and session.subscribers == 0:
-                await self._evict(session)
+                await self._evict(session, session.last_used)
 
     # ---- engine calls ----------------------------------------------------------------------------
     async def call(
@@ -257,26 +316,54 @@ class SessionManager:
             result = change(run)
             frame, maps = frames.build_frame(run), frames.build_maps(run)
             if save:
-                self.store.save(session.id, _document(run))
-                session.saved_step_id = run.step_id
+                self._write(session, run)
             return result, frame, maps
 
         async with session.lock:
+            self._check_present(session)
             if small:
                 result, frame, maps = await self._small_call(session, work)
             else:
                 result, frame, maps = await anyio.to_thread.run_sync(work, session.run)
             session.broadcaster.publish(frame, maps, arch=arch)
         if save:
-            session.last_saved = time.monotonic()
-        session.last_used = time.monotonic()
+            session.last_saved = self.clock.time()
+        session.last_used = self.clock.time()
         return result
+
+    def _check_present(self, session: Session) -> None:
+        """Under the lock: a change to a deleted session is a 404 (DELETE won the race)."""
+        if session.gone == "deleted":
+            raise SessionError(404, "unknown session")
+
+    def _write(self, session: Session, run: Run) -> bool:
+        """Save the run (worker thread or inline, under the session's lock); False if the store refused.
+        A refusal is kept on the session (the API's `saved`, the page's notice) and on the manager
+        (/healthz degraded); the change stays in memory and housekeeping retries the save."""
+        if session.gone is not None:
+            return True  # deleted or let go: its row is not this object's to write any more
+        try:
+            self.store.save(session.id, _document(run))
+        except (sqlite3.Error, OSError) as error:
+            session.save_error = NOT_SAVED
+            self._store_failed(f"save: {error}")
+            return False
+        session.saved_step_id = run.step_id
+        session.save_error = None
+        self.store_error = None
+        return True
+
+    def _store_failed(self, what: str) -> None:
+        if self.store_error is None:
+            log.error("the session store failed (%s); retrying", what)
+        self.store_error = what
 
     async def replace(self, session: Session, build: Callable[[Run], Run]) -> None:
         """Swap in a new Run built from the old one (new network or data). On error the old run stays
         and keeps playing; on success play stops (the new run starts at epoch 0). Play is stopped under
         the lock so no step of the old run can land after the new run's step_id was taken."""
         async with session.lock:
+            self._check_present(session)
             new_run = await anyio.to_thread.run_sync(build, session.run)
             await self._stop_play(session)
             session.run = new_run
@@ -312,13 +399,12 @@ class SessionManager:
         shutdown saves every session and must stay quick)."""
 
         def work(run: Run) -> None:
-            if run.step_id != session.saved_step_id:
-                self.store.save(session.id, _document(run))
-                session.saved_step_id = run.step_id
+            if run.step_id != session.saved_step_id or session.save_error is not None:
+                self._write(session, run)
 
         async with session.lock:
             await anyio.to_thread.run_sync(work, session.run)
-        session.last_saved = time.monotonic()
+        session.last_saved = self.clock.time()
 
     async def snapshot(self, session: Session) -> None:
         """Make sure the broadcaster holds a frame with current maps (a new subscriber starts from it)."""
@@ -327,21 +413,31 @@ class SessionManager:
 
     # ---- play ------------------------------------------------------------------------------------
     async def play(self, session: Session, unit: str, speed: float) -> None:
-        """Start play; refused (409) while the run is diverged: it could not advance, so it would only
-        look as if it ran."""
-        if session.run.diverged is not None:
-            raise SessionError(409, {"field": "play", "message": PLAY_WHILE_DIVERGED})
-        await self._stop_play(session)
-        session.play_unit, session.play_speed = unit, speed
-        session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining
-        session.play_task = asyncio.create_task(self._play_loop(session))
+        """Start play, replacing any loop already running: under the session's lock, so two play
+        requests at once (two tabs) leave exactly one loop, and pause/delete/eviction (same lock) always
+        find the one to stop. Refused (409) while the run is diverged: it could not advance."""
+        async with session.lock:
+            self._check_present(session)
+            if session.gone is not None:
+                raise SessionError(409, {"field": "play", "message": "the session was just saved away; "
+                                         "try again"})
+            if session.run.diverged is not None:
+                raise SessionError(409, {"field": "play", "message": PLAY_WHILE_DIVERGED})
+            await self._stop_play(session)
+            session.play_unit, session.play_speed = unit, speed
+            session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining
+            session.play_task = asyncio.create_task(self._play_loop(session))
 
     async def pause(self, session: Session) -> None:
-        await self._stop_play(session)
+        async with session.lock:
+            self._check_present(session)
+            await self._stop_play(session)
         await self._publish(session)
         await self._save(session)
 
     async def _stop_play(self, session: Session) -> None:
+        """Cancel the play task and wait for it to end. Called with the session's lock held: the task is
+        then never mid-tick (a tick holds the lock), only asleep or waiting for the lock."""
         task, session.play_task = session.play_task, None
         if task is not None and not task.done():
             task.cancel()
@@ -371,11 +467,11 @@ class SessionManager:
         The rate is `self.rate.fps`: stream_max_fps on a quiet server, lower under load (limits.FrameRate);
         a lower rate means more steps per tick, so play keeps its speed while frames get fewer. Fractions
         of a step accumulate across ticks; the work per tick is capped (max_step_count) so one tick never
-        holds the session lock for long, and a slow machine simply plays slower. Before each tick,
-        interactive requests in flight go first (limits.Priority) while the server is busy (the rate is
-        lowered), for at most priority_wait_seconds or a quarter of a tick.
+        holds the session lock for long, and a slow machine simply plays slower. Time is `self.clock`'s
+        (a test drives it by hand). The loop never changes `session.play_task`: only play/pause/delete,
+        under the lock, do.
         """
-        loop = asyncio.get_running_loop()
+        clock = self.clock
         settings = self.settings
         cap = settings.max_step_count
         pending = 0.0
@@ -384,10 +480,8 @@ class SessionManager:
         unit = session.play_unit
 
         while True:
-            started = loop.time()
+            started = clock.time()
             tick = 1.0 / min(session.play_speed, self.rate.fps)
-            if self.rate.fps < self.rate.max_fps:  # only a busy server has requests queued behind ticks
-                await self.priority.wait_turn(min(settings.priority_wait_seconds, tick / 4))
             pending = min(pending + session.play_speed * tick, float(cap))
             count = int(pending)
             if count >= 1:
@@ -411,16 +505,17 @@ class SessionManager:
                     return frames.build_frame(run), frames.build_maps(run) if want_maps else None
 
                 async with session.lock:
+                    if session.gone is not None:
+                        return
                     frame, maps = await _to_the_end(self._tick(session, advance))
                 self.monitor.count_tick()
                 if maps is not None:
                     last_maps, ticks_since_maps = started, 0
                 session.broadcaster.publish(frame, maps)
-                session.last_used = time.monotonic()
+                session.last_used = clock.time()
                 if frame["diverged"] is not None:
-                    session.play_task = None
                     await self._save(session)
                     return
-                if time.monotonic() - session.last_saved >= settings.save_interval_seconds:
+                if clock.time() - session.last_saved >= settings.save_interval_seconds:
                     await self._save(session)
-            await asyncio.sleep(max(0.0, tick - (loop.time() - started)))
+            await clock.sleep(max(0.0, tick - (clock.time() - started)))

@@ -33,8 +33,15 @@ class Settings(BaseSettings):
     max_units: int = Field(default=64, ge=1, le=64)
     max_samples: int = Field(default=5000, ge=10)
     max_upload_bytes: int = Field(default=1_000_000, ge=1024)
-    max_body_bytes: int = Field(default=2_000_000, ge=4096)  # any request body (imports, uploads)
+    max_body_bytes: int = Field(default=2_000_000, ge=4096)  # any request body but an import
+    # An import (page or API) takes what export writes: 8 x 64 maxout units with 4 pieces, Adam and 5,000
+    # points export ~5 MB (measured), an 8 x 64 tanh Adam run ~2 MB.
+    max_import_bytes: int = Field(default=8_000_000, ge=4096)
     max_step_count: int = Field(default=1000, ge=1)
+    # Rewind history (engine/history.py): bytes of exact snapshots one session keeps, and all sessions
+    # of the process together; past either the oldest points go (a big network keeps fewer points).
+    history_bytes_per_session: int = Field(default=16 * 2**20, ge=2**20)
+    history_bytes_total: int = Field(default=512 * 2**20, ge=2**20)
     # Training time one step request may take (the rest of a big count is cut; the state says where).
     step_budget_seconds: float = Field(default=5.0, gt=0)
     # Every /api and /ui request (app/security.py): per client (its owner key, else its address) ...
@@ -52,6 +59,16 @@ class Settings(BaseSettings):
     stream_maps_fps: float = Field(default=4.0, gt=0, le=20)
     stream_ping_seconds: float = Field(default=15.0, gt=0)
     stream_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A stream ends after this long (the page's EventSource reconnects and gets a snapshot: nothing is
+    # lost), so a client that opened streams and never reads cannot hold its slots for ever.
+    stream_max_seconds: float = Field(default=600.0, gt=0)
+
+    # Connections (app/connections.py, passed to uvicorn by the `stepwise` command): request head size,
+    # idle keep-alive, and deadlines to send a request head and a request body.
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096)
+    keep_alive_seconds: int = Field(default=5, ge=1)
+    request_head_timeout_seconds: float = Field(default=10.0, gt=0)
+    request_body_timeout_seconds: float = Field(default=60.0, gt=0)
     # Open SSE streams (app/limits.py StreamSlots): past either cap a new stream is a 429 naming it. A
     # class behind one NAT address is 60 students with two tabs each, plus a presented run's followers
     # and the teacher's dashboard (one stream for all its tiles).
@@ -69,10 +86,6 @@ class Settings(BaseSettings):
     load_cpu_low: float = Field(default=0.75, gt=0)
     load_lag_high_seconds: float = Field(default=0.04, gt=0)
     load_min_ticks_per_second: float = Field(default=200.0, ge=0)
-    # Longest a play tick of a busy server waits for interactive requests (step, pause, config) in
-    # flight to finish. 0 = off, the default: measured (bench/README.md "Load") it lowered frames/s and
-    # did not lower step p95 (waiting ticks wake together in a burst, and each wait costs loop turns).
-    priority_wait_seconds: float = Field(default=0.0, ge=0)
 
 
 def get_settings() -> Settings:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+STORE_FILE = "sessions.sqlite3"  # inside Settings.data_dir
 DAY_SECONDS = 86_400.0
 # Every GET / makes a session and saves it; one nobody ever trained is worth nothing after a day (its
 # setup is in the page's URL, which rebuilds it).
@@ -22,6 +23,10 @@ _INITIAL = (
     "json_extract({doc}, '$.state.updates') = 0 AND json_extract({doc}, '$.cursor') IS NULL"
     " AND json_extract({doc}, '$.state.kind') = 'start', 0) ELSE 0 END"
 )
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store cannot be opened or written at startup; the message names the path and what to do."""
 
 
 class SessionStore(Protocol):
@@ -59,14 +64,23 @@ class SQLiteStore:
                  unstepped_seconds: float = UNSTEPPED_SECONDS,
                  prune_every_seconds: float = PRUNE_EVERY_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.keep_days = keep_days
         self.unstepped_seconds = unstepped_seconds
         self.prune_every_seconds = prune_every_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                       timeout=10.0)
+            self._open()
+        except (sqlite3.Error, OSError) as error:
+            raise StoreUnavailableError(
+                f"cannot open the session store {path}: {error}. The directory must exist and be writable "
+                "by this user; choose another with STEPWISE_DATA_DIR.") from error
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode is durable against application crashes (SIGKILL); only a power loss can
         # drop the last transactions, never corrupt the file.
@@ -85,6 +99,10 @@ class SQLiteStore:
             "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
             " created_at REAL NOT NULL, PRIMARY KEY (kind, key))"
         )
+        # a store that opens but cannot be written (a read-only file or directory) fails here, at start,
+        # not at the first student's save: BEGIN IMMEDIATE takes the write lock (WAL files included)
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("ROLLBACK")
         self._last_prune = -float("inf")
         self.prune()
 
@@ -101,7 +119,8 @@ class SQLiteStore:
                     (session_id, now, document),
                 )
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLITE_FULL has already rolled it back
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
         if now - self._last_prune >= self.prune_every_seconds:

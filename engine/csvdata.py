@@ -27,14 +27,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from engine.data import CUSTOM, DataConfig, Dataset, extent_of, split_indices
+from engine.data import (
+    CUSTOM,
+    MAX_CLASS_NAME_LENGTH,
+    MAX_CLASSES,
+    DataConfig,
+    Dataset,
+    extent_of,
+    split_indices,
+)
 
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5000
 MIN_ROWS = 4
-MAX_CLASSES = 10
 MAX_ABS = 1e6  # larger inputs overflow the activations long before they teach anything
-MAX_LABEL_LENGTH = 40
+MAX_LABEL_LENGTH = MAX_CLASS_NAME_LENGTH
 LABEL_NAMES = ("label", "class", "target", "y")
 
 

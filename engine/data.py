@@ -12,6 +12,27 @@ from numpy.typing import NDArray
 from engine import vocabulary
 from engine.errors import SetupError
 
+# Class names, whatever brings them (a CSV's labels, an imported run): at most MAX_CLASSES classes (the
+# softmax output layer has one unit per class), each 1..MAX_CLASS_NAME_LENGTH printable characters
+# (str.isprintable: no control or format characters, no line breaks, no lone surrogates), all different.
+MAX_CLASSES = 10
+MAX_CLASS_NAME_LENGTH = 40
+
+
+def class_names_problem(names: tuple[str, ...] | list[str]) -> str | None:
+    """Why these classification class names are refused, in words; None when they are fine."""
+    if not 2 <= len(names) <= MAX_CLASSES:
+        return f"a classification has 2 to {MAX_CLASSES} classes, this one has {len(names)}"
+    for name in names:
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_CLASS_NAME_LENGTH:
+            return f"each class name is 1 to {MAX_CLASS_NAME_LENGTH} characters"
+        if not name.isprintable():
+            return "a class name may not contain control characters, line breaks or lone surrogates"
+    if len(set(names)) != len(names):
+        return "each class name may appear once"
+    return None
+
+
 DATASETS = tuple(vocabulary.DATASETS)
 CUSTOM = vocabulary.CUSTOM_DATASET  # uploaded or edited data: no generator behind it
 REGRESSION_SETS = tuple(name for name, term in vocabulary.DATASETS.items() if term.targets == "regression")
@@ -84,6 +105,8 @@ class Dataset:
     def __post_init__(self) -> None:
         for array in (self.points, self.labels, self.train_index, self.test_index):
             array.flags.writeable = False
+        if self.task == "classification" and (problem := class_names_problem(self.class_names)):
+            raise SetupError("class_names", problem)  # every path that makes a dataset, checked once
 
     @property
     def n_classes(self) -> int:

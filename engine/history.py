@@ -1,22 +1,36 @@
-"""Rewind history: compact snapshots of a run at batch boundaries (and hand edits), in a bounded ring.
+"""Rewind history: snapshots of a run at batch boundaries (and hand edits), bounded in bytes.
 
 A snapshot packs every parameter and optimiser-state array into one float64 vector (one allocation, no
 per-array overhead) and keeps the tree's layout separately; equal layouts and unchanged RNG states are
 shared between snapshots, so 1,000 boundaries of the default network take a few hundred kilobytes.
+
+Snapshots stay exact float64: going back restores the run bit for bit, with no replay. What bounds memory
+is bytes, not a count: a history keeps at most `max_bytes` (DEFAULT_RUN_BYTES, 16 MB) and all histories
+of the process together at most their HistoryBudget's `total_bytes` (SHARED_BUDGET, 512 MB); past either,
+the oldest snapshots go first. So a small network keeps its 1,000 points and a big one fewer (8 x 64 units
+with Adam is ~0.7 MB a snapshot: ~23 points), each exact; the oldest point held is where Back stops. Two
+points (the current boundary and one back) are always kept, whatever the budget.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 SnapshotKind = Literal["start", "batch", "edit"]
 DEFAULT_HISTORY = 1000
+DEFAULT_RUN_BYTES = 16 * 2**20
+DEFAULT_TOTAL_BYTES = 512 * 2**20
+# Python objects around a snapshot's arrays (the Snapshot, two ndarray headers, the deque slot): counted
+# with the arrays so a tiny network's 1,000 points are not undercounted (measured ~0.56 KB, rounded up)
+SNAPSHOT_OVERHEAD_BYTES = 600
+KEPT_AT_LEAST = 2
 
 # A layout mirrors a tree of dicts / lists / tuples whose leaves are arrays or scalars:
 #   ("array", shape, dtype)  ("int",)  ("float",)  ("const", value)  ("dict", ((key, layout), ...))
@@ -106,27 +120,77 @@ class Snapshot:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by this snapshot's own arrays (layouts and RNG states are shared)."""
-        return int(self.params.nbytes + self.optimizer.nbytes)
+        """Bytes this snapshot holds: its own arrays and the objects around them (layouts and RNG states
+        are shared)."""
+        return int(self.params.nbytes + self.optimizer.nbytes) + SNAPSHOT_OVERHEAD_BYTES
+
+
+class Rewindable(Protocol):
+    @property
+    def history(self) -> History: ...
+    @property
+    def cursor(self) -> Any: ...
+    @property
+    def diverged(self) -> Any: ...
+
+
+def can_go_back(run: Rewindable) -> bool:
+    """Whether Back does something: a batch in progress (back to its start), an older point held, or a
+    divergence to clear. False at the oldest point the history keeps: the page disables Back there
+    (frame key `can_back`)."""
+    return run.cursor is not None or len(run.history) > 1 or run.diverged is not None
+
+
+class HistoryBudget:
+    """Bytes of history every History using this budget may hold together (thread-safe: runs step in
+    worker threads). A history over budget drops its own oldest snapshots, never another's."""
+
+    def __init__(self, total_bytes: int = DEFAULT_TOTAL_BYTES) -> None:
+        self.total_bytes = total_bytes
+        self.used = 0
+        self.lock = threading.Lock()
+
+
+SHARED_BUDGET = HistoryBudget()
 
 
 class History:
-    """The last `limit` snapshots, oldest first; the newest is the run's current boundary."""
+    """Snapshots oldest first; the newest is the run's current boundary. At most `limit` snapshots and
+    `max_bytes` bytes (None: DEFAULT_RUN_BYTES as it is when the history is made), and the budget's total."""
 
-    def __init__(self, limit: int = DEFAULT_HISTORY) -> None:
+    def __init__(self, limit: int = DEFAULT_HISTORY, max_bytes: int | None = None,
+                 budget: HistoryBudget | None = None) -> None:
         if limit < 1:
             raise ValueError("history: limit must be at least 1")
         self.limit = limit
-        self._items: deque[Snapshot] = deque(maxlen=limit)
+        self.max_bytes = DEFAULT_RUN_BYTES if max_bytes is None else max_bytes
+        self.budget = SHARED_BUDGET if budget is None else budget
+        self.nbytes = 0
+        self._items: deque[Snapshot] = deque()
 
     def push(self, snapshot: Snapshot) -> None:
-        """Append; share the previous RNG state object when equal (training rarely draws numbers)."""
+        """Append; share the previous RNG state object when equal (training rarely draws numbers); then
+        drop the oldest snapshots while over the count, this history's bytes or the budget."""
         if self._items and self._items[-1].rng_state == snapshot.rng_state:
             object.__setattr__(snapshot, "rng_state", self._items[-1].rng_state)
-        self._items.append(snapshot)
+        budget = self.budget
+        with budget.lock:
+            self._items.append(snapshot)
+            self._count(snapshot.nbytes)
+            while len(self._items) > KEPT_AT_LEAST and (
+                    len(self._items) > self.limit or self.nbytes > self.max_bytes
+                    or budget.used > budget.total_bytes):
+                self._count(-self._items.popleft().nbytes)
+
+    def _count(self, nbytes: int) -> None:
+        self.nbytes += nbytes
+        self.budget.used += nbytes
 
     def pop(self) -> Snapshot:
-        return self._items.pop()
+        with self.budget.lock:
+            snapshot = self._items.pop()
+            self._count(-snapshot.nbytes)
+        return snapshot
 
     @property
     def top(self) -> Snapshot:
@@ -135,7 +199,7 @@ class History:
     def truncate(self, length: int) -> None:
         """Keep the first `length` snapshots."""
         while len(self._items) > length:
-            self._items.pop()
+            self.pop()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -147,4 +211,14 @@ class History:
         return iter(self._items)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self.budget.lock:
+            self._count(-self.nbytes)
+            self._items.clear()
+
+    def __del__(self) -> None:
+        # a run let go (deleted, evicted, reset) gives its bytes back to the budget
+        budget = getattr(self, "budget", None)
+        if budget is not None and self.nbytes:
+            with budget.lock:
+                budget.used -= self.nbytes
+                self.nbytes = 0

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import activations
-from engine.data import DataConfig, Dataset
+from engine.data import DataConfig, Dataset, class_names_problem
 from engine.history import Snapshot, flatten
 from engine.metrics import Divergence, Metrics
 from engine.network import LayerConfig
@@ -200,8 +200,10 @@ def _dataset_from(doc: Any, config: RunConfig) -> Dataset | None:
     names = _get(doc, "class_names", "data")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise RunFormatError("data.class_names: expected a list of names")
-    if (task == "classification") != (len(names) >= 2):
-        raise RunFormatError("data.class_names: classification needs 2 or more classes, regression none")
+    if task == "regression" and names:
+        raise RunFormatError("data.class_names: a regression has no classes")
+    if task == "classification" and (problem := class_names_problem(names)):
+        raise RunFormatError(f"data.class_names: {problem}")
     points = _array(_get(doc, "points", "data"), "data.points", bound=1e9)
     n = points.shape[0] if points.ndim == 2 else -1
     if points.ndim != 2 or points.shape[1] != 2 or not 2 <= n <= MAX_POINTS:

@@ -70,3 +70,15 @@ def test_stepwise_command_serves_healthz_and_stops_on_sigterm_within_5_s(tmp_pat
     assert returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output, output
     assert f"127.0.0.1:{port}" in output
+
+
+def test_the_docker_cmd_is_a_valid_stepwise_command_setting_every_connection_limit() -> None:
+    import json
+    import re
+
+    text = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"^CMD (\[.*?\])", text.replace("\\\n", ""), re.M | re.S).group(1))  # type: ignore[union-attr]
+    assert cmd[0] == "stepwise"
+    args = cli.parse_args(cmd[1:])
+    assert (args.max_header_bytes, args.keep_alive_seconds) == (65536, 5)
+    assert (args.head_timeout_seconds, args.body_timeout_seconds) == (10.0, 60.0)

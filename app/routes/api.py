@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from app import convert
+from app.jsonbody import StrictJSONRoute
 from app.limits import advance_within
 from app.ownership import Key, OwnerOnly, create_owned
 from app.schemas import (
@@ -26,10 +28,27 @@ from app.schemas import (
     StepRequest,
     WeightEdit,
 )
-from app.sessions import Session, SessionError, SessionManager
+from app.sessions import SESSION_ID_RE, Session, SessionError, SessionManager
 from engine.errors import SetupError
+from engine.history import can_go_back
 
-router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES)
+
+class SessionId(Convertor[str]):
+    """A session id in a path: exactly SESSION_ID_RE's 32 URL-safe characters, so `/api/sessions/import`
+    is never read as the session "import" (and its 405 lists only POST)."""
+
+    regex = SESSION_ID_RE.pattern.strip("^$")
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("sid", SessionId())
+
+router = APIRouter(prefix="/api", tags=["sessions"], responses=ERROR_RESPONSES, route_class=StrictJSONRoute)
 
 MAX_IMPORT_KEYS = 64
 
@@ -67,8 +86,8 @@ def _client(request: Request) -> str:
 
 
 async def _state(sessions: SessionManager, s: Session, *, reset: bool = False) -> SessionState:
-    fields = await sessions.read(s, convert.state_fields)
-    return SessionState(id=s.id, playing=s.playing, reset=reset, **fields)
+    fields = await sessions.read(s, lambda run: {**convert.state_fields(run), "can_back": can_go_back(run)})
+    return SessionState(id=s.id, playing=s.playing, reset=reset, saved=s.saved, **fields)
 
 
 async def created(sessions: SessionManager, s: Session, key: str) -> CreatedSession:
@@ -96,18 +115,18 @@ async def import_session(
     return await created(sessions, s, key)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionState)
+@router.get("/sessions/{session_id:sid}", response_model=SessionState)
 async def get_session(s: Current, sessions: Manager) -> SessionState:
     return await _state(sessions, s)
 
 
-@router.delete("/sessions/{session_id}", status_code=204, dependencies=[OwnerOnly])
+@router.delete("/sessions/{session_id:sid}", status_code=204, dependencies=[OwnerOnly])
 async def delete_session(s: Current, sessions: Manager) -> Response:
     await sessions.delete(s.id)
     return Response(status_code=204)
 
 
-@router.patch("/sessions/{session_id}/config", response_model=SessionState, dependencies=[OwnerOnly])
+@router.patch("/sessions/{session_id:sid}/config", response_model=SessionState, dependencies=[OwnerOnly])
 async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> SessionState:
     """Optimizer and regularization change live; anything else rebuilds the run (`reset: true`)."""
     rebuild = convert.patch_rebuilds(patch)
@@ -118,7 +137,7 @@ async def patch_config(patch: ConfigPatch, s: Current, sessions: Manager) -> Ses
     return await _state(sessions, s, reset=rebuild)
 
 
-@router.post("/sessions/{session_id}/step", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/step", response_model=SessionState, dependencies=[OwnerOnly])
 async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
     small = body.count == 1 and body.unit != "epoch"  # one stop of at most a batch: cheap enough inline
     budget = sessions.settings.step_budget_seconds
@@ -126,25 +145,25 @@ async def step(body: StepRequest, s: Current, sessions: Manager) -> SessionState
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/back", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/back", response_model=SessionState, dependencies=[OwnerOnly])
 async def back(body: StepRequest, s: Current, sessions: Manager) -> SessionState:
     await sessions.call(s, lambda run: run.back(body.unit, body.count))
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/play", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/play", response_model=SessionState, dependencies=[OwnerOnly])
 async def play(body: PlayRequest, s: Current, sessions: Manager) -> SessionState:
     await sessions.play(s, body.unit, body.speed)
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/pause", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/pause", response_model=SessionState, dependencies=[OwnerOnly])
 async def pause(s: Current, sessions: Manager) -> SessionState:
     await sessions.pause(s)
     return await _state(sessions, s)
 
 
-@router.post("/sessions/{session_id}/reset", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/reset", response_model=SessionState, dependencies=[OwnerOnly])
 async def reset(s: Current, sessions: Manager, body: ResetRequest | None = None) -> SessionState:
     seed = body.seed if body is not None else None
     await sessions.pause(s)
@@ -152,18 +171,19 @@ async def reset(s: Current, sessions: Manager, body: ResetRequest | None = None)
     return await _state(sessions, s, reset=True)
 
 
-@router.get("/sessions/{session_id}/trace")
+@router.get("/sessions/{session_id:sid}/trace")
 async def trace(s: Current, sessions: Manager) -> dict[str, Any]:
     """The last step's trace with the engine's field names; arrays as nested lists."""
     return await sessions.read(s, convert.trace_dict)
 
 
-@router.get("/sessions/{session_id}/network")
+@router.get("/sessions/{session_id:sid}/network")
 async def network(s: Current, sessions: Manager) -> dict[str, Any]:
     return await sessions.read(s, convert.network_dict)
 
 
-@router.put("/sessions/{session_id}/network/weight", response_model=SessionState, dependencies=[OwnerOnly])
+@router.put("/sessions/{session_id:sid}/network/weight", response_model=SessionState,
+            dependencies=[OwnerOnly])
 async def put_weight(edit: WeightEdit, s: Current, sessions: Manager) -> SessionState:
     await sessions.call(
         s, lambda run: run.set_parameter(edit.layer, edit.unit, edit.input, edit.value, piece=edit.piece)
@@ -171,30 +191,30 @@ async def put_weight(edit: WeightEdit, s: Current, sessions: Manager) -> Session
     return await _state(sessions, s)
 
 
-@router.get("/sessions/{session_id}/export")
+@router.get("/sessions/{session_id:sid}/export")
 async def export(s: Current, sessions: Manager) -> dict[str, Any]:
     return await sessions.read(s, convert.export_document)
 
 
-@router.get("/sessions/{session_id}/metrics")
+@router.get("/sessions/{session_id:sid}/metrics")
 async def metrics(s: Current, sessions: Manager) -> dict[str, Any]:
     return await sessions.read(s, convert.metrics_dict)
 
 
-@router.post("/sessions/{session_id}/data/points", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/data/points", response_model=SessionState, dependencies=[OwnerOnly])
 async def add_point(point: PointAdd, s: Current, sessions: Manager) -> SessionState:
     await sessions.replace(s, lambda run: convert.add_point(run, point, sessions.settings))
     return await _state(sessions, s, reset=True)
 
 
-@router.delete("/sessions/{session_id}/data/points/{index}", response_model=SessionState,
+@router.delete("/sessions/{session_id:sid}/data/points/{index}", response_model=SessionState,
                 dependencies=[OwnerOnly])
 async def remove_point(index: int, s: Current, sessions: Manager) -> SessionState:
     await sessions.replace(s, lambda run: convert.remove_point(run, index))
     return await _state(sessions, s, reset=True)
 
 
-@router.post("/sessions/{session_id}/data/csv", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/data/csv", response_model=SessionState, dependencies=[OwnerOnly])
 async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> SessionState:
     """Read at most max_upload_bytes (in chunks, so a huge upload is refused without being held)."""
     cap = sessions.settings.max_upload_bytes
@@ -210,7 +230,8 @@ async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> Session
     return await _state(sessions, s, reset=True)
 
 
-@router.post("/sessions/{session_id}/data/regenerate", response_model=SessionState, dependencies=[OwnerOnly])
+@router.post("/sessions/{session_id:sid}/data/regenerate", response_model=SessionState,
+             dependencies=[OwnerOnly])
 async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | None = None) -> SessionState:
     seed = body.seed if body is not None else None
     # the same run on new points: play goes on, the network is untouched (not a reset)

@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from app.graph_view import PRESETS, kind_of, label_of, page_context
+from app.jsonbody import StrictJSONRoute
 from app.schemas import ERROR_RESPONSES
 from engine.expression import MAX_LENGTH, ExpressionError, build_graph
 
-router = APIRouter(tags=["graph"])
+router = APIRouter(tags=["graph"], route_class=StrictJSONRoute)
 
 
 # The engine refuses more than MAX_LENGTH characters itself, naming the field and the column (501), so

@@ -8,7 +8,6 @@ handler for /ui paths, answers it as a 4xx fragment that htmx 4 swaps next to th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from app import convert, views
 from app.inspector import PLAYING
+from app.jsonbody import NotJSONError, parse_off_loop
 from app.limits import advance_within
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
 from app.refusals import refusal
@@ -143,7 +143,9 @@ def _refused_setup(request: Request, config: SessionCreate, error: SessionError 
 async def _inspector(jinja: Jinja2Blocks, sessions: SessionManager, session: Session, *,
                      error: str | None = None, paused: bool = False, status: int = 200) -> Response:
     """The inspector fragment; `paused`: a step stopped play, so the play button comes along out of band."""
-    context = {**await sessions.read(session, views.inspector_context), "sid": session.id, "error": error}
+    # a full disk: the step is shown and "not saved" said
+    context = {**await sessions.read(session, views.inspector_context), "sid": session.id,
+               "error": error or session.save_error}
     html = jinja.get_template("partials/inspector.html").render(context)
     if paused:
         html += jinja.get_template("partials/play_button.html").render(
@@ -341,12 +343,13 @@ async def upload_csv(request: Request, file: UploadFile, s: Current, sessions: M
     return response
 
 
-def _document(data: bytes) -> dict[str, Any]:
-    """An uploaded export document: a JSON object, or a refusal saying what the file is instead."""
+async def _document(data: bytes) -> dict[str, Any]:
+    """An uploaded export document: a JSON object, or a refusal saying what the file is instead (parsed
+    like an API body: off the event loop when big, never nested past jsonbody.MAX_DEPTH)."""
     try:
-        document = json.loads(data)
-    except json.JSONDecodeError as error:
-        raise SetupError("file", f"not JSON ({error.msg} at line {error.lineno})") from None
+        document = await parse_off_loop(data)
+    except NotJSONError as error:
+        raise SetupError("file", str(error)) from None
     if not isinstance(document, dict):
         raise SetupError("file", "not an exported Stepwise run (expected a JSON object)")
     return document
@@ -355,7 +358,7 @@ def _document(data: bytes) -> dict[str, Any]:
 @router.post("/ui/import", response_class=HTMLResponse)
 async def import_run(request: Request, file: UploadFile, sessions: Manager) -> Response:
     """An exported run becomes a new session; the browser goes to it."""
-    document = _document(await _upload(file, sessions.settings.max_upload_bytes))
+    document = await _document(await _upload(file, sessions.settings.max_import_bytes))
     settings = sessions.settings
     answer = Response(status_code=204)
     made = await create_owned(request, answer, lambda: convert.import_checked(document, settings),

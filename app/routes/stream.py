@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
 from starlette.background import BackgroundTask
+from starlette.types import Receive, Scope, Send
 
 from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
@@ -21,6 +24,22 @@ router = APIRouter(prefix="/api", tags=["stream"],
 # stream_max_fps / (1 - CAP_SLACK) frames in a burst, and on average never more than its session publishes
 CAP_SLACK = 0.2
 
+log = logging.getLogger("stepwise.stream")
+
+
+class Stream(EventSourceResponse):
+    """An SSE response whose client stopped reading (a send waited `send_timeout`) ends with one log
+    line, not a traceback: it is the client's doing and the server's answer (close, give the slot back)
+    is the normal one."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            client = scope.get("client")
+            log.warning("closed a stream to %s: it read nothing for %.0f s", client[0] if client else "?",
+                        self.send_timeout or 0)
+
 
 async def frames_for(
     sessions: SessionManager, s: Session, request: Request, release: Callable[[], None] = lambda: None
@@ -32,6 +51,7 @@ async def frames_for(
     b = s.broadcaster
     live = request.app.state.live_inspector
     loop = asyncio.get_running_loop()
+    ends_at = loop.time() + settings.stream_max_seconds  # then the page reconnects (see Settings)
     s.subscribers += 1
     try:
         await sessions.snapshot(s)
@@ -48,8 +68,9 @@ async def frames_for(
                 sessions, s, (b.version, with_maps), seen_inspector)
             yield live.event(s.id, b, with_maps, event) if carry else b.event(with_maps, event)
             sent_at = loop.time()
-            while not await b.wait_newer(sent_version, settings.stream_ping_seconds):
-                if await request.is_disconnected():
+            while not await b.wait_newer(sent_version, min(settings.stream_ping_seconds,
+                                                           max(0.0, ends_at - loop.time()))):
+                if await request.is_disconnected() or loop.time() >= ends_at:
                     return
             # the rate cap (the current frame rate, stream_max_fps when the server is not busy) waits only
             # for what is left of the interval, so a frame after a pause (a click) goes out at once. It
@@ -61,19 +82,21 @@ async def frames_for(
                 sent_arch, event = b.arch_version, "snapshot"
             else:
                 event = "frame"
+            if loop.time() >= ends_at:
+                return  # no "closed" event: the EventSource reconnects and starts from a snapshot
         yield ServerSentEvent("{}", event="closed")
     finally:
         s.subscribers -= 1
         release()
 
 
-@router.get("/sessions/{session_id}/stream", response_class=EventSourceResponse)
+@router.get("/sessions/{session_id:sid}/stream", response_class=Stream)
 async def stream(
     s: Current,
     sessions: Manager,
     request: Request,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-) -> EventSourceResponse:
+) -> Stream:
     """Server-Sent Events; event id = the run's step_id. Whether or not `Last-Event-ID` is sent, the
     first event is a full "snapshot" (frame + heat maps), then "frame" events; "closed" if deleted.
     429 past `stream_max_per_client` streams open from this address or `stream_max_total` in all (the
@@ -82,7 +105,7 @@ async def stream(
     release, refusal = sessions.streams.take(request.client.host if request.client else "unknown")
     if release is None:
         raise SessionError(429, refusal)
-    return EventSourceResponse(
+    return Stream(
         frames_for(sessions, s, request, release),
         # the slot is also given back if the stream ends before its generator ever ran
         background=BackgroundTask(release),

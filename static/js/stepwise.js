@@ -211,6 +211,11 @@
     const div = el("divergence");
     if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
     if (!f.diverged) setText("play-error", "");  // a refused play's reason is gone once the run recovers
+    const back = el("btn-back");  // the history kept ends somewhere: Back says so instead of doing nothing
+    if (back && "can_back" in f) {
+      back.disabled = !f.can_back;
+      back.title = f.can_back ? "Step back (←)" : "Nothing further back: this is the oldest point kept";
+    }
     if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
   }
 

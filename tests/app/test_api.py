@@ -198,7 +198,8 @@ def test_csv_upload_over_the_cap_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_body_over_the_cap_is_refused_by_its_declared_length_and_while_streaming(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=10_000))) as c:
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_body_bytes=10_000,
+                                             max_import_bytes=10_000))) as c:
         declared = c.post("/api/sessions/import", content=b"{" + b" " * 20_000 + b"}",
                           headers={"content-type": "application/json"})
         assert declared.status_code == 413 and declared.json()["detail"]["field"] == "body"

@@ -19,7 +19,7 @@ from engine.optim import OptimizerConfig
 from engine.stepper import Run, RunConfig
 
 FRAME_KEYS = {"id", "epoch", "batch", "sample", "phase", "focus", "act", "delta", "w", "b", "g", "loss",
-              "acc", "chart", "diverged", "maps"}
+              "acc", "chart", "diverged", "can_back", "maps"}
 
 
 def numbers(tree: Any) -> list[float]:

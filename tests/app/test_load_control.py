@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.limits import FrameRate, LoadMonitor, LoadSample, Priority, StreamSlots
+from app.limits import FrameRate, LoadMonitor, LoadSample, StreamSlots
 from app.sessions import INLINE_READ_SECONDS, SessionManager
 from app.settings import Settings
 from app.store import SQLiteStore
@@ -124,24 +124,6 @@ def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick_and_few
     # maps at 4 * 10/20 = 2 per second: the first watched tick, then every 5th tick at most (4 per
     # second at 10 ticks/s would be every 3rd)
     assert 1 <= maps <= 1 + (ticks - 1) // 5
-
-
-def test_play_ticks_wait_for_an_interactive_request_in_flight_but_not_for_ever() -> None:
-    async def scenario() -> tuple[bool, bool, bool]:
-        priority = Priority()
-        with priority.interactive():
-            waiting = asyncio.create_task(priority.wait_turn(5.0))
-            await asyncio.sleep(0.05)
-            blocked = not waiting.done()
-        await asyncio.wait_for(waiting, 1.0)  # the request ended: the tick goes on
-        with priority.interactive():
-            # a request that outlasts the limit: the tick goes anyway (a minute only bounds a hang)
-            await asyncio.wait_for(priority.wait_turn(0.05), 60.0)
-            outlasted = priority.pending == 1
-        return blocked, priority.pending == 0, outlasted
-
-    blocked, settled, outlasted = asyncio.run(scenario())
-    assert blocked and settled and outlasted
 
 
 def test_a_cheap_read_runs_inline_after_it_was_measured_once_in_a_thread() -> None:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app import sessions as sessions_module
 from app.main import create_app
 from app.settings import Settings
 from app.store import SQLiteStore
+from tests.clock import ManualClock
 from tests.hardening.conftest import OPEN_LIMITS
 
 RANDOM_IDS = 10_000
@@ -136,23 +136,22 @@ def test_an_imported_export_is_a_new_session_that_cannot_write_to_the_original(c
     assert again not in (original, copy)
 
 
-def test_session_creation_cap_answers_429_then_recovers_after_the_window(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_session_creation_cap_answers_429_then_recovers_as_the_bucket_refills(tmp_path: Path) -> None:
     limits = {**OPEN_LIMITS, "sessions_per_client_per_minute": 5}
-    clock = [time.monotonic()]
-    # The manager's one-minute window is read through time.monotonic; advancing it stands in for waiting.
-    monkeypatch.setattr(sessions_module.time, "monotonic", lambda: clock[0])
-    with TestClient(create_app(Settings(data_dir=tmp_path, **limits))) as client:
+    app = create_app(Settings(data_dir=tmp_path, **limits))
+    clock = ManualClock()  # the manager's clock: advancing it stands in for waiting
+    app.state.sessions.clock = clock
+    with TestClient(app) as client:
         created = [client.post("/api/sessions", json={}).status_code for _ in range(5)]
         refused = client.post("/api/sessions", json={})
         assert created == [201] * 5
         assert refused.status_code == 429
         assert "minute" in str(refused.json()["detail"])
-        clock[0] += 30
+        clock.now += 6  # 5 a minute is one every 12 s: half a session's worth
         assert client.post("/api/sessions", json={}).status_code == 429
-        clock[0] += 31
+        clock.now += 7
         assert client.post("/api/sessions", json={}).status_code == 201
+        assert client.post("/api/sessions", json={}).status_code == 429
 
 
 def test_request_rate_cap_answers_429_with_retry_after_and_recovers(tmp_path: Path) -> None:
