@@ -7,8 +7,9 @@ inspector's HTML as `"inspector"`, built once per run per frame however many tab
 current event's formula (marked live) while playing by micro-step or sample, the words for play while
 playing by batch or epoch, and after every change by hand (a step, back, edit, reset: what a follower
 of a presented run must see, the owner already has it from its own request). While playing it is built
-at most MAX_PER_SECOND times a second per run (a faster frame carries the last one built). stepwise.js
-swaps it in when its data-step is newer than the inspector shown.
+at most MAX_PER_SECOND times a second per run, by the first subscriber to ask (the others take the one
+built so far instead of queueing for the run's lock), and each subscriber gets each inspector once.
+stepwise.js swaps it in when its data-step is newer than the inspector shown.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class LiveInspector:
                 context: dict[str, Any] = {"inspector": PLAYING, "step_id": session.run.step_id}
                 built = self._build(session.id, context, now, mode)
         elif built is None or not playing or now - built.built_at >= 1.0 / MAX_PER_SECOND:
+            if built is not None:  # claim this frame: the other subscribers take the one built so far
+                built.version = version  # meanwhile, rather than queueing up for the run's lock
             context = await sessions.read(session, views.inspector_context)
             if built is None or (context["step_id"], mode) != (built.step_id, built.mode):
                 context["live"] = mode == "live"
@@ -92,5 +95,3 @@ class LiveInspector:
         built = self._built[session_id] = _Built(context["step_id"], html, now, mode)
         return built
 
-    def forget(self, session_id: str) -> None:
-        self._built.pop(session_id, None)
