@@ -113,9 +113,12 @@ def test_streams_that_never_read_give_their_slots_back_without_a_traceback(tmp_p
            "stream_max_seconds": "2" if case.startswith("idle") else "600"}
     with server_process(tmp_path / "data", **env) as (base_url, _):
         big = {"hidden": [{"units": 64}] * 6, "dataset": {"name": "spiral"}}
-        sid = httpx.post(f"{base_url}/api/sessions", json=big, timeout=30).json()["id"]
+        created = httpx.post(f"{base_url}/api/sessions", json=big, timeout=30).json()
+        sid, owner = created["id"], {"Authorization": f"Bearer {created['token']}"}
         if case.startswith("playing"):
-            httpx.post(f"{base_url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 50}, timeout=30)
+            played = httpx.post(f"{base_url}/api/sessions/{sid}/play", json={"unit": "batch", "speed": 50},
+                                headers=owner, timeout=30)
+            assert played.status_code == 200  # the owner's play: the streams then have frames to send
         sockets = [_open_unread_stream(base_url, sid) for _ in range(3)]
         try:
             assert _wait_for(lambda: _new_stream_status(base_url, sid) == 429, 30)  # all slots taken
