@@ -33,6 +33,7 @@ from app.classes import (
     clean_text,
 )
 from app.dashboard import hand_in_row, results_csv, tile
+from app.jsonbody import StrictJSONRoute
 from app.ownership import OwnerOnly, create_owned, digest, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
 from app.schemas import ERROR_RESPONSES
@@ -40,7 +41,7 @@ from app.sessions import SessionError
 from app.snapshots import View, normalize, spelled
 from app.urlstate import setup_from_query
 
-router = APIRouter(responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES, route_class=StrictJSONRoute)
 # no max_length here: a too long nickname or note gets the page's own message (clean_text), not JSON
 FormText = Annotated[str, Form()]
 TEACHER_COOKIE = "stepwise_class_"  # + the class code; value: the teacher key

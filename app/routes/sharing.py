@@ -17,13 +17,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app import convert
 from app.classes import Attempts
+from app.jsonbody import StrictJSONRoute
 from app.ownership import Key, create_owned
 from app.routes.api import Current, Manager, created
 from app.schemas import ERROR_RESPONSES, CreatedSession
 from app.sessions import Session, SessionError, SessionManager
 from app.snapshots import Snapshot, Snapshots, View, normalize, spelled
 
-router = APIRouter(responses=ERROR_RESPONSES)
+router = APIRouter(responses=ERROR_RESPONSES, route_class=StrictJSONRoute)
 SHARES_PER_MINUTE = 120  # per address: two each for a class of 60
 TAGS: list[str | Any] = ["sharing"]
 

@@ -49,7 +49,9 @@ def test_json_numbers_are_still_accepted_including_an_integer_for_a_number(open_
 
 @pytest.mark.parametrize("body", [b"\xff\xfe{not utf-8", b"[" * 1000 + b"]" * 1000,
                                   b'{"a":' * 1000 + b"1" + b"}" * 1000, b"{\"seed\": 1"])
-@pytest.mark.parametrize("path", ["/api/sessions", "/api/sessions/import", "{sid}/step", "/api/graph"])
+@pytest.mark.parametrize(
+    "path", ["/api/sessions", "/api/sessions/import", "{sid}/step", "{sid}/share", "/api/graph"]
+)
 def test_bodies_that_are_not_utf8_json_or_nest_too_deep_are_a_documented_422(
     open_client: TestClient, path: str, body: bytes
 ) -> None:
