@@ -11,7 +11,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import maps as heat_maps
-from engine.history import can_go_back
 from engine.metrics import Metrics
 from engine.stepper import Run
 
@@ -157,7 +156,7 @@ def build_frame(run: Run) -> dict[str, Any]:
         "acc": {"train": acc[0], "test": acc[1]} if acc else None,
         "chart": chart_tail(run),
         "diverged": diverged.message if diverged is not None else None,
-        "can_back": can_go_back(run),  # false at the oldest point history keeps: Back is disabled
+        "can_back": run.can_back,  # false at the oldest point history keeps: Back is disabled
         "maps": None,
     }
 

@@ -9,11 +9,12 @@ number format and formula lines in inspector_text.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 
 from app.inspector_error import error_view
-from app.inspector_forward import forward_view, graph_link
+from app.inspector_forward import forward_view, graph_link, is_log_variance
 from app.inspector_text import (
     MINUS,
     SIGN_NOTE,
@@ -33,7 +34,7 @@ from engine import activations
 from engine.printed import agreeing, superscript
 
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
-           "graph_link", "inspector_view"]
+           "graph_link", "inspector_view", "neuron_graph_url"]
 
 PLAYING = InspectorView(
     "Playing",
@@ -249,3 +250,15 @@ def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) 
                 "square), so it is not exactly η·∂L/∂w. Each line shows the step taken and the gradient "
                 "that went into it. The links that changed flash.")
     return InspectorView(f"Update: {label}'s weights", lines, [note], "update")
+
+
+def neuron_graph_url(event: Any, names: NetNames) -> str | None:
+    """The graph page preloaded with a forward event's neuron and the note on how far its graph goes
+    (built when the inspector's link is followed, not on every step); None for other events, maxout and
+    softmax."""
+    if event is None or event.kind != "forward":
+        return None
+    url, note = graph_link(dict(event.terms), log_variance=is_log_variance(event, names))
+    if url is None:
+        return None
+    return url + ("&" + urlencode({"note": note}) if note else "")

@@ -38,33 +38,46 @@ GRAPH_LOSSES = {"tanh_mse": ("tanh", "squared"), "linear_mse": ("linear", "squar
 GRAPH_VALUES_LIMIT = 2000  # the graph page reads at most this many characters of values
 
 
+def graph_note(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[bool, str | None]:
+    """(whether the neuron of a forward event can be drawn on the computation-graph page, and the note
+    on how far its graph goes and why). Cheap: the inspector shows it on every forward step; the graph
+    itself is built only when the link is followed (graph_link)."""
+    name = str(terms["activation_name"])
+    if isinstance(terms["bias"], list):  # maxout: one neuron, several sums
+        return False, None
+    if name == "softmax_ce":
+        return False, ("Softmax divides by the sum over all outputs, so one output neuron cannot be drawn "
+                       "as a graph by itself; the error step shows its loss and δ.")
+    if name == "gaussian_nll":
+        return True, ("The Gaussian loss needs both outputs of this target, the mean μ and the "
+                      "log-variance s (two neurons), so the graph goes e → f(e) only; the error step shows "
+                      "the loss and both δ.")
+    if name in OUTPUT_FUNCTIONS and "target" in terms:
+        shown_target = significant(float(terms["target"]), 6)
+        return True, (f"The graph goes e → f(e) → this sample's loss (target y = {shown_target} as t); its "
+                      "∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the samples.")
+    return True, ("A hidden neuron: the graph goes e → f(e). Its loss depends on the layers after it; the "
+                  "backward micro-steps show its δ = ∂L/∂e.")
+
+
 def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[str | None, str | None]:
     """(URL, note) of a forward event's neuron on the computation-graph page: e = Σ w·x + b → f(e), and
     for an output neuron → its loss for this sample's target. The URL is None where one neuron's
-    expression cannot be written (maxout, softmax); the note says how far the graph goes and why.
+    expression cannot be written (maxout, softmax); the note is graph_note's, or why the graph stops at
+    f(e) after all (a loss that cannot be computed step by step, e.g. log 0).
     Numbers go into the link at full precision so its gradients agree with the trace's."""
     from app.graph_view import format_values, graph_url
     from engine.expression import ExpressionError, build_graph, neuron_expression
 
+    available, note = graph_note(terms, log_variance=log_variance)
+    if not available:
+        return None, note
     weights, bias, name = terms["weights"], terms["bias"], str(terms["activation_name"])
-    if isinstance(bias, list):  # maxout
-        return None, None
     output = name in OUTPUT_FUNCTIONS
-    if name == "softmax_ce":
-        return None, ("Softmax divides by the sum over all outputs, so one output neuron cannot be drawn "
-                      "as a graph by itself; the error step shows its loss and δ.")
     activation, loss = GRAPH_LOSSES.get(name, (name, "squared"))
     target: float | None = float(terms["target"]) if output and "target" in terms else None
-    note = ("A hidden neuron: the graph goes e → f(e). Its loss depends on the layers after it; the "
-            "backward micro-steps show its δ = ∂L/∂e.")
     if name == "gaussian_nll":
         activation, target = ("exp" if log_variance else "linear"), None
-        note = ("The Gaussian loss needs both outputs of this target, the mean μ and the log-variance s (two "
-                "neurons), so the graph goes e → f(e) only; the error step shows the loss and both δ.")
-    elif output and target is not None:
-        shown_target = significant(float(target), 6)
-        note = (f"The graph goes e → f(e) → this sample's loss (target y = {shown_target} as t); its "
-                "∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the samples.")
     try:
         expression, values = neuron_expression(
             [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias), activation,
@@ -143,8 +156,7 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
     out_name = names.labels[f"n{layer}_{unit}"]
     output_unit = act = str(terms["activation_name"])
     last = layer == len(names.sizes) - 1
-    # A Gaussian output's second half: the sum is the log-variance s, the unit's value σ² = eˢ.
-    log_variance = last and output_unit == "gaussian_nll" and unit >= names.sizes[-1] // 2
+    log_variance = is_log_variance(event, names)
     if maxout:
         sums = [float(v) for v in terms["pre_activation"]]
         for k, (piece_weights, piece_bias) in enumerate(zip(raw_weights, terms["bias"], strict=False)):
@@ -186,6 +198,13 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
         notes.append("This is an output neuron: its value is the network's prediction ŷ"
                      + (" (softmax divides by the sum over all outputs, shown at the error step)."
                         if act == "softmax" else "."))
-    link, link_note = graph_link(terms, log_variance=log_variance)
+    link, link_note = graph_note(terms, log_variance=log_variance)
     title = f"Forward: {out_name}"
-    return InspectorView(title, lines, notes, "forward", graph_url=link, graph_note=link_note)
+    return InspectorView(title, lines, notes, "forward", graph_link=link, graph_note=link_note)
+
+
+def is_log_variance(event: Any, names: NetNames) -> bool:
+    """A Gaussian output's second half: its sum is the log-variance s, the unit's value σ² = eˢ."""
+    last = event.layer == len(names.sizes) - 1
+    return bool(last and str(event.terms["activation_name"]) == "gaussian_nll"
+                and event.unit >= names.sizes[-1] // 2)

@@ -83,7 +83,8 @@ class InspectorView:
     notes: list[str]
     phase: str | None
     focus: tuple[int, int, int] | None = None  # (layer, unit, sample) of the event, for the page and tests
-    graph_url: str | None = None  # forward steps: the neuron on the computation-graph page
+    # forward steps: the neuron can be drawn on the computation-graph page (/ui/{sid}/graph builds it)
+    graph_link: bool = False
     graph_note: str | None = None  # how far that graph goes (to f(e) or to the loss) and why
 
 

@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -21,7 +21,8 @@ import anyio.to_thread
 from app import frames
 from app.broadcast import Broadcaster
 from app.clock import Clock, MonotonicClock
-from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets, advance_within
+from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets
+from app.play import play_loop
 from app.settings import Settings
 from app.store import SessionStore
 from engine import serialize
@@ -123,26 +124,6 @@ async def _timed(run: Run, work: Callable[[Run], T], inline: bool) -> tuple[T, f
     return timed(run) if inline else await anyio.to_thread.run_sync(timed, run)
 
 
-async def _to_the_end(work: Awaitable[T]) -> T:
-    """Await `work` to its end even if this task is cancelled meanwhile, then let the cancel through.
-
-    A worker thread cannot be stopped: a cancelled await returns at once while the thread goes on
-    stepping the run (measured: cancelled 0.07 s into a 0.5 s thread). A play tick cancelled by pause
-    would leave the session's lock with its engine call still running, and pause's frame was built from
-    a run in the middle of a step (the page kept "9 epochs, 6 batches" of a tick that went on to 10
-    epochs, the API said 10): the lock is held until the step is done."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: the cancel is what this task reports
-        raise
-
-
 class SessionManager:
     """Owns every in-memory Session; every engine call goes through `call` (worker thread + lock)."""
 
@@ -221,7 +202,7 @@ class SessionManager:
         session = Session(secrets.token_urlsafe(24), run, last_used=self.clock.time())
         self.sessions[session.id] = session
         await self._publish(session, arch=True)
-        await self._save(session)
+        await self.save(session)
         return session
 
     async def delete(self, session_id: str) -> None:
@@ -288,7 +269,7 @@ class SessionManager:
         """One round: save every session whose last save failed, then evict the idle ones."""
         for session in list(self.sessions.values()):
             if session.save_error is not None and not session.playing:
-                await self._save(session)
+                await self.save(session)
         await self.evict_idle()
 
     async def evict_idle(self) -> None:
@@ -394,7 +375,7 @@ class SessionManager:
     async def _publish(self, session: Session, *, arch: bool = False) -> None:
         await self.call(session, lambda run: None, arch=arch, save=False)
 
-    async def _save(self, session: Session) -> None:
+    async def save(self, session: Session) -> None:
         """Write the run to the store unless it is unchanged since the last write (no frame is built:
         shutdown saves every session and must stay quick)."""
 
@@ -426,14 +407,14 @@ class SessionManager:
             await self._stop_play(session)
             session.play_unit, session.play_speed = unit, speed
             session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining
-            session.play_task = asyncio.create_task(self._play_loop(session))
+            session.play_task = asyncio.create_task(play_loop(session, self))
 
     async def pause(self, session: Session) -> None:
         async with session.lock:
             self._check_present(session)
             await self._stop_play(session)
         await self._publish(session)
-        await self._save(session)
+        await self.save(session)
 
     async def _stop_play(self, session: Session) -> None:
         """Cancel the play task and wait for it to end. Called with the session's lock held: the task is
@@ -444,7 +425,7 @@ class SessionManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _tick(self, session: Session, advance: Callable[[Run], T]) -> T:
+    async def tick(self, session: Session, advance: Callable[[Run], T]) -> T:
         """One play tick's work: inline on the event loop when the last tick took under INLINE_TICK_SECONDS
         of CPU, else in a worker thread. A thread hop costs more than a small tick, and with a hundred
         sessions playing, worker threads fight the event loop for the GIL (measured in bench/load_bench.py:
@@ -460,62 +441,3 @@ class SessionManager:
         inline = session.call_seconds < INLINE_CALL_SECONDS
         result, session.call_seconds = await _timed(session.run, work, inline)
         return result
-
-    async def _play_loop(self, session: Session) -> None:
-        """Advance `speed` units per second in ticks of at most the current frame rate per second.
-
-        The rate is `self.rate.fps`: stream_max_fps on a quiet server, lower under load (limits.FrameRate);
-        a lower rate means more steps per tick, so play keeps its speed while frames get fewer. Fractions
-        of a step accumulate across ticks; the work per tick is capped (max_step_count) so one tick never
-        holds the session lock for long, and a slow machine simply plays slower. Time is `self.clock`'s
-        (a test drives it by hand). The loop never changes `session.play_task`: only play/pause/delete,
-        under the lock, do.
-        """
-        clock = self.clock
-        settings = self.settings
-        cap = settings.max_step_count
-        pending = 0.0
-        last_maps = 0.0
-        ticks_since_maps = 1 << 30
-        unit = session.play_unit
-
-        while True:
-            started = clock.time()
-            tick = 1.0 / min(session.play_speed, self.rate.fps)
-            pending = min(pending + session.play_speed * tick, float(cap))
-            count = int(pending)
-            if count >= 1:
-                pending -= count
-                # heat maps cost more than the rest of a tick: only for someone watching, at a lower rate,
-                # and every `maps_every` ticks at most as well as per second: an overloaded server ticks
-                # less often, and its maps then slow down with its frames instead of filling every tick
-                # (maps_fps falls with the frame rate: at ~0.45 ms each, 200 sessions' maps at 4 per second
-                # are ~0.36 s of CPU a second)
-                maps_fps = settings.stream_maps_fps * self.rate.fps / self.rate.max_fps
-                maps_every = max(1, math.ceil(1.0 / (tick * maps_fps)))
-                ticks_since_maps += 1
-                want_maps = (session.subscribers > 0 and ticks_since_maps >= maps_every
-                             and started - last_maps >= 1.0 / maps_fps)
-                # a tick that cannot finish its steps in time plays slower rather than holding the lock
-                budget = max(tick, 0.25)
-
-                def advance(run: Run, count: int = count, want_maps: bool = want_maps,
-                            budget: float = budget) -> Any:
-                    advance_within(run, unit, count, budget)
-                    return frames.build_frame(run), frames.build_maps(run) if want_maps else None
-
-                async with session.lock:
-                    if session.gone is not None:
-                        return
-                    frame, maps = await _to_the_end(self._tick(session, advance))
-                self.monitor.count_tick()
-                if maps is not None:
-                    last_maps, ticks_since_maps = started, 0
-                session.broadcaster.publish(frame, maps)
-                session.last_used = clock.time()
-                if frame["diverged"] is not None:
-                    await self._save(session)
-                    return
-                if clock.time() - session.last_saved >= settings.save_interval_seconds:
-                    await self._save(session)
-            await clock.sleep(max(0.0, tick - (clock.time() - started)))

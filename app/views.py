@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from app.frames import r4
-from app.inspector import inspector_view
+from app.inspector import inspector_view, neuron_graph_url
 from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
 from app.layout import network_layout, output_map_node
 from engine import features as engine_features
@@ -114,6 +114,12 @@ def inspector_context(run: Run) -> dict[str, Any]:
     view = inspector_view(run.current_event, names, optimizer=run.config.optimizer.kind,
                           position=(run.epoch, run.batch))
     return {"inspector": view, "step_id": run.step_id}
+
+
+def current_graph_url(run: Run) -> str | None:
+    """The graph page's link for the current forward step's neuron (None when there is none to draw)."""
+    _, names = net_names(run)
+    return neuron_graph_url(run.current_event, names)
 
 
 def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict[str, Any]:

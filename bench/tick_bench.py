@@ -3,7 +3,7 @@
     OPENBLAS_NUM_THREADS=1 python bench/tick_bench.py [--rounds 9]
 
 What the server does, without the network and the event loop (those are load_bench.py's):
-- tick: a play tick at 20 batches/s with a stream open, as SessionManager._play_loop runs it: one batch
+- tick: a play tick at 20 batches/s with a stream open, as app/play.py play_loop runs it: one batch
   (`advance_within`), `build_frame`, the frame published and encoded as the SSE event; every 5th tick also
   `build_maps` and the event with maps (stream_maps_fps = 4 of 20);
 - click: a manual batch step as `SessionManager.call` runs it: the step, `build_frame`, `build_maps`, the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -102,16 +102,16 @@ class Dataset:
     config: DataConfig
     source: Source
 
+    # Number of classes (0 for regression); fixed by class_names even if edits empty a class. A field, not
+    # a property: every frame reads it.
+    n_classes: int = field(init=False)
+
     def __post_init__(self) -> None:
+        self.n_classes = 0 if self.task == "regression" else len(self.class_names)
         for array in (self.points, self.labels, self.train_index, self.test_index):
             array.flags.writeable = False
         if self.task == "classification" and (problem := class_names_problem(self.class_names)):
             raise SetupError("class_names", problem)  # every path that makes a dataset, checked once
-
-    @property
-    def n_classes(self) -> int:
-        """Number of classes (0 for regression); fixed by class_names even if edits empty a class."""
-        return 0 if self.task == "regression" else len(self.class_names)
 
     @property
     def n_samples(self) -> int:

@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,22 +123,6 @@ class Snapshot:
         """Bytes this snapshot holds: its own arrays and the objects around them (layouts and RNG states
         are shared)."""
         return int(self.params.nbytes + self.optimizer.nbytes) + SNAPSHOT_OVERHEAD_BYTES
-
-
-class Rewindable(Protocol):
-    @property
-    def history(self) -> History: ...
-    @property
-    def cursor(self) -> Any: ...
-    @property
-    def diverged(self) -> Any: ...
-
-
-def can_go_back(run: Rewindable) -> bool:
-    """Whether Back does something: a batch in progress (back to its start), an older point held, or a
-    divergence to clear. False at the oldest point the history keeps: the page disables Back there
-    (frame key `can_back`)."""
-    return run.cursor is not None or len(run.history) > 1 or run.diverged is not None
 
 
 class HistoryBudget:

@@ -38,11 +38,20 @@ from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
 from engine.network import Network, NetworkConfig
 from engine.optim import Optimizer, OptimizerConfig, Schedule
 from engine.regularization import Regularization
-from engine.run_config import RunConfig, Unit, check_unit, live_config
+from engine.run_config import MAX_COUNT, UNITS, RunConfig, Unit, live_config
 from engine.run_data import RunData
 from engine.trace import Trace
 
 MAX_EDIT = 1e6  # the largest |value| a hand edit may set
+
+
+def check_unit(unit: Any, count: int) -> Unit:
+    """`unit` as a Unit and `count` as 1..MAX_COUNT, or ValueError naming the field."""
+    if unit not in UNITS:
+        raise SetupError("unit", f"must be one of {', '.join(UNITS)}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise SetupError("count", f"must be a whole number from 1 to {MAX_COUNT}")
+    return unit
 
 
 class Run:
@@ -174,6 +183,12 @@ class Run:
         """The trace of the batch in progress or last done. After `back` to a boundary or an edit: the
         trace of the next batch at the current parameters (not yet applied: learning_rate is None)."""
         return self._trace
+
+    @property
+    def can_back(self) -> bool:
+        """Whether `back` does something: a batch in progress (back to its start), an older point held, or
+        a divergence to clear. False at the oldest point the history keeps (the page disables Back)."""
+        return self._in_batch is not None or len(self.history) > 1 or self.diverged is not None
 
     @property
     def history_metrics(self) -> list[Metrics]:

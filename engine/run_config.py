@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from engine import features as feature_transforms
 from engine import vocabulary
@@ -42,15 +42,6 @@ class RunConfig:
             raise SetupError("batch_size", "must be a whole number of at least 1")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise SetupError("seed", "must be a whole number from 0 to 2**63 - 1")
-
-
-def check_unit(unit: Any, count: int) -> Unit:
-    """`unit` as a Unit and `count` as 1..MAX_COUNT, or ValueError naming the field."""
-    if unit not in UNITS:
-        raise SetupError("unit", f"must be one of {', '.join(UNITS)}")
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise SetupError("count", f"must be a whole number from 1 to {MAX_COUNT}")
-    return unit
 
 
 def live_config(config: RunConfig, *, learning_rate: float | None = None, schedule: Schedule | None = None,

@@ -6,7 +6,15 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.sessions import SessionManager
+from app.settings import Settings
+from app.store import SQLiteStore
+
+T = TypeVar("T")
 
 Tasks = Callable[[], Iterable['asyncio.Task[object] | None']]
 
@@ -37,6 +45,7 @@ class ManualClock:
         wake-up wait (polling, 30 s at most) until every task of `tasks()` sleeps on this clock again or
         has ended: a tick that runs in a worker thread is waited for, not raced."""
         target = self.now + seconds
+        await self.settle(tasks)  # a task started just now (a play loop) runs up to its first sleep
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline, _, future, task = heapq.heappop(self._sleepers)
             self.now = max(self.now, deadline)
@@ -57,3 +66,25 @@ class ManualClock:
                 return
             await asyncio.sleep(0.001)
         raise AssertionError("a task neither slept on the clock nor ended within 30 s")
+
+
+def other_tasks() -> list[asyncio.Task[Any]]:
+    """Every task but the test's own: the play loops, saves and timers a clock advance waits for."""
+    return [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+
+
+def run_on_clock(tmp_path: Path, scenario: Callable[[SessionManager, ManualClock], Awaitable[T]],
+                 **settings: Any) -> T:
+    """Run `scenario` on a fresh SessionManager (its own event loop and store) whose clock is a
+    ManualClock: play ticks, saves and idle timers happen only when the scenario advances it. Shut down
+    after."""
+    async def main() -> T:
+        clock = ManualClock()
+        manager = SessionManager(Settings(data_dir=tmp_path, **settings),
+                                 SQLiteStore(tmp_path / "sessions.sqlite3"), clock=clock)
+        try:
+            return await scenario(manager, clock)
+        finally:
+            await manager.shutdown()
+
+    return asyncio.run(main())

@@ -30,7 +30,6 @@ from app.schemas import (
 )
 from app.sessions import SESSION_ID_RE, Session, SessionError, SessionManager
 from engine.errors import SetupError
-from engine.history import can_go_back
 
 
 class SessionId(Convertor[str]):
@@ -86,7 +85,7 @@ def _client(request: Request) -> str:
 
 
 async def _state(sessions: SessionManager, s: Session, *, reset: bool = False) -> SessionState:
-    fields = await sessions.read(s, lambda run: {**convert.state_fields(run), "can_back": can_go_back(run)})
+    fields = await sessions.read(s, lambda run: {**convert.state_fields(run), "can_back": run.can_back})
     return SessionState(id=s.id, playing=s.playing, reset=reset, saved=s.saved, **fields)
 
 

@@ -6,12 +6,14 @@ import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from app.graph_view import PRESETS, kind_of, label_of, page_context
 from app.jsonbody import StrictJSONRoute
+from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
+from app.views import current_graph_url
 from engine.expression import MAX_LENGTH, ExpressionError, build_graph
 
 router = APIRouter(tags=["graph"], route_class=StrictJSONRoute)
@@ -123,12 +125,22 @@ def _resolve(expression: str | None, values: str | None, preset: str | None) -> 
 
 @router.get("/graph", response_class=HTMLResponse, include_in_schema=False)
 def graph_page(request: Request, expression: TextParam | None = None, values: TextParam | None = None,
-               preset: str | None = None, step: int = 0) -> HTMLResponse:
-    """The page; `?expression=...&values=x = 1, y = 2` opens it preloaded (see app.graph_view.graph_url)."""
+               preset: str | None = None, step: int = 0, note: TextParam | None = None) -> HTMLResponse:
+    """The page; `?expression=...&values=x = 1, y = 2` opens it preloaded (see app.graph_view.graph_url);
+    `note` is the inspector's word on how far a neuron's graph goes."""
     expression, values = _resolve(expression, values, preset)
-    context = page_context(expression, values, step)
+    context = {**page_context(expression, values, step), "note": note}
     response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "graph.html", context)
     return response
+
+
+@router.get("/ui/{session_id}/graph", include_in_schema=False)
+async def neuron_graph(s: Current, sessions: Manager) -> RedirectResponse:
+    """The inspector's "show this neuron as a computation graph": the run's current forward step's neuron,
+    built now rather than on every step, on the graph page (the plain page when there is none to draw,
+    e.g. the run moved on to a backward step since)."""
+    url = await sessions.read(s, current_graph_url)
+    return RedirectResponse(url or "/graph", status_code=303)
 
 
 @router.get("/graph/view", response_class=HTMLResponse, include_in_schema=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,12 @@ import pytest
 from app import frames
 from app.inspector_text import layer_sizes
 from app.layout import network_layout
+from app.sessions import SessionManager
 from engine.data import DataConfig
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig
 from engine.stepper import Run, RunConfig
+from tests.clock import ManualClock, other_tasks, run_on_clock
 
 FRAME_KEYS = {"id", "epoch", "batch", "sample", "phase", "focus", "act", "delta", "w", "b", "g", "loss",
               "acc", "chart", "diverged", "can_back", "maps"}
@@ -166,37 +169,22 @@ def test_multi_class_map_shows_every_class_as_the_argmax() -> None:
     assert np.all(np.abs(grids.astype(int).sum(axis=0) - 255) <= 4)
 
 
-def test_maps_come_with_at_most_one_frame_in_five_while_playing() -> None:
-    """Play publishes maps with at most one frame in stream_max_fps / stream_maps_fps; the rest have none."""
-    import asyncio
-    import tempfile
-    from pathlib import Path
-
-    from app.sessions import SessionManager
-    from app.settings import Settings
-    from app.store import SQLiteStore
-
-    async def scenario(data_dir: Path) -> tuple[int, int]:
-        settings = Settings(data_dir=data_dir, stream_max_fps=20, stream_maps_fps=4)
-        manager = SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
+def test_maps_come_with_at_most_one_frame_in_five_while_playing(tmp_path: Path) -> None:
+    """Play by micro-step publishes maps with one frame in stream_max_fps / stream_maps_fps; the rest have
+    none. On the manager's clock (tests/clock.py): counted, not timed."""
+    async def scenario(manager: SessionManager, clock: ManualClock) -> tuple[int, int]:
         session = await manager.create(lambda: Run(RunConfig()), "test")
         seen_frames, seen_maps = session.broadcaster.version, session.broadcaster.maps_version
         session.subscribers += 1  # maps are built only while a stream is open (routes/stream.py counts)
         await manager.play(session, "micro", 20)
-        for _ in range(6000):  # until 4 map builds, however slowly the machine plays (at most a minute)
-            if session.broadcaster.maps_version >= seen_maps + 4:
-                break
-            await asyncio.sleep(0.01)
-        await manager._stop_play(session)
-        result = (session.broadcaster.version - seen_frames, session.broadcaster.maps_version - seen_maps)
-        await manager.shutdown()
-        return result
+        await clock.advance(0.999, other_tasks)  # 20 ticks
+        await manager.pause(session)
+        return (session.broadcaster.version - seen_frames, session.broadcaster.maps_version - seen_maps)
 
-    with tempfile.TemporaryDirectory() as directory:
-        published, with_maps = asyncio.run(scenario(Path(directory)))
-    # counted, not timed: maps with the first frame, then with one frame in five at most (4 of 20 per
-    # second); how many per second is bench/play_bench.py's figure
-    assert 4 <= with_maps <= 1 + (published - 1) // 5, (published, with_maps)
+    published, with_maps = run_on_clock(tmp_path, scenario, stream_max_fps=20, stream_maps_fps=4)
+    # maps with the first frame, then with one frame in five (4 of 20 per second); pause publishes one
+    # more frame with maps; how many per real second is bench/play_bench.py's figure
+    assert published == 21 and with_maps == 1 + 19 // 5 + 1, (published, with_maps)
 
 
 def test_maps_of_an_unchanged_run_are_built_once_and_rebuilt_after_a_step() -> None:

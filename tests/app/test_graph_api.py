@@ -147,10 +147,11 @@ def test_values_text_round_trips_through_the_link_format() -> None:
     assert parse_values("x = −2; y=5\nz = -4") == {"x": -2.0, "y": 5.0, "z": -4.0}
 
 
-def _output_forward_link(output_unit: str, dataset: str) -> tuple[Any, Any, int, int]:
-    """Micro-step a batch of one to its first output neuron's forward step; return (view, run, unit, sample)
-    with the run finished to the end of that batch, so its trace holds grad_weights."""
-    from app.views import inspector_context
+def _output_forward_link(output_unit: str, dataset: str) -> tuple[Any, str, Any, int, int]:
+    """Micro-step a batch of one to its first output neuron's forward step; return (view, url, run, unit,
+    sample) with the run finished to the end of that batch, so its trace holds grad_weights; url is where
+    the inspector's link led at that step."""
+    from app.views import current_graph_url, inspector_context
     from engine.data import DataConfig
     from engine.network import LayerConfig
     from engine.stepper import Run, RunConfig
@@ -164,9 +165,11 @@ def _output_forward_link(output_unit: str, dataset: str) -> tuple[Any, Any, int,
     event = run.current_event
     assert event is not None
     view = inspector_context(run)["inspector"]
+    url = current_graph_url(run)  # the link followed while the run is at that step
+    assert view.graph_link and url is not None
     while run.cursor is not None:
         run.step("micro")
-    return view, run, event.unit, event.sample
+    return view, url, run, event.unit, event.sample
 
 
 @pytest.mark.parametrize(("output_unit", "dataset", "loss_words"), [
@@ -179,9 +182,10 @@ def test_an_output_neurons_graph_reaches_the_loss_and_its_gradients_are_the_trac
     from app.graph_view import fmt
     from engine.expression import build_graph
 
-    view, run, unit, sample = _output_forward_link(output_unit, dataset)
-    assert view.graph_url is not None and "→ this sample's loss" in (view.graph_note or "")
-    query = dict(parse_qsl(urlsplit(view.graph_url).query))
+    view, url, run, unit, sample = _output_forward_link(output_unit, dataset)
+    assert "→ this sample's loss" in (view.graph_note or "")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["note"] == view.graph_note  # the graph page says how far the graph goes
     assert query["expression"].startswith(loss_words)
     values = parse_values(query["values"])
     trace = run.last_trace
@@ -190,7 +194,7 @@ def test_an_output_neurons_graph_reaches_the_loss_and_its_gradients_are_the_trac
     assert graph.output.data == pytest.approx(float(trace.loss_per_sample[sample]), rel=1e-9)
     out = trace.layers[-1]
     gradients = graph.variables()
-    page = client.get(view.graph_url + "&step=999").text
+    page = client.get(url + "&step=999").text
     for i, grad in enumerate(out.grad_weights[unit], 1):  # batch of one: the sample's own gradient
         assert gradients[f"w{i}"].grad == pytest.approx(float(grad), rel=1e-9, abs=1e-15)
         assert f'data-variable="w{i}">∂f/∂w{i} = <span class="graph-gradient">{fmt(float(grad))}<' in page
@@ -226,3 +230,29 @@ def test_the_link_carries_full_precision_numbers() -> None:
     url, _ = graph_link({"activation_name": "tanh", "weights": [weight], "bias": -1e-9, "inputs": [2.0 / 3]})
     values = parse_values(dict(parse_qsl(urlsplit(url or "").query))["values"])
     assert values == {"w1": weight, "x1": 2.0 / 3, "b": -1e-9}
+
+
+def test_the_inspectors_link_opens_the_current_neuron_on_the_graph_page_with_its_note(
+    client: TestClient,
+) -> None:
+    import re
+
+    page = client.get("/?hidden=2&batch=1&data=xor")
+    sid = re.search(r'data-session="([^"]+)"', page.text)
+    assert sid is not None
+    step = client.post(f"/ui/{sid[1]}/step", data={"unit": "micro"}).text
+    assert f'href="/ui/{sid[1]}/graph"' in step  # the link names the run, not a graph built per step
+    note = re.search(r'id="show-graph-note">([^<]+)<', step)
+    assert note is not None and "hidden neuron" in note[1]
+    followed = client.get(f"/ui/{sid[1]}/graph", follow_redirects=False)
+    assert followed.status_code == 303
+    query = dict(parse_qsl(urlsplit(followed.headers["location"]).query))
+    values = parse_values(query["values"])
+    weight = re.search(r'data-role="weight" data-value="([^"]+)"', step)
+    assert weight is not None and values["w1"] == pytest.approx(float(weight[1]), abs=5e-5)
+    graph_page = client.get(followed.headers["location"]).text
+    assert "hidden neuron" in graph_page and 'id="graph-note"' in graph_page
+    while 'data-phase="forward"' in client.post(f"/ui/{sid[1]}/step", data={"unit": "micro"}).text:
+        pass  # on to the error step: no neuron to draw
+    assert client.get(f"/ui/{sid[1]}/graph", follow_redirects=False).headers["location"] == "/graph"
+    assert client.get("/ui/not-a-session/graph", follow_redirects=False).status_code == 404

@@ -17,6 +17,7 @@ from app.settings import Settings
 from app.store import SQLiteStore
 from engine.stepper import Run, RunConfig
 from tests.app.test_stream import start_server, stop_server
+from tests.clock import ManualClock, other_tasks, run_on_clock
 
 
 def _rate(**overrides: float) -> FrameRate:
@@ -100,30 +101,28 @@ def _manager(data_dir: Path) -> SessionManager:
     return SessionManager(settings, SQLiteStore(data_dir / "s.sqlite3"))
 
 
-def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick_and_fewer_maps() -> None:
-    async def scenario(data_dir: Path) -> tuple[int, int, int, int]:
-        manager = _manager(data_dir)  # stream_maps_fps 4 at 20 fps
-        manager.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))  # -> 10 fps
+def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick_and_fewer_maps(
+    tmp_path: Path,
+) -> None:
+    async def scenario(manager: SessionManager, clock: ManualClock) -> tuple[int, int, int, int]:
+        # stream_maps_fps 4 at 20 fps; a measured overload lowers the rate to 10 fps
+        manager.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))
+        assert manager.rate.fps == 10.0
         session = await manager.create(lambda: Run(RunConfig()), "test")
         versions, maps = session.broadcaster.version, session.broadcaster.maps_version
         session.subscribers += 1  # watched, so play builds maps
         await manager.play(session, "batch", 20)
-        for _ in range(6000):  # until 6 ticks have run, however slowly (at most a minute)
-            if manager.monitor.ticks >= 6:
-                break
-            await asyncio.sleep(0.01)
-        await manager.shutdown()
+        await clock.advance(0.999, other_tasks)  # ticks of 1/10 s on the manager's clock: 10 ticks
         return (manager.monitor.ticks, session.run.updates, session.broadcaster.version - versions,
                 session.broadcaster.maps_version - maps)
 
-    with tempfile.TemporaryDirectory() as directory:
-        ticks, updates, published, maps = asyncio.run(scenario(Path(directory)))
-    assert ticks >= 2
+    ticks, updates, published, maps = run_on_clock(tmp_path, scenario, stream_max_fps=20, stream_min_fps=10)
+    assert ticks == 10
     assert updates == 2 * ticks  # 20 batches/s in ticks of 1/10 s: two batches a tick, exactly
-    assert published >= ticks  # one frame per tick
-    # maps at 4 * 10/20 = 2 per second: the first watched tick, then every 5th tick at most (4 per
-    # second at 10 ticks/s would be every 3rd)
-    assert 1 <= maps <= 1 + (ticks - 1) // 5
+    assert published == ticks  # one frame per tick
+    # maps at 4 * 10/20 = 2 per second: the first watched tick, then every 5th tick (4 per second at 10
+    # ticks/s would be every 3rd)
+    assert maps == 1 + (ticks - 1) // 5
 
 
 def test_a_cheap_read_runs_inline_after_it_was_measured_once_in_a_thread() -> None:

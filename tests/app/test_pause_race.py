@@ -8,7 +8,7 @@ import threading
 
 import anyio.to_thread
 
-from app.sessions import _to_the_end
+from app.play import to_the_end
 
 
 def test_a_cancelled_tick_holds_on_until_its_worker_thread_is_done() -> None:
@@ -24,7 +24,7 @@ def test_a_cancelled_tick_holds_on_until_its_worker_thread_is_done() -> None:
 
         async def tick() -> None:
             async with lock:
-                await _to_the_end(anyio.to_thread.run_sync(step))
+                await to_the_end(anyio.to_thread.run_sync(step))
 
         task = asyncio.create_task(tick())
         while not lock.locked():

@@ -20,6 +20,7 @@ from app.store import SQLiteStore
 from engine.network import LayerConfig
 from engine.optim import OptimizerConfig
 from engine.stepper import Run, RunConfig
+from tests.clock import ManualClock, other_tasks, run_on_clock
 
 T = TypeVar("T")
 
@@ -61,14 +62,14 @@ def test_full_memory_evicts_an_idle_session_but_refuses_when_every_session_is_bu
 
 
 def test_idle_session_is_evicted_to_the_store_and_reloads_with_the_same_state(tmp_path: Path) -> None:
-    async def scenario(manager: SessionManager) -> None:
+    async def scenario(manager: SessionManager, clock: ManualClock) -> None:
         session = await manager.create(lambda: Run(RunConfig()), "a")
         await manager.call(session, lambda run: run.step("batch", 3))
         await manager.call(session, lambda run: run.step("micro", 4))
         before = (session.run.step_id, session.run.cursor, params(session.run))
         busy = await manager.create(lambda: Run(RunConfig()), "a")
         busy.subscribers = 1  # a page is watching this one: never evicted however idle
-        await asyncio.sleep(0.15)
+        await clock.advance(0.15, other_tasks)  # past idle_ttl_seconds on the manager's clock
         await manager.evict_idle()
         assert session.id not in manager.sessions and busy.id in manager.sessions
         assert manager.store.load(session.id) is not None
@@ -79,7 +80,7 @@ def test_idle_session_is_evicted_to_the_store_and_reloads_with_the_same_state(tm
             np.testing.assert_array_equal(a, b)
         busy.subscribers = 0
 
-    run_with_manager(tmp_path, scenario, idle_ttl_seconds=0.1)
+    run_on_clock(tmp_path, scenario, idle_ttl_seconds=0.1)
 
 
 def test_recently_used_sessions_are_not_evicted(tmp_path: Path) -> None:
@@ -127,13 +128,13 @@ def test_play_stops_on_divergence_and_publishes_the_message(tmp_path: Path) -> N
     config = RunConfig(output_unit="linear_mse", hidden=(LayerConfig(8, "relu"), LayerConfig(8, "relu")),
                        optimizer=OptimizerConfig(learning_rate=10.0))
 
-    async def scenario(manager: SessionManager) -> None:
+    async def scenario(manager: SessionManager, clock: ManualClock) -> None:
         session = await manager.create(lambda: Run(config), "a")
         await manager.play(session, "batch", 100)
-        for _ in range(100):
+        for _ in range(100):  # 100 s of play on the manager's clock at most; it diverges within seconds
             if not session.playing:
                 break
-            await asyncio.sleep(0.05)
+            await clock.advance(1.0, other_tasks)
         assert not session.playing
         frame = session.broadcaster.frame
         assert frame is not None and session.run.diverged is not None
@@ -145,7 +146,7 @@ def test_play_stops_on_divergence_and_publishes_the_message(tmp_path: Path) -> N
         loaded = await manager.get(session.id)
         assert loaded.run.diverged is not None
 
-    run_with_manager(tmp_path, scenario)
+    run_on_clock(tmp_path, scenario)
 
 
 def test_shutdown_saves_every_changed_session(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from app.inspector_text import neuron_labels, neuron_numbers
 from app.layout import network_layout
 from app.schemas import LayerSpec, SessionCreate
 from app.urlstate import setup_from_query, setup_query
+from app.views import current_graph_url
 
 
 def test_layout_has_every_stable_id_of_the_frame_contract_including_the_output_bias() -> None:
@@ -123,7 +124,9 @@ def test_the_inspector_prints_each_events_own_terms() -> None:
         if event.kind == "forward":
             assert roles["weight"] == terms["weights"] and roles["input"] == terms["inputs"]
             assert roles["pre_activation"] == [terms["pre_activation"]]
-            assert view.graph_url is not None and view.graph_url.startswith("/graph?expression=")
+            assert view.graph_link
+            url = current_graph_url(run)
+            assert url is not None and url.startswith("/graph?expression=")
         elif event.kind == "error":
             assert roles["delta"] == terms["delta"] and roles["target"] == terms["target"]
         elif event.kind == "backward":
@@ -154,7 +157,7 @@ def test_a_maxout_network_with_adam_and_softmax_inspects_every_phase_without_a_g
         text = " ".join(token.text for line in view.lines for token in line.tokens)
         assert "nan" not in text.lower() and "overflow" not in text
         if view.phase == "forward" and view.focus is not None and view.focus[0] == 1:
-            assert view.graph_url is None  # maxout cannot be written as one expression
+            assert not view.graph_link and current_graph_url(run) is None  # maxout: not one expression
         if view.phase == "update":
             assert "learning_rate" not in _roles(view)  # Adam does not step by η·∂L/∂w
         if run.cursor is None:

@@ -6,37 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from app.sessions import SessionError, SessionManager
-from app.settings import Settings
-from app.store import SQLiteStore
 from engine.stepper import Run, RunConfig
-from tests.clock import ManualClock
+from tests.clock import ManualClock, other_tasks, run_on_clock
 
 T = TypeVar("T")
-
-
-def on_manager(tmp_path: Path, scenario: Callable[[SessionManager, ManualClock], Awaitable[T]],
-               **settings: Any) -> T:
-    async def main() -> T:
-        clock = ManualClock()
-        manager = SessionManager(Settings(data_dir=tmp_path, **settings),
-                                 SQLiteStore(tmp_path / "sessions.sqlite3"), clock=clock)
-        try:
-            return await scenario(manager, clock)
-        finally:
-            await manager.shutdown()
-
-    return asyncio.run(main())
-
-
-def other_tasks() -> list[asyncio.Task[Any]]:
-    return [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
 
 
 async def two_tabs_press_play(manager: SessionManager, clock: ManualClock) -> Any:
@@ -52,13 +31,13 @@ async def two_tabs_press_play(manager: SessionManager, clock: ManualClock) -> An
 def test_two_play_requests_at_once_leave_one_loop_and_pause_stops_it(tmp_path: Path) -> None:
     async def scenario(manager: SessionManager, clock: ManualClock) -> tuple[int, int, int, bool]:
         session = await two_tabs_press_play(manager, clock)
-        loops = sum(1 for task in other_tasks() if "_play_loop" in repr(task.get_coro()))
+        loops = sum(1 for task in other_tasks() if "play_loop" in repr(task.get_coro()))
         await manager.pause(session)
         paused_at = session.run.step_id
         await clock.advance(3.0, other_tasks)
         return loops, paused_at, session.run.step_id, session.playing
 
-    loops, paused_at, later, playing = on_manager(tmp_path, scenario)
+    loops, paused_at, later, playing = run_on_clock(tmp_path, scenario)
     assert loops == 1
     assert later == paused_at and not playing
 
@@ -72,7 +51,7 @@ def test_a_deleted_session_never_comes_back_even_after_two_plays_at_once(tmp_pat
             await manager.get(session.id)
         return session.id in manager.store.ids(), gone.value.status_code
 
-    in_store, status = on_manager(tmp_path, scenario, save_interval_seconds=5.0)
+    in_store, status = run_on_clock(tmp_path, scenario, save_interval_seconds=5.0)
     assert not in_store and status == 404
 
 
@@ -101,7 +80,7 @@ def test_delete_during_a_running_step_is_not_undone_by_the_steps_save(tmp_path: 
             await manager.get(session.id)
         return steps, session.id in manager.store.ids(), refused.value.status_code, gone.value.status_code
 
-    steps, in_store, late_status, get_status = on_manager(tmp_path, scenario)
+    steps, in_store, late_status, get_status = run_on_clock(tmp_path, scenario)
     assert steps == 1
     assert not in_store
     assert (late_status, get_status) == (404, 404)
@@ -118,8 +97,8 @@ def test_eviction_and_shutdown_stop_the_play_loop(tmp_path: Path) -> None:
         await manager.shutdown()
         stopped_at = busy.run.step_id
         await clock.advance(2.0, other_tasks)
-        loops = sum(1 for task in other_tasks() if "_play_loop" in repr(task.get_coro()))
+        loops = sum(1 for task in other_tasks() if "play_loop" in repr(task.get_coro()))
         return loops, busy.run.step_id - stopped_at
 
-    loops, moved = on_manager(tmp_path, scenario, max_sessions_in_memory=1)
+    loops, moved = run_on_clock(tmp_path, scenario, max_sessions_in_memory=1)
     assert (loops, moved) == (0, 0)
