@@ -48,7 +48,9 @@ def test_a_micro_step_answers_the_inspector_of_the_first_forward_event(client: T
     assert _attribute(html, "data-phase") == "forward"
     assert (_attribute(html, "data-layer"), _attribute(html, "data-unit")) == ("1", "0")
     assert 'data-role="pre_activation"' in html and 'data-role="activation"' in html
-    assert "/graph?expression=" in html  # the focused neuron can be opened as a computation graph
+    assert f'href="/ui/{sid}/graph"' in html  # the focused neuron can be opened as a computation graph
+    graph = client.get(f"/ui/{sid}/graph", follow_redirects=False)
+    assert graph.status_code == 303 and graph.headers["location"].startswith("/graph?expression=")
 
 
 def test_step_back_answers_the_inspector_of_the_step_before(client: TestClient) -> None:
