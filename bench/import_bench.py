@@ -1,6 +1,6 @@
 """Many big imports at once (Hardening II item 8): server memory, and how long another user's GET waits.
 
-    OPENBLAS_NUM_THREADS=1 python bench/import_bench.py [--clients 40] [--path /ui/import | /api/sessions/import]
+    OPENBLAS_NUM_THREADS=1 python bench/import_bench.py [--clients 40] [--path /api/sessions/import]
 
 Starts `uvicorn app.main:create_app` on a free port (rate limits raised: this measures memory, not the
 limiter), builds one export document of an 8 x 64 Adam run on 5,000 points (about 2 MB, what the issue
@@ -75,7 +75,8 @@ async def measure(url: str, body: bytes, clients: int, path: str) -> tuple[list[
                 if path == "/ui/import":
                     response = await own.post(path, files={"file": ("run.json", body, "application/json")})
                 else:
-                    response = await own.post(path, content=body, headers={"content-type": "application/json"})
+                    response = await own.post(path, content=body,
+                                              headers={"content-type": "application/json"})
                 return response.status_code
 
         prober = asyncio.create_task(probe())
@@ -86,7 +87,8 @@ async def measure(url: str, body: bytes, clients: int, path: str) -> tuple[list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--path", default="/ui/import", choices=["/ui/import", "/api/sessions/import"])
     args = parser.parse_args()
