@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
                        burst=settings.requests_burst,
                        address_per_second=settings.requests_per_address_per_second,
-                       address_burst=settings.requests_address_burst)
+                       address_burst=settings.requests_address_burst,
+                       run_per_second=settings.requests_per_run_per_second,
+                       run_burst=settings.requests_run_burst)
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
     add_method_handlers(app)  # a 405 lists every method of the path

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,6 +70,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# the run a request is about: /ui/<id>/... or /api/sessions/<id>[/...] (ids: app/sessions.py SESSION_ID_RE)
+RUN_IN_PATH = re.compile(r"^/(?:ui|api/sessions)/([A-Za-z0-9_-]{32})(?:/|$)")
+
+
 def _client_key(scope: Scope) -> str | None:
     """The owner key the request carries (app/ownership.py: bearer / X-Stepwise-Token / cookie), hashed
     to a short bucket name, or None. Read from the raw headers: this runs before any routing."""
@@ -94,16 +99,21 @@ class RateLimit:
     gets a 429 with Retry-After, and the bucket refills while the client is quiet, so the limit
     recovers by itself. A whole address (a school behind one NAT) shares the larger backstop,
     `address_per_second` / `address_burst`, which also catches a client inventing a key per request.
+    A run named in the path (/ui/<id>/..., /api/sessions/<id>/...) has a bucket of its own too,
+    `run_per_second` / `run_burst`: many clients at one run (its followers reloading, a shared link
+    passed round a class) are refused before they slow its owner down, and other runs go on.
     The SSE stream is one long request and counts once.
     """
 
     EXEMPT = ("/static/",)
 
     def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200,
-                 address_per_second: float | None = None, address_burst: int | None = None) -> None:
+                 address_per_second: float | None = None, address_burst: int | None = None,
+                 run_per_second: float | None = None, run_burst: int | None = None) -> None:
         self.app = app
         self.clients = TokenBuckets(per_second, burst)
         self.addresses = TokenBuckets(address_per_second or per_second * 10, address_burst or burst * 10)
+        self.runs = TokenBuckets(run_per_second or per_second * 2, run_burst or burst * 2)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(self.EXEMPT):
@@ -112,13 +122,17 @@ class RateLimit:
         client = scope.get("client")
         address = client[0] if client else "unknown"
         key = _client_key(scope)
-        wait = self.clients.take(f"k:{key}" if key else f"a:{address}")
-        if wait <= 0.0:
-            wait = self.addresses.take(address)
-        if wait <= 0.0:
-            await self.app(scope, receive, send)
-            return
-        message = "too many requests from this browser or address; slow down"
+        run = RUN_IN_PATH.match(str(scope.get("path", "")))
+        if run is not None and (wait := self.runs.take(run[1])) > 0.0:
+            message = "too many requests to this run from all its viewers; slow down"
+        else:
+            wait = self.clients.take(f"k:{key}" if key else f"a:{address}")
+            if wait <= 0.0:
+                wait = self.addresses.take(address)
+            if wait <= 0.0:
+                await self.app(scope, receive, send)
+                return
+            message = "too many requests from this browser or address; slow down"
         body = json.dumps({"detail": {"field": None, "message": message}}).encode()
         await send(
             {

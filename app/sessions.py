@@ -34,6 +34,7 @@ INLINE_READ_SECONDS = 0.002
 # ids of deleted sessions remembered so a request that was loading one from the store cannot bring it
 # back (ids are 192 random bits, never reused); the oldest are forgotten past this many
 DELETED_REMEMBERED = 100_000
+BUILDS_AT_ONCE = 2
 NOT_SAVED = ("not saved: the server could not write to its disk; the change is kept in memory and saving "
              "is retried")
 
@@ -147,6 +148,9 @@ class SessionManager:
         self.monitor = LoadMonitor(self.rate, settings.load_window_seconds)
         self._monitor: asyncio.Task[None] | None = None
         self.streams = StreamSlots(settings.stream_max_per_client, settings.stream_max_total)
+        # at most two runs built at once (a big import takes ~0.1 s of CPU): forty imports at once in forty
+        # worker threads fought the event loop for the GIL, and another user's GET waited seconds
+        self._building = anyio.CapacityLimiter(BUILDS_AT_ONCE)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -198,7 +202,7 @@ class SessionManager:
         if self._created.take(client) > 0:
             raise SessionError(429, "too many sessions created from this address; wait a minute")
         await self._make_room()
-        run = await anyio.to_thread.run_sync(build)
+        run = await anyio.to_thread.run_sync(build, limiter=self._building)
         session = Session(secrets.token_urlsafe(24), run, last_used=self.clock.time())
         self.sessions[session.id] = session
         await self._publish(session, arch=True)

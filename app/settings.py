@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # stepping by hand about 8 times a second at most.
     requests_per_address_per_second: float = Field(default=1000.0, gt=0)
     requests_address_burst: int = Field(default=4000, ge=1)
+    # Every client together at one run (its owner, followers, whoever has its link): a run's owner steps
+    # and plays well within this; a crowd at one run is refused before it slows the owner down.
+    requests_per_run_per_second: float = Field(default=200.0, gt=0)
+    requests_run_burst: int = Field(default=800, ge=1)
     idle_ttl_seconds: float = Field(default=1800.0, gt=0)
     # Saved sessions untouched this long are deleted (app/store.py; never-trained ones after a day).
     keep_sessions_days: float = Field(default=30.0, gt=0)

@@ -52,7 +52,7 @@ def document() -> bytes:
     return json.dumps(export_run(run)).encode()
 
 
-async def measure(url: str, body: bytes, clients: int, path: str) -> tuple[list[int], float, float]:
+async def measure(url: str, body: bytes, clients: int, path: str) -> tuple[list[int | str], float, float]:
     async with httpx.AsyncClient(base_url=url, timeout=300) as http:
         quiet = []
         for _ in range(20):
@@ -70,13 +70,17 @@ async def measure(url: str, body: bytes, clients: int, path: str) -> tuple[list[
                 slowest = max(slowest, time.perf_counter() - started)
                 await asyncio.sleep(0.05)
 
-        async def one(k: int) -> int:
+        async def one(k: int) -> int | str:
             async with httpx.AsyncClient(base_url=url, timeout=300) as own:
-                if path == "/ui/import":
-                    response = await own.post(path, files={"file": ("run.json", body, "application/json")})
-                else:
-                    response = await own.post(path, content=body,
-                                              headers={"content-type": "application/json"})
+                try:
+                    if path == "/ui/import":
+                        upload = {"file": ("run.json", body, "application/json")}
+                        response = await own.post(path, files=upload)
+                    else:
+                        response = await own.post(path, content=body,
+                                                  headers={"content-type": "application/json"})
+                except httpx.HTTPError as error:
+                    return type(error).__name__
                 return response.status_code
 
         prober = asyncio.create_task(probe())
@@ -105,7 +109,7 @@ def main() -> None:
             after = status_kib(pid, "VmRSS")
         finally:
             stop_server(server)
-    counts = {code: statuses.count(code) for code in sorted(set(statuses))}
+    counts = {code: statuses.count(code) for code in sorted(set(statuses), key=str)}
     print(f"{args.clients} imports of {len(body) / 1e6:.2f} MB at once to {args.path}; load average "
           f"{os.getloadavg()[0]:.1f}")
     print(f"  server memory: {before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB, "

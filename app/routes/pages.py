@@ -13,6 +13,7 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +40,7 @@ from engine.stepper import Run
 # HTML for the browser, not an API: kept out of the OpenAPI schema (/docs documents the JSON API only).
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+IMPORTS_AT_ONCE = anyio.CapacityLimiter(2)  # page imports read, parsed and built at once (import_run)
 LIVE_UNITS = ("micro", "sample")  # playing by these, the inspector follows each event's formula
 NOTHING_BEFORE = "Nothing to go back to: this is the start of the run, or the oldest point the history keeps."
 # How a refusal of each route begins; the rest names the field and says why (app/refusals.py).
@@ -358,11 +360,14 @@ async def _document(data: bytes) -> dict[str, Any]:
 @router.post("/ui/import", response_class=HTMLResponse)
 async def import_run(request: Request, file: UploadFile, sessions: Manager) -> Response:
     """An exported run becomes a new session; the browser goes to it."""
-    document = await _document(await _upload(file, sessions.settings.max_import_bytes))
     settings = sessions.settings
     answer = Response(status_code=204)
-    made = await create_owned(request, answer, lambda: convert.import_checked(document, settings),
-                              await key_for_new_run(request))
+    key = await key_for_new_run(request)
+    # read, parse and build two imports at a time: each parsed document holds several times its size in
+    # Python objects until its run is built (forty at once: +550 MB, bench/import_bench.py)
+    async with IMPORTS_AT_ONCE:
+        document = await _document(await _upload(file, settings.max_import_bytes))
+        made = await create_owned(request, answer, lambda: convert.import_checked(document, settings), key)
     answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
     return answer
 

@@ -32,3 +32,28 @@ def test_inventing_a_key_per_request_runs_into_the_address_backstop(tmp_path: Pa
                     .status_code for _ in range(60)]
         assert statuses[:25].count(429) == 0 and statuses[-10:] == [429] * 10
         assert "slow down" in client.get("/api/sessions/none").json()["detail"]["message"]
+
+
+def test_a_crowd_at_one_run_is_refused_by_that_runs_bucket_and_other_runs_go_on(tmp_path: Path) -> None:
+    """Per run as well as per client: many browsers (each well within its own limit) at one run's link
+    use up that run's bucket; the run's state is unchanged and another run still answers."""
+    settings = Settings(data_dir=tmp_path, requests_per_client_per_second=1.0, requests_burst=100,
+                        requests_per_run_per_second=1.0, requests_run_burst=30)
+    app = create_app(settings)
+    with TestClient(app) as owner, TestClient(app) as other:
+        crowded = owner.post("/api/sessions", json={}).json()["id"]
+        calm = other.post("/api/sessions", json={}).json()["id"]
+        step_id = owner.get(f"/api/sessions/{crowded}").json()["step_id"]
+        viewers = [TestClient(app) for _ in range(6)]
+        statuses = [viewer.get(f"/api/sessions/{crowded}").status_code
+                    for _ in range(10) for viewer in viewers]  # 10 each: no browser is past its own 100
+        assert statuses[:25].count(429) == 0 and statuses[-10:] == [429] * 10
+        refused = viewers[0].get(f"/ui/{crowded}/inspector")  # the page's paths name the run too
+        assert refused.status_code == 429 and "this run" in refused.json()["detail"]["message"]
+        assert int(refused.headers["retry-after"]) >= 1
+        assert other.get(f"/api/sessions/{calm}").status_code == 200  # another run goes on
+        for viewer in viewers:
+            viewer.close()
+        fresh = Settings(data_dir=tmp_path)  # the crowded run was not changed by the refusals
+        with TestClient(create_app(fresh)) as later:
+            assert later.get(f"/api/sessions/{crowded}").json()["step_id"] == step_id
