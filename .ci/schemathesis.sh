@@ -13,10 +13,11 @@ MIN_REQUESTS=${MIN_REQUESTS:-1000}
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# One client address sends everything: lift the per-address rate and session caps (they are tested in
+# One client address sends everything: lift the per-client, per-run and session caps (they are tested in
 # tests/hardening); everything else is the server as shipped.
 STEPWISE_DATA_DIR="$work/data" STEPWISE_REQUESTS_PER_CLIENT_PER_SECOND=100000 \
   STEPWISE_REQUESTS_BURST=100000 STEPWISE_SESSIONS_PER_CLIENT_PER_MINUTE=100000 \
+  STEPWISE_REQUESTS_PER_RUN_PER_SECOND=100000 STEPWISE_REQUESTS_RUN_BURST=100000 \
   python3 -m app --host 127.0.0.1 --port "$port" >"$work/server.log" 2>&1 &
 server=$!
 stop_server() {
