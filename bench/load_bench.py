@@ -111,6 +111,52 @@ async def read_stream(client: httpx.AsyncClient, sid: str, stats: StreamStats, s
             stats.errors.append(f"stream {type(error).__name__}")
 
 
+async def read_stream_raw(base: str, path: str, headers: dict[str, str], stats: StreamStats,
+                          stop: asyncio.Event) -> None:
+    """The same count as read_stream over a bare socket: a client that costs little CPU per frame, so a
+    hundred streams measure the server, not this process (httpx's line iterator took most of a core
+    for 100 streams at 20 frames/s). Counts `event: frame` / `event: snapshot` in the raw bytes (chunk
+    headers never contain them) and reads the lag from the last `"t":` of each read."""
+    host, port = base.removeprefix("http://").split(":")
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+    except OSError as error:
+        stats.errors.append(f"stream {type(error).__name__}")
+        return
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            stats.errors.append(f"stream {head[9:12].decode(errors='replace')}")
+            return
+        tail = b""
+        while not stop.is_set():
+            chunk = await reader.read(1 << 16)
+            if not chunk:
+                if not stop.is_set():
+                    stats.errors.append("stream closed")
+                return
+            now = time.time()
+            seen = tail + chunk
+            count = seen.count(b"event: frame") + seen.count(b"event: snapshot")
+            count -= tail.count(b"event: frame") + tail.count(b"event: snapshot")
+            stats.arrivals.extend([now] * count)
+            stats.bytes += len(chunk)
+            at = seen.rfind(b'"t":')
+            if count and at >= 0:
+                end = seen.find(b"}", at)
+                with contextlib.suppress(ValueError):
+                    stats.lags.append((now, now - float(seen[at + 4:end])))
+            tail = seen[-16:]
+    except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError) as error:
+        if not stop.is_set():
+            stats.errors.append(f"stream {type(error).__name__}")
+    finally:
+        writer.close()
+
+
 async def step_loop(client: httpx.AsyncClient, sid: str, latencies: list[float], errors: list[str],
                     stop: asyncio.Event) -> None:
     while not stop.is_set():
@@ -141,7 +187,7 @@ async def gather_ok(label: str, requests: list[Awaitable[httpx.Response]], ok: i
 
 
 async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, unit: str,
-                    hidden: list[int]) -> RoundResult:
+                    hidden: list[int], reader: str = "raw") -> RoundResult:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(30.0)
     errors: list[str] = []
@@ -155,7 +201,9 @@ async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, u
         players, steppers = ids[:n], ids[n:]
         stop = asyncio.Event()
         streams = {sid: StreamStats() for sid in players}
-        readers = [asyncio.create_task(read_stream(client, sid, streams[sid], stop)) for sid in players]
+        readers = [asyncio.create_task(
+            read_stream_raw(base, f"/api/sessions/{sid}/stream", owner, streams[sid], stop) if reader == "raw"
+            else read_stream(client, sid, streams[sid], stop)) for sid in players]
         await asyncio.sleep(0.5)  # the snapshots first, so the window below measures steady play
         await gather_ok("play", [client.post(f"/api/sessions/{sid}/play", json={"unit": unit, "speed": speed})
                                  for sid in players], 200, errors)
@@ -217,6 +265,8 @@ def main() -> None:
     parser.add_argument("--hidden", nargs="*", default=["4,2"],
                         help="hidden layer sizes: 8,8,8,8,8,8 or 8 8 8 8 8 8 (default 4,2)")
     parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, stats to FILE")
+    parser.add_argument("--reader", choices=["raw", "httpx"], default="raw",
+                        help="stream reader: a bare socket (default: little client CPU) or httpx's lines")
     args = parser.parse_args()
     args.hidden = [int(units) for token in args.hidden for units in token.split(",") if units]
     port = free_port()
@@ -232,7 +282,7 @@ def main() -> None:
             for n in args.sizes:
                 load = os.getloadavg()[0]  # the machine's, before this round (the bench's own included)
                 r = asyncio.run(one_round(f"http://127.0.0.1:{port}", server.pid, n, args.seconds,
-                                          args.speed, args.unit, args.hidden))
+                                          args.speed, args.unit, args.hidden, args.reader))
                 print(f"{r.n:>5}{statistics.fmean(r.fps) if r.fps else 0:>17.1f}{p(r.fps, 0.05):>7.1f}"
                       f"{p(r.gaps_ms, 0.95):>12.0f}{p(r.lag_ms, 0.95):>12.0f}{p(r.step_ms, 0.5):>13.1f}"
                       f"{p(r.step_ms, 0.95):>8.1f}{r.frame_bytes:>9.0f}{len(r.errors):>8}"
