@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import secrets
@@ -36,6 +35,8 @@ from load_bench import (
     p,
     proc_cpu_seconds,
     proc_rss_mb,
+    read_stream_raw,
+    stop_server,
 )
 
 STEP_INTERVAL = 0.2  # a student pressing → about five times a second
@@ -56,32 +57,6 @@ class Round:
 
 def owner() -> dict[str, str]:
     return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
-
-
-async def stream(client: httpx.AsyncClient, path: str, stats: StreamStats, stop: asyncio.Event,
-                 headers: dict[str, str] | None = None,
-                 event_names: tuple[str, ...] = ("frame", "snapshot")) -> None:
-    try:
-        async with client.stream("GET", path, headers=headers) as response:
-            if response.status_code != 200:
-                stats.errors.append(f"stream {response.status_code}")
-                return
-            event = ""
-            async for line in response.aiter_lines():
-                if stop.is_set():
-                    return
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event in event_names:
-                    now = time.time()
-                    stats.arrivals.append(now)
-                    at = line.rfind('"t":')
-                    if at >= 0:
-                        with contextlib.suppress(ValueError):
-                            stats.lags.append((now, now - float(line[at + 4:].split(",")[0].rstrip("}"))))
-    except (httpx.HTTPError, asyncio.CancelledError) as error:
-        if not stop.is_set():
-            stats.errors.append(f"stream {type(error).__name__}")
 
 
 async def stepper(client: httpx.AsyncClient, sid: str, auth: dict[str, str], latencies: list[float],
@@ -132,14 +107,15 @@ async def one_round(base: str, pid: int, followers: int, players: int, steppers:
         play_stats = [StreamStats() for _ in playing]
         step_streams = [StreamStats() for _ in stepping]
         board = StreamStats()
-        tasks = [asyncio.create_task(stream(client, f"/api/sessions/{run['id']}/stream", s, stop))
-                 for s in follow_stats]
-        tasks += [asyncio.create_task(stream(client, f"/api/sessions/{sid}/stream", s, stop))
+        # bare-socket readers (load_bench.read_stream_raw): 150 streams measure the server, not this client
+        followed = f"/api/sessions/{run['id']}/stream"
+        tasks = [asyncio.create_task(read_stream_raw(base, followed, None, s, stop)) for s in follow_stats]
+        tasks += [asyncio.create_task(read_stream_raw(base, f"/api/sessions/{sid}/stream", None, s, stop))
                   for (sid, _), s in zip(playing, play_stats, strict=True)]
-        tasks += [asyncio.create_task(stream(client, f"/api/sessions/{sid}/stream", s, stop))
+        tasks += [asyncio.create_task(read_stream_raw(base, f"/api/sessions/{sid}/stream", None, s, stop))
                   for (sid, _), s in zip(stepping, step_streams, strict=True)]
-        tasks.append(asyncio.create_task(stream(client, f"/class/{code}/stream", board, stop,
-                                                headers=dashboard_cookie, event_names=("tiles",))))
+        tasks.append(asyncio.create_task(read_stream_raw(base, f"/class/{code}/stream", dashboard_cookie,
+                                                         board, stop, event_names=("tiles",))))
         await asyncio.sleep(1.0)
         ok(await client.post(f"/api/sessions/{run['id']}/play", json={"unit": "micro", "speed": 20},
                              headers=teacher), result.errors, "play")
@@ -239,11 +215,7 @@ def main() -> None:
             print(f"class / baseline: follower fps x{fps:.2f}, follower lag p95 x{lag:.2f}, "
                   f"step p95 x{step:.2f}")
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
 
 
 if __name__ == "__main__":

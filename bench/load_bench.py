@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -32,6 +33,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER_TIME = re.compile(rb"-?[0-9][0-9.eE+-]*")  # a frame's "t": the server's publish time
 STEP_SESSIONS = 4        # sessions that only take step requests while the others play
 STEP_INTERVAL = 0.1      # seconds between step requests on each of them
 
@@ -111,12 +113,13 @@ async def read_stream(client: httpx.AsyncClient, sid: str, stats: StreamStats, s
             stats.errors.append(f"stream {type(error).__name__}")
 
 
-async def read_stream_raw(base: str, path: str, headers: dict[str, str], stats: StreamStats,
-                          stop: asyncio.Event) -> None:
+async def read_stream_raw(base: str, path: str, headers: dict[str, str] | None, stats: StreamStats,
+                          stop: asyncio.Event, event_names: tuple[str, ...] = ("frame", "snapshot")) -> None:
     """The same count as read_stream over a bare socket: a client that costs little CPU per frame, so a
     hundred streams measure the server, not this process (httpx's line iterator took most of a core
     for 100 streams at 20 frames/s). Counts `event: frame` / `event: snapshot` in the raw bytes (chunk
     headers never contain them) and reads the lag from the last `"t":` of each read."""
+    names = [f"event: {name}".encode() for name in event_names]
     host, port = base.removeprefix("http://").split(":")
     try:
         reader, writer = await asyncio.open_connection(host, int(port))
@@ -124,7 +127,7 @@ async def read_stream_raw(base: str, path: str, headers: dict[str, str], stats: 
         stats.errors.append(f"stream {type(error).__name__}")
         return
     lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream",
-             *(f"{name}: {value}" for name, value in headers.items())]
+             *(f"{name}: {value}" for name, value in (headers or {}).items())]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -140,15 +143,13 @@ async def read_stream_raw(base: str, path: str, headers: dict[str, str], stats: 
                 return
             now = time.time()
             seen = tail + chunk
-            count = seen.count(b"event: frame") + seen.count(b"event: snapshot")
-            count -= tail.count(b"event: frame") + tail.count(b"event: snapshot")
+            count = sum(seen.count(name) - tail.count(name) for name in names)
             stats.arrivals.extend([now] * count)
             stats.bytes += len(chunk)
             at = seen.rfind(b'"t":')
-            if count and at >= 0:
-                end = seen.find(b"}", at)
-                with contextlib.suppress(ValueError):
-                    stats.lags.append((now, now - float(seen[at + 4:end])))
+            number = SERVER_TIME.match(seen, at + 4) if count and at >= 0 else None
+            if number is not None:
+                stats.lags.append((now, now - float(number[0])))
             tail = seen[-16:]
     except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError) as error:
         if not stop.is_set():
@@ -296,11 +297,16 @@ def main() -> None:
                     print(f"      the server exited with code {server.returncode}")
                     break
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the server saves and lets go), then SIGKILL after 10 s."""
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 if __name__ == "__main__":
