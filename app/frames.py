@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import maps as heat_maps
+from engine import printed
 from engine.metrics import Metrics
 from engine.stepper import Run
 
@@ -140,6 +141,7 @@ def build_frame(run: Run) -> dict[str, Any]:
     grads = [[], *rest[-n:]] if has_grads else None
     train, test, reg, *acc = rounded[-1]
     diverged = run.diverged
+    rate = scheduled_rate(run)
     return {
         "id": run.step_id,
         "epoch": run.epoch,
@@ -155,6 +157,12 @@ def build_frame(run: Run) -> dict[str, Any]:
         "loss": {"train": train, "test": test, "reg": reg},
         "acc": {"train": acc[0], "test": acc[1]} if acc else None,
         "chart": chart_tail(run),
+        # the scheduled η of the batch in progress (or the next one) and the batches trained so far: the
+        # counters' η and the η plot's marker
+        "lr": r4(rate),
+        "lr_text": printed.rate(rate),  # as the first paint prints it (the page keeps no second formatter)
+        "updates": run.updates,
+        "point": current_point(run),
         "diverged": diverged.message if diverged is not None else None,
         "can_back": run.can_back,  # false at the oldest point history keeps: Back is disabled
         "maps": None,
@@ -174,6 +182,25 @@ def chart_tail(run: Run) -> dict[str, Any]:
     log = run.metrics
     return {"every": log.every, "step": run.updates,
             "tail": [chart_point(point) for point in log.points[-CHART_TAIL:]]}
+
+
+SAMPLE_PHASES = frozenset({"forward", "error", "backward", "accumulate"})
+
+
+def current_point(run: Run) -> int | None:
+    """The data index (the plot's point, the API's DELETE index) of the sample the current micro-step
+    works on; None between batches and in update steps (they are the whole batch's)."""
+    event = run.current_event
+    if run.cursor is None or event is None or event.kind not in SAMPLE_PHASES:
+        return None
+    row = run.batch * run.config.batch_size + event.sample  # the fixed train order, batch by batch
+    return int(run.dataset.train_index[row])
+
+
+def scheduled_rate(run: Run) -> float:
+    """η of the batch in progress, or of the next batch at a boundary (a live change applies from then)."""
+    optimizer = run.optimizer.config if run.cursor is not None else run.config.optimizer
+    return optimizer.schedule.rate(optimizer.learning_rate, run.updates)
 
 
 # Each Run's maps, rebuilt only when its weights (or plane, features, classes) change, and their encoded
@@ -196,6 +223,17 @@ def _b64(values: NDArray[np.uint8]) -> str:
     return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
 
 
+# Hidden activations whose values are 0..1: their maps (and the page's node colours) show 2v − 1 on the
+# −1..+1 scale, so 0 is orange, ½ grey and 1 blue (on −1..+1 every sigmoid value would be blue).
+UNIT_INTERVAL = frozenset({"sigmoid"})
+
+
+def unit_interval_layers(run: Run) -> list[int]:
+    """The hidden layers (1-based) whose values are 0..1."""
+    return [number for number, layer in enumerate(run.config.hidden, start=1)
+            if layer.activation in UNIT_INTERVAL]
+
+
 def build_maps(run: Run) -> dict[str, Any]:
     """Heat maps over the input plane: the prediction at 48x48 and every hidden neuron at 24x24.
 
@@ -203,7 +241,8 @@ def build_maps(run: Run) -> dict[str, Any]:
     class 1 (+1), so byte 128 is the p = 0.5 boundary. When the output has one unit per class
     (softmax_ce, or one-hot targets), also `classes`: one map per class, byte = round(255 p) (linear
     outputs clipped to [0, 1]); the page colours each cell by its most probable class, so every class
-    shows. `nodes`: "n{layer}_{unit}" -> that hidden neuron's map. Built by engine/maps.py."""
+    shows. `nodes`: "n{layer}_{unit}" -> that hidden neuron's map. Built by engine/maps.py; a sigmoid
+    layer's (0..1, UNIT_INTERVAL) as 2v - 1 on that scale, byte round(255 v), from the float64 grid."""
     data = map_cache(run).get(run.network, run.dataset.extent, run.config.features, run.dataset.n_classes)
     encoded = _ENCODED.get(run)
     if encoded is not None and encoded[0] is data:
@@ -211,6 +250,12 @@ def build_maps(run: Run) -> dict[str, Any]:
     node_maps = {f"n{layer_number}_{j}": _b64(unit_bytes)
                  for layer_number, layer_bytes in enumerate(data.nodes, start=1)
                  for j, unit_bytes in enumerate(layer_bytes)}
+    halves = unit_interval_layers(run)
+    if halves:
+        grid = run.grid(NODE_MAP_RES)
+        for layer_number in halves:
+            for j, unit_bytes in enumerate(heat_maps.probability_bytes(grid.layers[layer_number - 1]).T):
+                node_maps[f"n{layer_number}_{j}"] = _b64(unit_bytes)
     maps = {
         "res": OUTPUT_MAP_RES,
         "node_res": NODE_MAP_RES,

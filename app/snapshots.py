@@ -18,16 +18,17 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio.to_thread
 
 from app.store import RecordStore
+from app.urlstate import SPEEDS, view_query
 from engine import vocabulary
 
 KIND = "snapshot"
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"  # 29 characters: no 0 O 1 I L U V
 CODE_LENGTH = 8
-SPEEDS = (1, 2, 5, 10, 20, 50, 100)  # the page's speed choices (templates/partials/controls.html)
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,11 @@ class View:
                    discretize=str(values.get("discretize", "")).lower() in ("1", "on", "true"))
 
     def query(self) -> dict[str, str]:
-        """As query parameters for the page's address (what `parse` reads back)."""
-        query = {"unit": self.step_unit, "speed": str(self.speed)}
-        if self.show_test:
-            query["show_test"] = "1"
-        if self.discretize:
-            query["discretize"] = "1"
-        return query
-
-    def context(self) -> dict[str, Any]:
-        """For index.html (controls.html reads step_unit and speed, output.html the two checkboxes)."""
-        return {"step_unit": self.step_unit, "speed": self.speed, "show_test": self.show_test,
-                "discretize": self.discretize}
+        """As the page address's view settings (app/urlstate.py view_from_query reads them back); the
+        defaults are left out, as the page leaves them out."""
+        shown = view_query({"step": self.step_unit, "speed": str(self.speed),
+                            "test": "1" if self.show_test else "0", "disc": "1" if self.discretize else "0"})
+        return dict(parse_qsl(shown))
 
 
 def new_code() -> str:

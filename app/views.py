@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from app.frames import r4
+from app.charts import charts_context
+from app.frames import r4, scheduled_rate, unit_interval_layers
 from app.inspector import inspector_view, neuron_graph_url
 from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
 from app.layout import network_layout, output_map_node
+from app.setupform import running_alpha
+from app.urlstate import SPEEDS, VIEW_DEFAULTS
 from engine import features as engine_features
 from engine import printed, vocabulary
 from engine.data import Dataset, n_targets_for
@@ -73,23 +76,31 @@ def output_choices(dataset: Dataset) -> list[OutputChoice]:
     return choices
 
 
-def _choice(value: float, choices: Sequence[float]) -> float:
-    """The offered value nearest to `value` (so a select shows something sensible for any run)."""
-    return min(choices, key=lambda c: abs(c - value))
+def with_value(value: float, choices: Sequence[float]) -> tuple[float, ...]:
+    """The offered values plus the run's own (a link's lr=0.05 is shown and kept as 0.05, not as the
+    nearest offered 0.03, which the next change would then silently set)."""
+    return tuple(sorted({*choices, value}))
 
 
 def setup_values(config: RunConfig) -> dict[str, Any]:
     """RunConfig -> the values the setup controls show."""
     optimizer, regularization = config.optimizer, config.regularization
     return {
-        "learning_rate": _choice(optimizer.learning_rate, LEARNING_RATES),
+        "learning_rate": optimizer.learning_rate,
         "schedule": optimizer.schedule.kind,
+        "warmup": optimizer.schedule.warmup, "total": optimizer.schedule.total,
         "optimizer": optimizer.kind,
         "regularization": regularization.kind,
-        "regularization_rate": _choice(regularization.rate, REG_RATES),
+        "regularization_rate": regularization.rate,
         "batch_size": config.batch_size,
         "output_unit": config.output_unit,
         "activations": [layer.activation for layer in config.hidden],
+        # α as the engine runs it (its default when the config leaves it None), k of maxout
+        "layers": [{"activation": layer.activation, "pieces": layer.pieces,
+                    "alpha": running_alpha(layer.activation, layer.alpha),
+                    "term": vocabulary.ACTIVATIONS[layer.activation],
+                    "parameters": {p.name: p for p in vocabulary.ACTIVATIONS[layer.activation].parameters}}
+                   for layer in config.hidden],
         "hidden_units": [layer.units for layer in config.hidden],
         "dataset": config.dataset.name,
         "noise": config.dataset.noise,
@@ -120,6 +131,11 @@ def current_graph_url(run: Run) -> str | None:
     """The graph page's link for the current forward step's neuron (None when there is none to draw)."""
     _, names = net_names(run)
     return neuron_graph_url(run.current_event, names)
+
+
+def charts_view(run: Run) -> dict[str, Any]:
+    """The charts partial's context (loss chart and η schedule, app/charts.py)."""
+    return {"charts": charts_context(run), "step_id": run.step_id}
 
 
 def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict[str, Any]:
@@ -154,11 +170,16 @@ def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict
         "max_layers": PAGE_MAX_LAYERS,
         "counters": {"epoch": run.epoch, "batch": run.batch, "sample": run.sample,
                      "phase": event.kind if event is not None else None},
-        "playing": playing, "step_unit": "micro", "speed": 10,
+        "playing": playing, "speeds": SPEEDS, "view": dict(VIEW_DEFAULTS),  # the route sets the URL's
+        "view_defaults": VIEW_DEFAULTS,
         "share_url": f"/?{share_query}",
         "cfg": setup_values(config),
-        "learning_rates": LEARNING_RATES, "reg_rates": REG_RATES, "output_units": output_choices(dataset),
-        "activations": list(vocabulary.ACTIVATIONS.values()), "max_batch": 500,
+        "learning_rates": with_value(config.optimizer.learning_rate, LEARNING_RATES),
+        "reg_rates": with_value(config.regularization.rate, REG_RATES),
+        "output_units": output_choices(dataset),
+        "activations": list(vocabulary.ACTIVATIONS.values()),
+        # a batch is at most the training set (the engine refuses more): 250 of circle's 500 points at 50 %
+        "max_batch": int(dataset.train_index.shape[0]),
         "datasets": list(vocabulary.DATASETS.values()), "step_units": list(vocabulary.STEP_UNITS.values()),
         "schedules": list(vocabulary.SCHEDULES.values()), "optimizers": list(vocabulary.OPTIMIZERS.values()),
         "regularizations": list(vocabulary.REGULARIZATIONS.values()),
@@ -177,22 +198,13 @@ def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict
         "losses": {"train": printed.loss(r4(measured.train_loss)),
                    "test": printed.loss(r4(measured.test_loss)),
                    "reg": printed.loss(r4(measured.reg)), "acc": "—" if accuracy is None else accuracy},
-        "history_json": json.dumps(_history(run), separators=(",", ":")),
+        "eta_now": printed.rate(scheduled_rate(run)),
         "diverged": run.diverged.message if run.diverged is not None else None,
         "setup_error": None,
+        "unit_layers": unit_interval_layers(run),
+        "can_back": run.can_back,
     }
     context.update(inspector_context(run))
+    context.update(charts_view(run))
     return context
 
-
-def _history(run: Run) -> dict[str, Any]:
-    """The loss chart for the first paint (engine/metrics.py MetricsLog: a point after every `every`-th
-    batch, `step` = batches applied); frames' `chart` carries it on from there."""
-    history = run.history_metrics
-    return {
-        "every": run.metrics.every,
-        "step": [m.step for m in history],
-        "train": [r4(m.train_loss) for m in history],
-        "test": [r4(m.test_loss) for m in history],
-        "reg": [r4(m.reg) for m in history],
-    }

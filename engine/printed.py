@@ -79,6 +79,39 @@ def percent(fraction: float) -> str:
     return f"{_decimals(100.0 * fraction, 1)} %"
 
 
+def _trimmed(text: str) -> str:
+    """'0.0300' -> '0.03', '2.50·10⁻⁵' -> '2.5·10⁻⁵', '4.00' -> '4': trailing zeros say nothing here."""
+    mantissa, times, power = text.partition("·10")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + times + power
+
+
+def rate(value: float | None) -> str:
+    """A learning rate η as the counters show it: 3 significant digits, trailing zeros dropped (0.03,
+    0.00123, 1.5), as a power of ten below 0.001 (1·10⁻⁵); '—' for none. Schedules make η any value
+    between the offered ones (a warm-up's first batches: 0.0003, 0.0006, ...), so decimals alone lose it."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3 or abs(value) >= 1e4:
+        return _trimmed(_power_of_ten(value, 2))
+    decimals = max(0, 2 - Decimal(value).adjusted())
+    return _trimmed(_decimals(value, decimals))
+
+
+def tick(value: float) -> str:
+    """A chart's tick label (round values: 0, 250, 0.02, 10⁻³): 4 significant digits at most, trailing
+    zeros dropped, 1·10⁻³ below 0.001 and from 10⁴ on."""
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3 or abs(value) >= 1e4:
+        return _trimmed(_power_of_ten(value, 3))
+    decimals = max(0, 3 - Decimal(value).adjusted())
+    return _trimmed(_decimals(value, decimals))
+
+
 def significant(value: float | None, digits: int = 4) -> str:
     """`digits` significant digits (the graph page's boxes), '' for no value."""
     if value is None:

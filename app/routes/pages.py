@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
@@ -31,8 +31,7 @@ from app.routes.api import Current, Manager
 from app.schemas import ConfigPatch, PlayRequest, PointAdd, SessionCreate, StepUnit, WeightEdit
 from app.sessions import Session, SessionError, SessionManager
 from app.setupform import SetupForm, fitting_output_unit, setup_patch
-from app.snapshots import View
-from app.urlstate import setup_from_query, setup_query
+from app.urlstate import setup_from_query, setup_query, view_from_query, view_query
 from engine import vocabulary
 from engine.errors import SetupError
 from engine.stepper import Run
@@ -80,17 +79,37 @@ def _error(text: str, status: int, field: str | None = None) -> Response:
     return HTMLResponse(f'<span class="error-text"{named}>{escape(text)}</span>', status_code=status)
 
 
+def _view(request: Request, session: Session) -> dict[str, str]:
+    """The view settings to render: the page's URL holds them (stepwise.js writes each change there;
+    htmx sends it as HX-Current-URL with every fragment request), a full load has them in its own query.
+    While the run plays, the step unit and speed are the play's own: the page shows what the server does."""
+    current = request.headers.get("hx-current-url")
+    query = dict(parse_qsl(urlsplit(current).query)) if current else dict(request.query_params)
+    view = view_from_query(query)
+    if session.playing:
+        view["step"] = session.play_unit or view["step"]
+        if float(session.play_speed).is_integer():
+            view["speed"] = str(int(session.play_speed))
+    return view
+
+
 async def _render_page(request: Request, sessions: SessionManager, session: Session, *, block: bool = True,
-                       extra: dict[str, Any] | None = None) -> Response:
-    """The whole page (`block=False`) or its #page block, and the page's own URL for the address bar."""
+                       extra: dict[str, Any] | None = None, view: dict[str, str] | None = None) -> Response:
+    """The whole page (`block=False`) or its #page block, and the page's own URL for the address bar
+    (the setup, the view settings that are not the defaults, the session)."""
     def build(run: Run) -> dict[str, Any]:
         query = setup_query(SessionCreate.model_validate(convert.config_dict(run)))
         return views.page_context(run, session.id, playing=session.playing, share_query=query)
 
-    context = {**await sessions.read(session, build), **(extra or {})}
+    # a page re-drawn while playing (a live η change) shows the inspector play shows, not a formula or
+    # "3 epochs done" of the moment it was drawn while the counters run on
+    context = {**_while_playing(await sessions.read(session, build), session), **(extra or {})}
+    context["view"] = {**_view(request, session), **(view or {})}
     jinja: Jinja2Blocks = request.app.state.templates
     response = jinja.TemplateResponse(request, "index.html", context, block_name="page" if block else None)
-    response.headers["HX-Replace-Url"] = f"{context['share_url']}&{urlencode({'session': context['sid']})}"
+    shown = view_query(context["view"])
+    response.headers["HX-Replace-Url"] = (f"{context['share_url']}{'&' + shown if shown else ''}"
+                                          f"&{urlencode({'session': context['sid']})}")
     return response
 
 
@@ -103,16 +122,18 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
             found = await sessions.get(session)
             # someone else's run (a shared address): watch it, read-only, with "make my own copy"; a
             # shared run opens in the view it was shared with
-            extra = {"readonly": not await is_owner(request, found.id),
-                     **View.parse(request.query_params).context()}
+            extra = {"readonly": not await is_owner(request, found.id)}
             return await _render_page(request, sessions, found, block=False, extra=extra)
         except SessionError:
             pass  # unknown (or expired and unsaved) session: start a new one with the same setup
-    config, _problem = setup_from_query(request.query_params)
+    config, problem = setup_from_query(request.query_params)
+    if problem is not None:  # say what the link asked for; never build something else silently
+        return _refused_link(request, problem)
     try:
         convert.check_caps(config, sessions.settings)
-    except SessionError:
-        config, _problem = setup_from_query({})
+    except SessionError as error:
+        said = refusal(error)
+        return _refused_link(request, f"This link's setup cannot be built: {said.field}: {said.text}.")
     redirect = RedirectResponse("/", status_code=303)
     try:
         key = await key_for_new_run(request)
@@ -121,8 +142,16 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
         if isinstance(error, SessionError) and error.status_code != 422:
             raise
         return _refused_setup(request, config, error)
-    redirect.headers["location"] = f"/?{setup_query(config)}&{urlencode({'session': made.id})}"
+    shown = view_query(view_from_query(request.query_params))
+    redirect.headers["location"] = (f"/?{setup_query(config)}{'&' + shown if shown else ''}"
+                                    f"&{urlencode({'session': made.id})}")
     return redirect
+
+
+def _refused_link(request: Request, message: str) -> Response:
+    """A link with a value the setup cannot take: a 422 page saying which and why, and a way on."""
+    jinja: Jinja2Blocks = request.app.state.templates
+    return jinja.TemplateResponse(request, "index.html", {"refused": message}, status_code=422)
 
 
 def _refused_setup(request: Request, config: SessionCreate, error: SessionError | ValueError) -> Response:
@@ -191,11 +220,15 @@ async def _inspector_while(sessions: SessionManager, s: Session) -> dict[str, An
     """The inspector's context for the session as it is now: playing by micro-step or sample, the
     current event's formula marked `live` (the page fetches the next one as frames arrive); playing by
     batch or epoch, the words for play (a formula would be stale before it was read)."""
-    context: dict[str, Any] = {**await sessions.read(s, views.inspector_context), "sid": s.id}
+    return _while_playing({**await sessions.read(s, views.inspector_context), "sid": s.id}, s)
+
+
+def _while_playing(context: dict[str, Any], s: Session) -> dict[str, Any]:
+    """An inspector context as play shows it (see _inspector_while); unchanged while paused."""
     if s.playing and s.play_unit in LIVE_UNITS:
         context["live"] = True
     elif s.playing:
-        context["inspector"] = PLAYING
+        context["inspector"], context["playing_words"] = PLAYING, True
     return context
 
 
@@ -212,6 +245,13 @@ async def play(form: Annotated[PlayRequest, Form()], s: Current, sessions: Manag
     """While diverged the manager refuses (409): the button stays a play button, the message says why."""
     await sessions.play(s, form.unit, form.speed)
     return await _with_inspector(jinja, sessions, s, _play_button(jinja, s.id, True))
+
+
+@router.get("/ui/{session_id}/charts", response_class=HTMLResponse)
+async def charts(s: Current, sessions: Manager, jinja: Templates) -> Response:
+    """The loss chart and the η plot now (stepwise.js fetches them as the run moves)."""
+    context = await sessions.read(s, views.charts_view)
+    return HTMLResponse(jinja.get_template("partials/charts.html").render(context))
 
 
 @router.get("/ui/{session_id}/inspector", response_class=HTMLResponse)
@@ -323,7 +363,8 @@ async def remove_point(request: Request, form: Annotated[PointRemoveForm, Form()
                        sessions: Manager) -> Response:
     """The page comes back still in remove mode, so several points can be clicked away in a row."""
     await sessions.replace(s, lambda run: convert.remove_point(run, form.index))
-    return await _render_page(request, sessions, s, extra={"point_mode": "remove"})
+    # a removal was clicked in remove mode: the answer stays in it whatever the URL said
+    return await _render_page(request, sessions, s, view={"click": "remove"})
 
 
 async def _upload(file: UploadFile, cap: int) -> bytes:

@@ -21,11 +21,24 @@
     for (let c = 0; c < 3; c++) PALETTE[b * 3 + c] = MID[c] + (end[c] - MID[c]) * t;
   }
   const CLASS_COLOURS = ["#f59322", "#0877bd", "#2ca25f", "#9e58b8", "#d6604d", "#4d4d4d"];
+  const CLASS_RGB = CLASS_COLOURS.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
 
   /** CSS colour of a value in [−1, 1] (clipped). */
   function colour(v) {
     const b = Math.round((Math.max(-1, Math.min(1, v)) + 1) * 127.5) * 3;
     return `rgb(${PALETTE[b]},${PALETTE[b + 1]},${PALETTE[b + 2]})`;
+  }
+
+  /** The layers a drawing marks as 0..1 (data-unit-layers="1,3"), cached on the element. */
+  function netLayers(net) {
+    if (!net._halves) net._halves = new Set((net.dataset.unitLayers || "").split(",").filter(Boolean).map(Number));
+    return net._halves;
+  }
+
+  /** Class k's colour at probability p: white at 0, the class's full colour at 1 (as the plot paints). */
+  function classColour(k, p) {
+    const rgb = CLASS_RGB[k % CLASS_RGB.length], t = Math.max(0, Math.min(1, p));
+    return `rgb(${rgb.map((c) => Math.round(255 + (c - 255) * t)).join(",")})`;
   }
 
   /** base64 -> Uint8Array of res*res bytes (row 0 = lowest x₂). */
@@ -64,8 +77,7 @@
     els: new Map(),               // id -> element cache, cleared after every swap
     prevW: null,                  // previous frame's weights, to flash the ones that changed
     pending: null, raf: 0,        // newest frame not yet applied (apply at most once per animation frame)
-    lastMaps: null, chart: null, frame: null, net: null,
-    history: { train: [], test: [], reg: [] }, lastPoint: null,
+    lastMaps: null, frame: null, net: null,
     stats: { framesReceived: 0, framesApplied: 0, lastId: -1 },
   };
   window.Stepwise = { stats: state.stats };  // read by the browser tests and the curious
@@ -172,6 +184,15 @@
     // epoch and batch are counts (done); the sample is the one being worked on, counted from 1 as the
     // inspector does ("sample 3 of the batch"), and none between batches
     setText("c-sample", f.phase ? String(f.sample + 1) : "—"); setText("c-phase", f.phase || "—");
+    // η as the server prints it (engine/printed.py rate): the frame carries the text beside the number
+    if (f.lr !== undefined) { setText("c-eta", f.lr_text ?? String(f.lr)); eta(f); }
+    // Back has nowhere to go at the start or at the oldest point the history keeps: say so, not silence
+    const back = el("btn-back"), note = el("back-note");
+    if (back && "can_back" in f && back.disabled === f.can_back) {
+      back.disabled = !f.can_back;
+      back.title = f.can_back ? "Step back (←)" : "Nothing further back: this is the oldest point kept";
+      if (note) note.hidden = f.can_back;
+    }
     const page = el("page");
     if (page) { page.dataset.phase = f.phase || ""; page.dataset.step = String(f.id); }
 
@@ -179,9 +200,13 @@
     // to the next, and every style write costs a style recalculation (measured: the main cost).
     // Values for hover and the editor are read from the frame itself (valueOf), not kept in attributes.
     // Probabilities (sigmoid, softmax outputs) are coloured as 2p − 1, so p = 0.5 is the neutral grey.
+    // Sigmoid layers (0..1, data-unit-layers) likewise, as the server draws their maps; softmax outputs
+    // take their class's colour (the plot's), stronger = more probable.
     const net = el("net"), last = f.act ? f.act.length - 1 : -1, prob = net && net.dataset.probability === "1";
+    const halves = net ? netLayers(net) : new Set(), classes = net && net.dataset.classOutputs === "1";
     if (f.act) f.act.forEach((layer, l) => layer.forEach((a, j) => {
-      const v = prob && l === last ? 2 * (a ?? 0.5) - 1 : a ?? 0;
+      if (classes && l === last) { paint(el(`n${l}_${j}`), "fill", classColour(j, a ?? 0)); return; }
+      const v = (prob && l === last) || halves.has(l) ? 2 * (a ?? 0.5) - 1 : a ?? 0;
       paint(el(`n${l}_${j}`), "fill", colour(v));
     }));
     const flashing = f.phase === "update" && f.focus && state.prevW;
@@ -208,14 +233,11 @@
     followInspector(f);
     losses(f);
     if (f.maps) maps(f.maps);
+    else if (state.lastMaps && (f.point ?? null) !== state.marked) drawBoundary(state.lastMaps);  // move the ring
+    state.marked = f.point ?? null;
     const div = el("divergence");
     if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
     if (!f.diverged) setText("play-error", "");  // a refused play's reason is gone once the run recovers
-    const back = el("btn-back");  // the history kept ends somewhere: Back says so instead of doing nothing
-    if (back && "can_back" in f) {
-      back.disabled = !f.can_back;
-      back.title = f.can_back ? "Step back (←)" : "Nothing further back: this is the oldest point kept";
-    }
     if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
   }
 
@@ -276,47 +298,49 @@
     setText("loss-train", num(f.loss.train)); setText("loss-test", num(f.loss.test));
     setText("loss-reg", num(f.loss.reg));
     if (f.acc) setText("acc", `${percent(f.acc.train)} / ${percent(f.acc.test ?? 0)}`);
-    // One chart point per change of (epoch, batch): micro-steps inside a batch do not move the loss.
-    const key = `${f.epoch}:${f.batch}`;
-    if (key !== state.lastPoint && f.loss.train !== null) {
-      state.lastPoint = key;
-      const h = state.history;
-      h.train.push(f.loss.train); h.test.push(f.loss.test); h.reg.push(f.loss.reg ?? 0);
-      if (h.train.length > 600) for (const k of ["train", "test", "reg"]) h[k] = h[k].filter((_, i) => i % 2 === 0);
-      drawChart();
-    }
+    // The loss chart is the run's metrics log drawn by the server (app/charts.py): after a frame at
+    // another batch it is fetched again, so Back, a reload or another tab draw the same chart.
+    charts.want = `${f.epoch}:${f.batch}:${f.diverged ? 1 : 0}`;
+    refreshCharts();
   }
 
-  function drawChart() {
-    const c = el("loss-chart");
-    if (!c) return;
-    const ctx = c.getContext("2d"), h = state.history, n = h.train.length;
-    ctx.clearRect(0, 0, c.width, c.height);
-    if (n < 2) {  // an empty box reads as broken: say what will appear
-      ctx.fillStyle = "#8a8a8a"; ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText("the loss appears here as you train", 6, c.height / 2);
-      c.dataset.points = String(n);
-      return;
-    }
-    const all = [...h.train, ...h.test, ...h.reg].filter((v) => v !== null && isFinite(v));
-    // The axis starts at 0 unless a loss goes below it (a Gaussian NLL with a small σ² is negative).
-    const low = Math.min(0, ...all), span = Math.max(1e-9, Math.max(...all) - low) * 1.05;
-    const yOf = (v) => c.height - 1 - (((v ?? 0) - low) / span) * (c.height - 4);
-    if (low < 0) {  // the zero line, so a negative loss reads as one
-      ctx.beginPath(); ctx.strokeStyle = "#d0d0d0"; ctx.setLineDash([]); ctx.lineWidth = 1;
-      ctx.moveTo(0, yOf(0)); ctx.lineTo(c.width, yOf(0)); ctx.stroke();
-    }
-    const line = (series, style, dash) => {
-      ctx.beginPath(); ctx.strokeStyle = style; ctx.setLineDash(dash); ctx.lineWidth = 1.5;
-      series.forEach((v, i) => {
-        const x = (i / (n - 1)) * (c.width - 2) + 1, y = yOf(v);
-        i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
-      });
-      ctx.stroke();
-    };
-    line(h.reg, "#8a8a8a", [3, 3]); line(h.test, "#111", []); line(h.train, "#9aa0a6", []);
-    c.dataset.low = String(low);
-    c.dataset.points = String(n);
+  // One chart request at a time, at most every CHART_INTERVAL ms; the last change is always fetched.
+  const CHART_INTERVAL = 400;
+  const charts = { want: null, have: null, busy: false, timer: 0, last: 0, element: null };
+  function refreshCharts() {
+    const page = el("page");
+    if (!page || charts.busy || charts.want === charts.have || charts.timer) return;
+    const wait = charts.last + CHART_INTERVAL - performance.now();
+    if (wait > 0) { charts.timer = setTimeout(() => { charts.timer = 0; refreshCharts(); }, wait); return; }
+    const asked = charts.want;
+    charts.busy = true; charts.last = performance.now();
+    fetch(`/ui/${page.dataset.session}/charts`, { headers: { "HX-Request": "true" } })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((html) => {
+        const current = document.getElementById("charts");
+        if (!html || !current) return;
+        const holder = document.createElement("template");
+        holder.innerHTML = html.trim();
+        const fresh = holder.content.firstElementChild;
+        if (fresh && Number(fresh.dataset.step) >= Number(current.dataset.step)) {
+          current.replaceWith(fresh);
+          charts.element = fresh;
+          state.els.delete("eta-plot"); state.els.delete("eta-marker");
+          if (state.frame) eta(state.frame);
+        }
+        charts.have = asked;
+      })
+      .catch(() => {})
+      .finally(() => { charts.busy = false; refreshCharts(); });
+  }
+
+  /** Slide the η plot's marker to the frame's position (the plot's scale is in its data attributes). */
+  function eta(f) {
+    const plot = el("eta-plot"), marker = el("eta-marker");
+    if (!plot || !marker || f.updates === undefined || f.lr === null) return;
+    const d = plot.dataset, batches = Math.min(f.updates, Number(d.horizon));
+    marker.setAttribute("cx", (Number(d.x0) + batches * Number(d.perBatch)).toFixed(1));
+    marker.setAttribute("cy", (Number(d.y0) - f.lr * Number(d.perEta)).toFixed(1));
   }
 
   // ---- heat maps -----------------------------------------------------------------------------------
@@ -331,7 +355,6 @@
     drawBoundary(m);
   }
 
-  const CLASS_RGB = CLASS_COLOURS.map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
 
   /** Several classes (maps.classes: one probability map per class, byte = p·255): each pixel takes the
    * colour of its most probable class, paler where the network is less sure (white at 1/k). */
@@ -375,6 +398,15 @@
       ctx.beginPath(); ctx.arc(x, y, radius, 0, 2 * Math.PI);
       ctx.fillStyle = classification ? CLASS_COLOURS[label % Math.max(2, classes)] : colour(label);
       ctx.fill(); ctx.lineWidth = 1; ctx.strokeStyle = isTest ? "#000" : "#fff"; ctx.stroke();
+    }
+    // the sample the current micro-step works on (frame.point, its index in the data): a ring round it
+    const marked = state.frame ? state.frame.point : null;
+    c.dataset.marked = marked == null ? "" : String(marked);
+    if (marked != null && points[marked]) {
+      const [px, py] = points[marked];
+      const x = ((px - x0) / (x1 - x0)) * c.width, y = c.height - ((py - y0) / (y1 - y0)) * c.height;
+      ctx.beginPath(); ctx.arc(x, y, radius + 4, 0, 2 * Math.PI);
+      ctx.lineWidth = 2; ctx.strokeStyle = "#111"; ctx.stroke();
     }
   }
 
@@ -450,14 +482,12 @@
       if (state.frame) applyFrame(state.frame, true);
       if (state.lastMaps) maps(state.lastMaps);
     }
-    // Only a new chart element (first paint, or #page re-rendered) brings its own history; a swap of
-    // another part (the inspector after a step) must not throw away the points the stream added.
-    const chart = document.getElementById("loss-chart");
-    if (chart && chart.dataset.history && chart !== state.chart) {
-      state.chart = chart;
-      state.history = JSON.parse(chart.dataset.history);
-      state.lastPoint = null;
-      drawChart();
+    // A re-rendered #page brings charts drawn by the server after the change: fetch them again only
+    // once a frame moves on (a swap of another part, the inspector, keeps the charts element).
+    const drawn = document.getElementById("charts");
+    if (drawn && drawn !== charts.element) {
+      charts.element = drawn;
+      charts.have = charts.want;
     }
     if (state.lastMaps) drawBoundary(state.lastMaps);
     else { const c = document.getElementById("boundary"); if (c) drawPoints(c, c.getContext("2d"), null); }
@@ -484,7 +514,9 @@
     const [value, delta, grad] = valueOf(t.id);
     let text = `${t.dataset.label} = ${value == null ? "—" : value}`;
     if (delta != null) text += `, δ = ${delta}`;
-    if (grad != null) text += `, ∂L/∂w = ${grad}`;
+    // the frame's gradient is the whole batch's (the mean over its samples), not this sample's one the
+    // inspector prints while a sample is being worked on: say so
+    if (grad != null) text += `, the batch's ∂L/∂w (mean over its samples) = ${grad}`;
     out.textContent = text;
   });
 
@@ -516,11 +548,31 @@
     } else if (plot && pointForm) {  // click the output plot: add a point of the chosen class there
       const r = plot.getBoundingClientRect();
       const [x0, x1, y0, y1] = plot.dataset.extent.split(",").map(Number);
-      pointForm.elements.x1.value = (x0 + ((ev.clientX - r.left) / r.width) * (x1 - x0)).toFixed(3);
-      pointForm.elements.x2.value = (y1 - ((ev.clientY - r.top) / r.height) * (y1 - y0)).toFixed(3);
-      pointForm.requestSubmit();
+      clicks.queue.push([(x0 + ((ev.clientX - r.left) / r.width) * (x1 - x0)).toFixed(3),
+                         (y1 - ((ev.clientY - r.top) / r.height) * (y1 - y0)).toFixed(3)]);
+      sendPoint();
     }
   });
+
+  // Clicks on the plot are queued and posted one at a time: each answer re-renders #page (a new form),
+  // and a click while one is in flight would otherwise be dropped (15 quick clicks added 4 points).
+  const clicks = { queue: [], busy: false };
+  function sendPoint() {
+    const form = document.getElementById("point-form");
+    if (clicks.busy || !form || !clicks.queue.length) return;
+    const [x1, x2] = clicks.queue.shift();
+    clicks.busy = true;
+    form.elements.x1.value = x1; form.elements.x2.value = x2;
+    form.requestSubmit();
+  }
+  /** A point request ended (its answer swapped in, or refused): send the next queued click, if any. */
+  function pointDone(elt, detail) {
+    if (!elt || elt.id !== "point-form") return;
+    clicks.busy = false;
+    const status = detail && detail.ctx && detail.ctx.response ? detail.ctx.response.status : 0;
+    if (status >= 400 || status === 0) clicks.queue = [];  // refused (the message is shown): stop there
+    setTimeout(sendPoint, 0);
+  }
 
   /** Index of the drawn point nearest to a click within `radius` CSS pixels, or null. The index is the
    * point's position in the canvas's data-points list, which is the data's own order (the index the
@@ -546,11 +598,28 @@
     if (out) out.textContent = `${Math.round(Number(t.value) * 100)} %`;
   });
 
+  /** A view setting (step by, speed, show test data, discretize, click mode) goes into the page's URL:
+   * htmx sends that URL with every request (HX-Current-URL), so the server renders a re-drawn page with
+   * the settings as they were, and a reload keeps them. Defaults (data-default, from app/urlstate.py) are
+   * left out of the URL. */
+  function rememberView(input) {
+    const key = input.dataset.view;
+    const value = input.type === "checkbox" ? (input.checked ? "1" : "0") : input.value;
+    const url = new URL(window.location.href);
+    if (value === input.dataset.default) url.searchParams.delete(key); else url.searchParams.set(key, value);
+    history.replaceState(history.state, "", url);
+  }
+
   document.addEventListener("change", (ev) => {
-    // After choosing the step unit or speed, give the keys back to the page: otherwise the next → would
+    // After choosing from any dropdown, give the keys back to the page: otherwise the next → would
     // change the still-focused select instead of stepping. (Controls that join the setup form with
     // form="setup" post it through the form's own hx-trigger, "change from:[form=setup]".)
-    if (ev.target.id === "step-unit" || ev.target.id === "speed") ev.target.blur();
+    if (ev.target.matches && ev.target.matches("select")) ev.target.blur();
+    if (ev.target.dataset && ev.target.dataset.view) rememberView(ev.target);
+    if ((ev.target.id === "step-unit" || ev.target.id === "speed")
+        && document.getElementById("btn-play")?.getAttribute("aria-pressed") === "true") {
+      document.getElementById("btn-replay")?.click();
+    }
     if (ev.target.id === "discretize" || ev.target.id === "show-test") {
       if (state.lastMaps) drawBoundary(state.lastMaps);
     }
@@ -558,6 +627,7 @@
 
   htmx.registerExtension("stepwise", {
     init: () => { document.addEventListener("DOMContentLoaded", () => setup(document)); },
+    htmx_finally_request: pointDone,
     htmx_after_swap: () => {
       setup(document);
       const form = document.getElementById("edit-weight");

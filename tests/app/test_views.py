@@ -82,10 +82,10 @@ def test_the_url_setup_round_trips_to_the_same_config() -> None:
     assert parsed == config
 
 
-def test_an_invalid_url_setup_falls_back_to_defaults_and_names_the_field() -> None:
+def test_an_invalid_url_setup_names_its_query_key_and_the_bound_in_words() -> None:
     parsed, error = setup_from_query({"data": "spiral", "lr": "-3"})
     assert parsed == SessionCreate()
-    assert error is not None and "learning_rate" in error
+    assert error is not None and "learning_rate: must be more than 0" in error and "lr=-3" in error
 
 
 def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None:
@@ -96,6 +96,17 @@ def test_a_huge_loss_prints_short_so_the_output_column_keeps_its_width() -> None
     assert loss(0.4567) == "0.457"
     assert loss(-0.1042) == f"{MINUS}0.104" and loss(-0.0001) == "0.000"
     assert loss(None) == "—"
+
+
+def test_eta_keeps_its_significant_digits_and_ticks_are_round() -> None:
+    from engine.printed import rate, tick
+
+    assert rate(0.03) == "0.03" and rate(3.0) == "3" and rate(1.5) == "1.5"
+    assert rate(0.0123456) == "0.0123"  # a schedule's η between the offered values keeps 3 digits
+    assert rate(0.00001) == "1·10⁻⁵" and rate(0.0006) == "6·10⁻⁴"  # not 0.00 at 2 decimals
+    assert rate(None) == "—" and rate(0.0) == "0"
+    ticks = [tick(v) for v in (0, 250, 0.02, 2.5, 1e-4, 25000)]
+    assert ticks == ["0", "250", "0.02", "2.5", "1·10⁻⁴", "2.5·10⁴"]
 
 
 def _roles(view: Any) -> dict[str, list[float]]:

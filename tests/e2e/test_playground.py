@@ -224,6 +224,7 @@ def test_keyboard_shortcuts_step_back_and_reset(page: Any, live_server: str) -> 
     _step(page, "ArrowLeft")
     page.wait_for_function("() => document.querySelector('#c-batch').textContent === '2'")
     assert page.locator("#step-unit").input_value() == "batch"
+    page.once("dialog", lambda dialog: dialog.accept())  # reset asks first
     page.keyboard.press("r")
     page.wait_for_function("() => document.querySelector('#c-batch').textContent === '0'"
                            " && document.querySelector('#c-epoch').textContent === '0'")
