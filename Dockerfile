@@ -14,7 +14,9 @@ WORKDIR /srv/stepwise
 
 # Dependencies first, from pyproject.toml alone, so editing the source does not reinstall them.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+# With the postgres extra, so the same image runs alone (SQLite in /data) or as one of several replicas
+# sharing PostgreSQL (STEPWISE_DATABASE_URL; compose.yaml).
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['postgres']))" \
         > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt

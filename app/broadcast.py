@@ -27,6 +27,7 @@ class Broadcaster:
         self.maps_version = 0
         self.arch_version = 0
         self.closed = False
+        self.moved = False
         self._changed = asyncio.Event()
         self._texts: dict[tuple[int, int], str] = {}
         self._events: dict[tuple[int, int, str], bytes] = {}
@@ -44,9 +45,12 @@ class Broadcaster:
             self.arch_version += 1
         self._wake()
 
-    def close(self) -> None:
-        """The session is gone (deleted): every subscriber wakes up and ends its stream."""
+    def close(self, *, moved: bool = False) -> None:
+        """The session is gone: every subscriber wakes up and ends its stream. Deleted: with a "closed"
+        event (the page stops listening). `moved` (to another process, or this one is stopping): without
+        it, so the page's EventSource reconnects and finds the run where it is now."""
         self.closed = True
+        self.moved = moved
         self._wake()
 
     def _wake(self) -> None:

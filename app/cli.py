@@ -81,11 +81,12 @@ def page_url(host: str, port: int) -> str:
 def check_store() -> None:
     """Open the session store once before serving, so a data directory that cannot be written stops the
     command with one line naming it instead of a traceback from the app factory."""
-    from app.settings import get_settings  # pydantic and sqlite3 only: numpy is still not imported
-    from app.store import STORE_FILE, SQLiteStore, StoreUnavailableError
+    from app import backends  # pydantic, sqlite3 and psycopg only: numpy is still not imported
+    from app.settings import get_settings
+    from app.store import StoreUnavailableError
 
     try:
-        SQLiteStore(get_settings().data_dir / STORE_FILE).close()
+        backends.check(get_settings())
     except StoreUnavailableError as error:
         print(f"stepwise: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from error

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__, access_log, ownership
+from app.backends import Backends
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
@@ -15,7 +16,6 @@ from app.routes import api, api_docs, classes, graph, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
-from app.store import STORE_FILE, SQLiteStore
 from engine import history
 
 
@@ -28,8 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # process-wide, like the memory they bound: every Run made from now on reads them (engine/history.py)
     history.DEFAULT_RUN_BYTES = settings.history_bytes_per_session
     history.SHARED_BUDGET.total_bytes = settings.history_bytes_total
-    store = SQLiteStore(settings.data_dir / STORE_FILE, keep_days=settings.keep_sessions_days)
-    app.state.sessions = SessionManager(settings, store)
+    chosen = Backends(settings)  # SQLite, or PostgreSQL with leases (STEPWISE_DATABASE_URL)
+    store = chosen.store
+    app.state.sessions = SessionManager(settings, store, leases=chosen.leases)
     ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
     sharing.add_sharing(app, store)  # snapshots behind short codes (/s/CODE)
     classes.add_classes(app, store)  # presenting (/p/CODE), classes, hand-ins

@@ -21,6 +21,7 @@ import anyio.to_thread
 from app import frames
 from app.broadcast import Broadcaster
 from app.clock import Clock, MonotonicClock
+from app.leases import Leases, LocalLeases, Play, RunHeldElsewhereError, acquire
 from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets
 from app.play import play_loop
 from app.settings import Settings
@@ -128,9 +129,13 @@ async def _timed(run: Run, work: Callable[[Run], T], inline: bool) -> tuple[T, f
 class SessionManager:
     """Owns every in-memory Session; every engine call goes through `call` (worker thread + lock)."""
 
-    def __init__(self, settings: Settings, store: SessionStore, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, store: SessionStore, clock: Clock | None = None,
+                 leases: Leases | None = None) -> None:
         self.settings = settings
         self.store = store
+        # one process per run when several share a PostgreSQL store (app/leases.py)
+        self.leases: Leases = leases or LocalLeases()
+        self._handovers: set[asyncio.Future[None]] = set()
         self.clock: Clock = clock or MonotonicClock()
         self.sessions: dict[str, Session] = {}
         per_minute = settings.sessions_per_client_per_minute
@@ -156,19 +161,63 @@ class SessionManager:
     async def start(self) -> None:
         self._janitor = asyncio.create_task(self._evict_idle_forever())
         self._monitor = asyncio.create_task(self.monitor.run_forever())
+        loop = asyncio.get_running_loop()
+
+        def hand_over(run_id: str, save: bool) -> None:  # on the event loop
+            task = asyncio.ensure_future(self.hand_over(run_id, save=save))
+            self._handovers.add(task)  # a reference until it is done (asyncio keeps only weak ones)
+            task.add_done_callback(self._handovers.discard)
+
+        def on_release(run_id: str) -> None:  # the bus thread: another process asks for this run
+            loop.call_soon_threadsafe(hand_over, run_id, True)
+
+        def on_lost(run_ids: set[str]) -> None:  # the bus thread: another process took these runs
+            for run_id in run_ids:
+                loop.call_soon_threadsafe(hand_over, run_id, False)
+
+        self.leases.start(on_release, on_lost)
 
     async def shutdown(self) -> None:
-        """Stop every play task and save every session; called from the app's lifespan on exit."""
+        """Stop every play task, save every session and let its lease go (another process plays it on);
+        called from the app's lifespan on exit."""
         for task in (self._janitor, self._monitor):
             if task is not None:
                 task.cancel()
         for session in list(self.sessions.values()):
             async with session.lock:
                 await self._stop_play(session)
-                session.broadcaster.close()
+                session.broadcaster.close(moved=True)
                 await anyio.to_thread.run_sync(self._write, session, session.run)
                 session.gone = "evicted"
+        await anyio.to_thread.run_sync(self.leases.close)
         self.store.close()
+
+    async def hand_over(self, session_id: str, *, save: bool) -> None:
+        """Let a run go to another process (it asked: `save` first; or it already took the lease: this
+        copy is stale and is dropped unsaved). Its streams end without "closed", so pages reconnect and
+        the proxy brings them to the new holder; the lease keeps the play state for it."""
+        session = self.sessions.get(session_id)
+        if session is not None:
+            async with session.lock:
+                if session.gone is not None:
+                    return
+                await self._stop_play(session)
+                if save:
+                    await anyio.to_thread.run_sync(self._write, session, session.run)
+                session.gone = "evicted"
+                session.broadcaster.close(moved=True)
+                if self.sessions.get(session_id) is session:
+                    del self.sessions[session_id]
+        if save:
+            await anyio.to_thread.run_sync(self.leases.release, session_id)
+
+    async def _lease(self, session_id: str) -> Play | None:
+        """This process's lease on the run (app/leases.py), or a 503 when its holder keeps it."""
+        try:
+            return await acquire(self.leases, session_id, anyio.to_thread.run_sync)
+        except RunHeldElsewhereError as error:
+            raise SessionError(503, {"field": None, "message": "this run is busy on another server process; "
+                                     "try again in a few seconds"}) from error
 
     # ---- lookup and creation ---------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
@@ -177,8 +226,10 @@ class SessionManager:
             raise SessionError(404, "unknown session")
         session = self.sessions.get(session_id)
         if session is None:
+            play = await self._lease(session_id)
             document = await anyio.to_thread.run_sync(self.store.load, session_id)
             if document is None:
+                await anyio.to_thread.run_sync(self.leases.release, session_id)
                 raise SessionError(404, "unknown session")
             if session_id in self._deleted:  # deleted while this request read the store
                 raise SessionError(404, "unknown session")
@@ -194,6 +245,9 @@ class SessionManager:
                 session = self.sessions.setdefault(session_id, loaded)
                 if session is loaded:
                     await self._publish(session, arch=True)
+                    if play is not None:  # it was playing in a process that stopped or died
+                        with contextlib.suppress(SessionError):
+                            await self.play(session, str(play["unit"]), float(play["speed"]))
         session.last_used = self.clock.time()
         return session
 
@@ -204,6 +258,7 @@ class SessionManager:
         await self._make_room()
         run = await anyio.to_thread.run_sync(build, limiter=self._building)
         session = Session(secrets.token_urlsafe(24), run, last_used=self.clock.time())
+        await anyio.to_thread.run_sync(self.leases.take, session.id)  # a new id: nobody else holds it
         self.sessions[session.id] = session
         await self._publish(session, arch=True)
         await self.save(session)
@@ -231,6 +286,7 @@ class SessionManager:
             session.broadcaster.close()
             if self.sessions.get(session_id) is session:
                 del self.sessions[session_id]
+            await anyio.to_thread.run_sync(self.leases.release, session_id)
 
     async def _make_room(self) -> None:
         """Evict the least recently used idle session when memory is full; 429 when none can go."""
@@ -256,6 +312,7 @@ class SessionManager:
             session.gone = "evicted"
             if self.sessions.get(session.id) is session:
                 del self.sessions[session.id]
+            await anyio.to_thread.run_sync(self.leases.release, session.id)
             return True
 
     async def _evict_idle_forever(self) -> None:
@@ -412,11 +469,14 @@ class SessionManager:
             session.play_unit, session.play_speed = unit, speed
             session.tick_seconds = math.inf  # another unit or speed: measure a tick again before inlining
             session.play_task = asyncio.create_task(play_loop(session, self))
+            play = {"unit": unit, "speed": speed}
+            await anyio.to_thread.run_sync(self.leases.note_play, session.id, play)
 
     async def pause(self, session: Session) -> None:
         async with session.lock:
             self._check_present(session)
             await self._stop_play(session)
+            await anyio.to_thread.run_sync(self.leases.note_play, session.id, None)
         await self._publish(session)
         await self.save(session)
 

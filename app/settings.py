@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # Saved sessions untouched this long are deleted (app/store.py; never-trained ones after a day).
     keep_sessions_days: float = Field(default=30.0, gt=0)
     save_interval_seconds: float = Field(default=5.0, gt=0)
+    # Several processes (docs/scaling.md): a PostgreSQL URL (postgresql://user:password@host/db) makes it
+    # the shared store instead of the SQLite file in data_dir, and a run is owned by one process at a
+    # time through a lease (app/leases.py) renewed every lease_seconds / 4; a process that dies loses
+    # its runs to the others after at most lease_seconds.
+    database_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")
+    lease_seconds: float = Field(default=10.0, ge=1.0)
     stream_max_fps: float = Field(default=20.0, gt=0, le=60)
     stream_maps_fps: float = Field(default=4.0, gt=0, le=20)
     stream_ping_seconds: float = Field(default=15.0, gt=0)

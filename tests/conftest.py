@@ -176,3 +176,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if e2e_dir in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL for the whole session (tests/pg_server.py); skipped where Debian's binaries are
+    missing, a failure under CI=true."""
+    from tests.pg_server import PostgresServer, missing
+
+    reason = missing()
+    if reason is not None:
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Run a test once against each store: the embedded SQLite and a real PostgreSQL."""
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def store_settings(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings keywords that select `store_kind`: SQLite in tmp_path, or a fresh PostgreSQL database."""
+    if store_kind == "sqlite":
+        return {"data_dir": tmp_path}
+    server = request.getfixturevalue("postgres_server")
+    return {"data_dir": tmp_path, "database_url": server.database()}

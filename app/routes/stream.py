@@ -84,7 +84,8 @@ async def frames_for(
                 event = "frame"
             if loop.time() >= ends_at:
                 return  # no "closed" event: the EventSource reconnects and starts from a snapshot
-        yield ServerSentEvent("{}", event="closed")
+        if not b.moved:  # moved: the EventSource reconnects to wherever the run is now
+            yield ServerSentEvent("{}", event="closed")
     finally:
         s.subscribers -= 1
         release()
