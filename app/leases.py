@@ -32,6 +32,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
+# on the answer that creates a run: HAProxy's stick table learns from it which process holds the run
+# (deploy/haproxy.cfg `stick store-response`) and strips it
+RUN_HEADER = "X-Stepwise-Run"
 POLL_SECONDS = 0.1  # how often a waiting request looks whether the lease came free
 
 Play = dict[str, Any]

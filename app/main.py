@@ -60,9 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """200 {"status": "ok"}; 503 {"status": "degraded", "detail": ...} while saves fail (a full or
         read-only disk), so a container's health check and a load balancer see it."""
         problem = app.state.sessions.store_error
+        process = app.state.sessions.leases.holder  # which process answered (behind a proxy)
         if problem is None:
-            return JSONResponse({"status": "ok", "version": __version__})
-        return JSONResponse({"status": "degraded", "version": __version__,
+            return JSONResponse({"status": "ok", "version": __version__, "process": process})
+        return JSONResponse({"status": "degraded", "version": __version__, "process": process,
                              "detail": "sessions cannot be saved to disk; changes are kept in memory"},
                             status_code=503)
 

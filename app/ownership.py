@@ -26,6 +26,7 @@ import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.leases import RUN_HEADER
 from app.sessions import SessionError
 from app.store import RecordStore
 
@@ -164,4 +165,5 @@ async def create_owned(request: Request, response: Response, build: Any, key: st
     session = await request.app.state.sessions.create(build, client)
     await owners(request).claim(session.id, key)
     remember_key(request, response, key)
+    response.headers[RUN_HEADER] = session.id  # a proxy in front learns the run's process (deploy/)
     return session

@@ -274,13 +274,15 @@ class PostgresLeases:
         self.bus.start()
 
     def renew(self) -> None:
+        with self._lock:  # only runs whose lease row was written before this renewal can be lost by it
+            before = set(self._held)
         rows = self._execute("UPDATE leases SET expires_at = now() + make_interval(secs => %s)"
                              " WHERE holder = %s AND expires_at > now() RETURNING run_id",
                              (self.seconds, self.holder))
         kept = {str(row[0]) for row in rows}
         with self._lock:
-            lost = self._held - kept
-            self._held &= kept
+            lost = (before - kept) & self._held
+            self._held -= lost
         if lost:
             log.warning("lost the lease of %d run(s) to another process; letting them go", len(lost))
             self._on_lost(lost)
