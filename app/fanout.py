@@ -87,7 +87,8 @@ class Bus:
                                 self._safely(callback, message.payload)
                             if self._stop.is_set():
                                 break
-                        self._run_periodic()
+                        if not self._stop.is_set():  # closing: a renewal now would find no lease
+                            self._run_periodic()
             except psycopg.Error as error:
                 log.warning("lost the database connection for messages (%s); reconnecting", error)
                 self._stop.wait(RECONNECT_SECONDS)

@@ -29,7 +29,7 @@ session manager which runs it lost, and it lets them go.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 # on the answer that creates a run: HAProxy's stick table learns from it which process holds the run
@@ -101,3 +101,25 @@ async def acquire(leases: Leases, run_id: str, to_thread: Callable[..., Any]) ->
         if loop.time() >= deadline:
             raise RunHeldElsewhereError(run_id)
         await asyncio.sleep(POLL_SECONDS)
+
+
+def on_this_loop(hand_over: Callable[..., Awaitable[None]], tasks: set[asyncio.Future[None]]
+                 ) -> tuple[Callable[[str], None], Callable[[set[str]], None]]:
+    """The two callbacks of `Leases.start` (called on the bus thread) as `hand_over(run_id, save=...)`
+    tasks on the running event loop: asked for a run, save it first; lost one, drop it unsaved.
+    `tasks` keeps a reference to each until it is done (asyncio keeps only weak ones)."""
+    loop = asyncio.get_running_loop()
+
+    def spawn(run_id: str, save: bool) -> None:
+        task = asyncio.ensure_future(hand_over(run_id, save=save))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def on_release(run_id: str) -> None:
+        loop.call_soon_threadsafe(spawn, run_id, True)
+
+    def on_lost(run_ids: set[str]) -> None:
+        for run_id in run_ids:
+            loop.call_soon_threadsafe(spawn, run_id, False)
+
+    return on_release, on_lost

@@ -21,7 +21,7 @@ import anyio.to_thread
 from app import frames
 from app.broadcast import Broadcaster
 from app.clock import Clock, MonotonicClock
-from app.leases import Leases, LocalLeases, Play, RunHeldElsewhereError, acquire
+from app.leases import Leases, LocalLeases, Play, RunHeldElsewhereError, acquire, on_this_loop
 from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets
 from app.play import play_loop
 from app.settings import Settings
@@ -161,21 +161,8 @@ class SessionManager:
     async def start(self) -> None:
         self._janitor = asyncio.create_task(self._evict_idle_forever())
         self._monitor = asyncio.create_task(self.monitor.run_forever())
-        loop = asyncio.get_running_loop()
-
-        def hand_over(run_id: str, save: bool) -> None:  # on the event loop
-            task = asyncio.ensure_future(self.hand_over(run_id, save=save))
-            self._handovers.add(task)  # a reference until it is done (asyncio keeps only weak ones)
-            task.add_done_callback(self._handovers.discard)
-
-        def on_release(run_id: str) -> None:  # the bus thread: another process asks for this run
-            loop.call_soon_threadsafe(hand_over, run_id, True)
-
-        def on_lost(run_ids: set[str]) -> None:  # the bus thread: another process took these runs
-            for run_id in run_ids:
-                loop.call_soon_threadsafe(hand_over, run_id, False)
-
-        self.leases.start(on_release, on_lost)
+        # another process asks for a run of ours, or took one: hand it over on this loop
+        self.leases.start(*on_this_loop(self.hand_over, self._handovers))
 
     async def shutdown(self) -> None:
         """Stop every play task, save every session and let its lease go (another process plays it on);

@@ -44,8 +44,8 @@ def test_a_run_asked_for_on_another_process_is_handed_over_with_every_manual_ste
 
         reader = threading.Thread(target=follow)
         reader.start()
-        wait_until(lambda: names == [] and a.app.state.sessions.sessions[sid].subscribers == 1,  # type: ignore[attr-defined]
-                   "the stream to open")
+        manager = a.app.state.sessions  # type: ignore[attr-defined]
+        wait_until(lambda: manager.sessions[sid].subscribers == 1, "the stream to open")
         # B is asked for the run A holds: A saves it and lets go, B takes it over
         assert b.get(f"/api/sessions/{sid}/export").json() == exported
         reader.join(timeout=30)
