@@ -124,6 +124,14 @@ class Snapshot:
         are shared)."""
         return int(self.params.nbytes + self.optimizer.nbytes) + SNAPSHOT_OVERHEAD_BYTES
 
+    def parameters(self) -> list[Any]:
+        """The (weights, bias) per layer (copies), as Network.get_params gives them."""
+        return list(unflatten(self.params, self.params_layout))
+
+    def optimizer_state(self) -> Any:
+        """The optimiser's state tree, as Optimizer.get_state gives it (copies)."""
+        return unflatten(self.optimizer, self.optimizer_layout)
+
 
 class HistoryBudget:
     """Bytes of history every History using this budget may hold together (thread-safe: runs step in

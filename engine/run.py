@@ -349,7 +349,7 @@ class Run:
         names = [layer.activation_name for layer in self.network.layers]
         sequence = TeachingSequence(trace, new_params, self.network.derivative, names,
                                     self.config.output_unit)
-        self._in_batch = BatchInProgress(sequence, snapshots.params_of(self.history.top), new_state)
+        self._in_batch = BatchInProgress(sequence, self.history.top.parameters(), new_state)
         return True
 
     def _goto(self, cursor: int) -> None:
@@ -496,10 +496,10 @@ class Run:
     # ---- the current point, for export and import (engine/serialize.py) --------------------------------
     def current_point_params(self) -> Params:
         """Parameters at the newest history point (the batch start when a batch is in progress)."""
-        return snapshots.params_of(self.history.top)
+        return self.history.top.parameters()
 
     def current_point_optimizer(self) -> Any:
-        return snapshots.optimizer_state_of(self.history.top)
+        return self.history.top.optimizer_state()
 
     def load_point(self, point: Snapshot, *, cursor: int | None, step_id: int,
                    metrics: Sequence[Metrics], diverged: Divergence | None) -> None:
