@@ -12,7 +12,8 @@ from app.backends import Backends
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
-from app.routes import api, api_docs, classes, graph, pages, sharing, stream
+from app.progress import ProgressBook
+from app.routes import api, api_docs, classes, graph, lessons, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
     app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
+    # the lessons of lessons/ (a refused file is listed on /lessons with its line), progress by run
+    app.state.lessons = lessons.load_library(settings)
+    app.state.lesson_progress = ProgressBook()
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)
 
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # --- routers: one include_router line per routes/ module ---
     app.include_router(pages.router)
     app.include_router(graph.router)
+    app.include_router(lessons.router)
     app.include_router(api.router)
     app.include_router(sharing.router)
     app.include_router(classes.router)

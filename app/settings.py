@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Field(default_factory=_default_data_dir)
     templates_dir: Path = ROOT / "templates"
+    lessons_dir: Path = ROOT / "lessons"  # the built-in lessons (app/lessons.py); uploads go to data_dir
     static_dir: Path = ROOT / "static"
 
     # Caps (issue 6): past one of these the API answers 429 or 422 and nothing is lost.

@@ -1,0 +1,198 @@
+"""Lessons in the page: the list (/lessons), uploading a lesson file, opening one as a run, and the player
+panel beside the network (/ui/{sid}/lesson...): step list, "Set up for me", the current task and its check.
+
+The lessons come from app/lessons.py (loaded at startup into app.state.lessons); checks from app/tasks.py,
+always on the server, from the run as it is when the student presses Check. Progress is kept with the
+run (app/progress.py). The playground around the panel is the normal one and stays fully live.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app import convert, lessons, tasks
+from app.lessons import Lesson, LessonError, Library
+from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
+from app.progress import Progress, ProgressBook
+from app.routes.api import Current, Manager
+from app.routes.pages import _render_page
+from app.schemas import ConfigPatch
+from app.sessions import SessionError
+from app.settings import Settings
+from app.urlstate import setup_query
+
+router = APIRouter(tags=["lessons"], include_in_schema=False)
+
+MAX_UPLOADED = 200  # lessons a running server accepts by upload (each at most lessons.MAX_LESSON_BYTES)
+UPLOADED_DIR = "lessons"  # under the data dir: uploaded lessons survive a restart
+
+
+def load_library(settings: Settings) -> Library:
+    """The lessons of the repository's lessons/ and those uploaded before (data dir); refused files are
+    kept in Library.refused and shown on /lessons."""
+    built_in = lessons.load_dir(settings.lessons_dir)
+    uploaded = lessons.load_dir(settings.data_dir / UPLOADED_DIR)
+    merged = {**uploaded.lessons, **built_in.lessons}  # a built-in lesson's name cannot be taken
+    return Library(merged, built_in.refused + uploaded.refused)
+
+
+def library(request: Request) -> Library:
+    found: Library = request.app.state.lessons
+    return found
+
+
+def book(request: Request) -> ProgressBook:
+    found: ProgressBook = request.app.state.lesson_progress
+    return found
+
+
+def _fragment(text: str, status: int, css: str = "error-text") -> HTMLResponse:
+    return HTMLResponse(f'<span class="{css}" role="status">{escape(text)}</span>', status_code=status)
+
+
+def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, context,
+                                                                          status_code=status)
+    return response
+
+
+@router.get("/lessons", response_class=HTMLResponse)
+async def lesson_list(request: Request) -> HTMLResponse:
+    """Every lesson in order, the files refused at startup (file, line, reason) and the upload form."""
+    found = library(request)
+    return _render(request, "lessons.html", {"lessons": found.ordered(), "refused": found.refused,
+                                             "max_kb": lessons.MAX_LESSON_BYTES // 1024,
+                                             "active_page": "lessons"})
+
+
+@router.post("/lessons/upload", response_class=HTMLResponse)
+async def upload(request: Request, file: UploadFile) -> Response:
+    """A teacher's lesson file, checked as the ones loaded at startup: 413 when too large, 422 with the
+    file's name, line and reason when invalid, 409 when the name is taken; 201 with a link when added."""
+    name = file.filename or "lesson.yaml"
+    data = await file.read(lessons.MAX_LESSON_BYTES + 1)
+    if len(data) > lessons.MAX_LESSON_BYTES:
+        return _fragment(f"Not added: {name} is larger than {lessons.MAX_LESSON_BYTES // 1024} kB.", 413)
+    try:
+        slug = lessons.slug_for(name)
+        lesson = lessons.parse(data, name)
+    except LessonError as error:
+        return _fragment(f"Not added: {error}", 422)
+    except ValueError as error:
+        return _fragment(f"Not added: {name}: {error}", 422)
+    found = library(request)
+    if slug in found.lessons:
+        return _fragment(f"Not added: a lesson named {slug} exists already; rename the file.", 409)
+    if len(found.lessons) >= MAX_UPLOADED:
+        return _fragment(f"Not added: this server holds at most {MAX_UPLOADED} lessons.", 409)
+    settings: Settings = request.app.state.settings
+    folder = settings.data_dir / UPLOADED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{slug}.yaml").write_bytes(data)
+    request.app.state.lessons = found.with_lesson(slug, lesson)
+    return HTMLResponse(f'<span class="ok-text" role="status">Added: <a href="/lessons/{escape(slug)}">'
+                        f'{escape(lesson.title)}</a></span>', status_code=201)
+
+
+@router.get("/lessons/{slug}")
+async def open_lesson(request: Request, slug: str, sessions: Manager) -> Response:
+    """A new run set up as the lesson's first step, with the lesson's panel; the browser goes to it.
+    An unknown lesson: the list, 404, saying so."""
+    found = library(request)
+    lesson = found.lessons.get(slug)
+    if lesson is None:
+        return _render(request, "lessons.html", {"lessons": found.ordered(), "refused": found.refused,
+                                                 "max_kb": lessons.MAX_LESSON_BYTES // 1024,
+                                                 "missing": f"There is no lesson named “{slug[:60]}”.",
+                                                 "active_page": "lessons"}, status=404)
+    setup = lessons.step_setup(lesson, 0)
+    convert.check_caps(setup, sessions.settings)
+    redirect = RedirectResponse("/", status_code=303)
+    made = await create_owned(request, redirect, lambda: convert.built(setup), await key_for_new_run(request))
+    book(request).start(made.id, slug)
+    redirect.headers["location"] = f"/?{setup_query(setup)}&{urlencode({'session': made.id})}"
+    return redirect
+
+
+def _progress(request: Request, session_id: str) -> tuple[Lesson, Progress] | None:
+    progress = book(request).get(session_id)
+    if progress is None:
+        return None
+    lesson = library(request).lessons.get(progress.slug)
+    return (lesson, progress) if lesson is not None else None
+
+
+def _panel(request: Request, sid: str, lesson: Lesson, progress: Progress, *, oob: bool = False,
+           verdict: tasks.Verdict | None = None) -> HTMLResponse:
+    step = lesson.steps[progress.step]
+    task = step.task
+    context = {"sid": sid, "lesson": lesson, "panels": lessons.PANELS, "progress": progress, "step": step,
+               "task": task,
+               "index": progress.step, "count": len(lesson.steps), "verdict": verdict, "oob": oob,
+               "tasks_total": sum(1 for s in lesson.steps if s.task is not None),
+               "kind": task.kind if task is not None else None}
+    return _render(request, "partials/lesson.html", context)
+
+
+@router.get("/ui/{session_id}/lesson", response_class=HTMLResponse)
+async def panel(request: Request, session_id: str) -> HTMLResponse:
+    """The lesson panel of this run, or nothing (a run without a lesson, or someone else's)."""
+    found = _progress(request, session_id)
+    if found is None or not await is_owner(request, session_id):
+        return HTMLResponse("")
+    return _panel(request, session_id, *found)
+
+
+def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress]:
+    found = _progress(request, session_id)
+    if found is None:
+        raise SessionError(409, {"field": "lesson", "message": "this run is not following a lesson"})
+    return found
+
+
+@router.post("/ui/{session_id}/lesson/step", response_class=HTMLResponse, dependencies=[OwnerOnly])
+async def go_to_step(request: Request, s: Current, step: Annotated[int, Form(ge=1, le=lessons.MAX_STEPS)]
+                     ) -> HTMLResponse:
+    """Show step `step` (counted from 1) of the lesson; the run is not touched."""
+    lesson, progress = _owned_progress(request, s.id)
+    if step > len(lesson.steps):
+        raise SessionError(422, {"field": "step", "message": f"this lesson has {len(lesson.steps)} steps"})
+    progress.step = step - 1
+    return _panel(request, s.id, lesson, progress)
+
+
+@router.post("/ui/{session_id}/lesson/setup", response_class=HTMLResponse, dependencies=[OwnerOnly])
+async def set_up(request: Request, s: Current, sessions: Manager) -> Response:
+    """"Set up for me": the current step's whole setup (the lesson's, with the step's own over it) becomes
+    the run's, from a fresh start; answered with the page (the panel stays, it is outside #page)."""
+    lesson, progress = _owned_progress(request, s.id)
+    setup = lessons.step_setup(lesson, progress.step)
+    patch = ConfigPatch.model_validate(setup.model_dump())
+    await sessions.pause(s)
+    await sessions.replace(s, lambda run: convert.rebuilt(run, patch, sessions.settings))
+    response = await _render_page(request, sessions, s)
+    response.headers["HX-Retarget"] = "#page"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@router.post("/ui/{session_id}/lesson/check", response_class=HTMLResponse, dependencies=[OwnerOnly])
+async def check(request: Request, s: Current, sessions: Manager,
+                answer: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
+    """Check the current step's task against the run as it is now; the whole panel comes back with the
+    verdict (a solved step is ticked in the step list). 422 when the answer cannot be read."""
+    lesson, progress = _owned_progress(request, s.id)
+    task = lesson.steps[progress.step].task
+    if task is None:
+        raise SessionError(409, {"field": "answer", "message": "this step has no task to check"})
+    try:
+        verdict = await sessions.read(s, lambda run: tasks.check(task, run, answer))
+    except tasks.AnswerError as error:
+        return _fragment(f"Not checked: {error}", 422)
+    progress.attempt(progress.step, verdict.solved)
+    return _panel(request, s.id, lesson, progress, verdict=verdict)
