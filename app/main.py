@@ -9,11 +9,12 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__, access_log, ownership
 from app.backends import Backends
+from app.compare import Comparisons
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
 from app.progress import ProgressBook
-from app.routes import api, api_docs, classes, graph, lessons, pages, sharing, stream
+from app.routes import api, api_docs, classes, compare, graph, lessons, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the lessons of lessons/ (a refused file is listed on /lessons with its line), progress by run
     app.state.lessons = lessons.load_library(settings)
     app.state.lesson_progress = ProgressBook()
+    app.state.comparisons = Comparisons()  # runs pinned side by side (app/compare.py)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(graph.router)
     app.include_router(lessons.router)
+    app.include_router(compare.router)
     app.include_router(api.router)
     app.include_router(sharing.router)
     app.include_router(classes.router)

@@ -1,0 +1,92 @@
+"""Compare runs (app/compare.py): pin a run and start a copy from the same data and initial weights, then
+/compare/{id} shows every run of the comparison: loss curves overlaid, boundaries side by side, a table."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app import compare, convert
+from app.compare import Comparisons
+from app.ownership import OwnerOnly, create_owned, key_for_new_run
+from app.progress import ProgressBook
+from app.routes.api import Current, Manager
+from app.sessions import SessionError, SessionManager
+
+router = APIRouter(tags=["compare"], include_in_schema=False)
+
+
+def comparisons(request: Request) -> Comparisons:
+    found: Comparisons = request.app.state.comparisons
+    return found
+
+
+@router.post("/ui/{session_id}/compare/pin", dependencies=[OwnerOnly])
+async def pin(request: Request, s: Current, sessions: Manager) -> Response:
+    """Pin this run (run 1 of a new comparison, or its place in the one it is in) and start a copy of it
+    from epoch 0: same setup, data and initial weights. The browser goes to the copy, where the student
+    changes one thing; a lesson followed here carries on there. 409 when the comparison holds 4 runs."""
+    found = comparisons(request).pin(s.id)
+    if len(found.sessions) >= compare.MAX_RUNS:
+        raise SessionError(409, {"field": "compare", "message": "a comparison holds up to "
+                                 f"{compare.MAX_RUNS} runs; open it and compare these"})
+    copy = await sessions.read(s, compare.copy_from_start)
+    answer = Response(status_code=204)
+    made = await create_owned(request, answer, lambda: copy, await key_for_new_run(request))
+    comparisons(request).add(found, made.id)
+    progress_book: ProgressBook = request.app.state.lesson_progress
+    followed = progress_book.get(s.id)
+    if followed is not None:
+        carried = progress_book.start(made.id, followed.slug)
+        carried.step, carried.solved = followed.step, set(followed.solved)
+    answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
+    return answer
+
+
+@router.get("/ui/{session_id}/compare", response_class=HTMLResponse)
+async def link(request: Request, session_id: str) -> HTMLResponse:
+    """A link to this run's comparison, or nothing when it is in none."""
+    found = comparisons(request).of(session_id)
+    if found is None:
+        return HTMLResponse("")
+    return HTMLResponse(f'<a class="button small" id="compare-link" href="/compare/{found.id}">'
+                        f'compare {len(found.sessions)} runs</a>')
+
+
+async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
+    found = comparisons(request).get(comparison_id)
+    if found is None:
+        raise SessionError(404, {"field": "comparison", "message": "no such comparison (they last as long "
+                                 "as the server runs)"})
+    sessions: SessionManager = request.app.state.sessions
+    measured = []
+    for session_id in found.sessions:
+        try:
+            session = await sessions.get(session_id)
+        except SessionError:
+            continue  # a run that expired: the others are still compared
+        measured.append((session_id, await sessions.read(
+            session, lambda run: compare.measure(run, convert.config_dict(run)))))
+    if not measured:
+        raise SessionError(404, {"field": "comparison",
+                                 "message": "the runs of this comparison have expired"})
+    return {"cid": comparison_id, "gone": len(found.sessions) - len(measured), "max_runs": compare.MAX_RUNS,
+            **compare.view(measured)}
+
+
+@router.get("/compare/{comparison_id}", response_class=HTMLResponse)
+async def page(request: Request, comparison_id: str) -> HTMLResponse:
+    context = {**await _context(request, comparison_id), "active_page": "compare"}
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "compare.html", context)
+    return response
+
+
+@router.get("/compare/{comparison_id}/body", response_class=HTMLResponse)
+async def body(request: Request, comparison_id: str) -> HTMLResponse:
+    """The comparison now (the page fetches it every 2 s while runs train)."""
+    context = await _context(request, comparison_id)
+    html = request.app.state.templates.get_template("partials/compare_body.html").render(context)
+    return HTMLResponse(html)
