@@ -44,8 +44,11 @@ def choose(page: Any, option: str) -> None:
 
 
 def check(page: Any) -> str:
+    """Press Check and wait for the new panel's verdict (the old one is marked, the answer replaces it)."""
+    page.locator("#lesson-verdict").evaluate("e => e.dataset.stale = '1'")
     page.locator("#lesson-check").click()
-    page.wait_for_selector("#lesson-verdict.solved, #lesson-verdict.unsolved", timeout=POLL_MS)
+    fresh = "#lesson-verdict:not([data-stale])"
+    page.wait_for_selector(f"{fresh}.solved, {fresh}.unsolved", timeout=POLL_MS)
     text: str = page.locator("#lesson-verdict").inner_text()
     return text
 
@@ -137,9 +140,9 @@ def test_comparing_two_runs_shows_both_curves_and_the_table(page: Any, live_serv
     page.wait_for_function(f"() => document.querySelector('#page')?.dataset.session !== '{first}'",
                            timeout=POLL_MS)
     assert page.locator("#c-epoch").inner_text() == "0"  # the copy starts from the start
+    page.locator("#page").evaluate("e => e.dataset.stale = '1'")
     page.locator('select[name="learning_rate"]').select_option("0.3")
-    page.wait_for_function("() => document.querySelector('select[name=learning_rate]').value === '0.3'",
-                           timeout=POLL_MS)
+    page.wait_for_selector("#page:not([data-stale])", timeout=POLL_MS)  # the setup's answer is in
     page.locator("#step-unit").select_option("epoch")
     for _ in range(3):
         page.locator("#btn-step").click()
