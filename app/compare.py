@@ -168,7 +168,7 @@ def _curves(series: list[list[tuple[float, float, float]]]) -> dict[str, Any]:
               "test": " ".join(xy(e, b) for e, _, b in points if np.isfinite(b)),
               "colour": RUN_COLOURS[i], "number": i + 1} for i, points in enumerate(series)]
     return {"lines": lines, "width": CHART_W, "height": CHART_H, "pad": PAD,
-            "top": printed.loss(top), "right": f"{right:.4g}"}
+            "top": printed.loss(top), "right": f"{right:.3g}"}
 
 
 def view(runs: list[tuple[str, Measured]]) -> dict[str, Any]:

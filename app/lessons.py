@@ -155,7 +155,7 @@ class Step(Strict):
     title: str = Field(min_length=1, max_length=120)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     look: Panel | None = Field(default=None, description="the panel to look at")
-    use: str | None = Field(default=None, max_length=120, description="the control to use, in words")
+    use: str | None = Field(default=None, max_length=200, description="the control to use, in words")
     setup: ConfigPatch | None = Field(default=None, description="merged over the lesson's setup")
     link: str | None = Field(default=None, max_length=500, description="a page of this site, say /graph?...")
     task: Task | None = None

@@ -25,7 +25,8 @@ Activation = Literal[
 OutputUnit = Literal["tanh_mse", "sigmoid_bce", "softmax_ce", "linear_mse", "linear_l1", "gaussian_nll"]
 Feature = Literal["x1", "x2", "x1_sq", "x2_sq", "x1_x2", "sin_x1", "sin_x2"]
 DatasetName = Literal[
-    "circle", "xor", "gauss", "spiral", "blobs", "spiral_k", "plane", "multi_gauss", "custom"
+    "circle", "xor", "gauss", "spiral", "blobs", "spiral_k", "plane", "multi_gauss", "curve",
+    "curve_outliers", "custom"
 ]
 Init = Literal["uniform", "xavier", "he"]
 StepUnit = Literal["micro", "sample", "batch", "epoch"]

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import vocabulary
+from engine import curve, vocabulary
 from engine.errors import SetupError
 
 # Class names, whatever brings them (a CSV's labels, an imported run): at most MAX_CLASSES classes (the
@@ -236,6 +236,8 @@ def _generate(config: DataConfig, rng: np.random.Generator) -> tuple[NDArray, ND
         return _blobs(rng, n, noise, config.classes)
     if config.name == "spiral_k":
         return _arms(rng, n, noise, config.classes)
+    if config.name in curve.CURVE_SETS:
+        return curve.generate(rng, n, noise, outliers=config.name == "curve_outliers")
     return _regression(rng, n, noise, config.name)
 
 

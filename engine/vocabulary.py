@@ -184,6 +184,11 @@ DATASETS = _by_name(
     DatasetTerm("spiral_k", "3 spirals", "several spiral arms (softmax output)", "classes"),
     DatasetTerm("plane", "plane", "regression: the value grows along x₁ + x₂", "regression"),
     DatasetTerm("multi_gauss", "bumps", "regression: six bumps of alternating sign", "regression"),
+    DatasetTerm("curve", "curve", "regression on one input: y = f(x₁) + noise (shown as a curve in lessons)",
+                "regression"),
+    DatasetTerm("curve_outliers", "outliers",
+                "regression on one input with 8 % of the points far above the curve (mean vs median)",
+                "regression"),
 )
 CUSTOM_DATASET = "custom"
 

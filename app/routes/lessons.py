@@ -15,16 +15,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app import convert, lessons, tasks
+from app import convert, curve_view, lessons, tasks
 from app.lessons import Lesson, LessonError, Library
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
 from app.progress import Progress, ProgressBook
 from app.routes.api import Current, Manager
 from app.routes.pages import _render_page
 from app.schemas import ConfigPatch
-from app.sessions import SessionError
+from app.sessions import Session, SessionError, SessionManager
 from app.settings import Settings
 from app.urlstate import setup_query
+from engine.stepper import Run
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
 
@@ -127,11 +128,15 @@ def _progress(request: Request, session_id: str) -> tuple[Lesson, Progress] | No
     return (lesson, progress) if lesson is not None else None
 
 
-def _panel(request: Request, sid: str, lesson: Lesson, progress: Progress, *, oob: bool = False,
-           verdict: tasks.Verdict | None = None) -> HTMLResponse:
+async def _panel(request: Request, session: Session, lesson: Lesson, progress: Progress, *, oob: bool = False,
+                 verdict: tasks.Verdict | None = None) -> HTMLResponse:
+    """The panel for the lesson's current step; with the 1-D view when the run's data is a curve."""
     step = lesson.steps[progress.step]
     task = step.task
-    context = {"sid": sid, "lesson": lesson, "panels": lessons.PANELS, "progress": progress, "step": step,
+    sessions: SessionManager = request.app.state.sessions
+    sid = session.id
+    context = {"sid": sid, "curve": await sessions.read(session, curve_view.shows_curve), "lesson": lesson,
+               "panels": lessons.PANELS, "progress": progress, "step": step,
                "task": task,
                "index": progress.step, "count": len(lesson.steps), "verdict": verdict, "oob": oob,
                "tasks_total": sum(1 for s in lesson.steps if s.task is not None),
@@ -145,7 +150,8 @@ async def panel(request: Request, session_id: str) -> HTMLResponse:
     found = _progress(request, session_id)
     if found is None or not await is_owner(request, session_id):
         return HTMLResponse("")
-    return _panel(request, session_id, *found)
+    sessions: SessionManager = request.app.state.sessions
+    return await _panel(request, await sessions.get(session_id), *found)
 
 
 def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress]:
@@ -163,7 +169,7 @@ async def go_to_step(request: Request, s: Current, step: Annotated[int, Form(ge=
     if step > len(lesson.steps):
         raise SessionError(422, {"field": "step", "message": f"this lesson has {len(lesson.steps)} steps"})
     progress.step = step - 1
-    return _panel(request, s.id, lesson, progress)
+    return await _panel(request, s, lesson, progress)
 
 
 @router.post("/ui/{session_id}/lesson/setup", response_class=HTMLResponse, dependencies=[OwnerOnly])
@@ -175,7 +181,11 @@ async def set_up(request: Request, s: Current, sessions: Manager) -> Response:
     patch = ConfigPatch.model_validate(setup.model_dump())
     await sessions.pause(s)
     await sessions.replace(s, lambda run: convert.rebuilt(run, patch, sessions.settings))
-    response = await _render_page(request, sessions, s)
+    page = await _render_page(request, sessions, s)
+    # the panel comes along out of band: a curve dataset brings the 1-D view into it, another takes it away
+    panel_html = (await _panel(request, s, lesson, progress, oob=True)).body
+    response = HTMLResponse(bytes(page.body) + bytes(panel_html))
+    response.headers["HX-Replace-Url"] = page.headers["HX-Replace-Url"]
     response.headers["HX-Retarget"] = "#page"
     response.headers["HX-Reswap"] = "outerHTML"
     return response
@@ -195,4 +205,13 @@ async def check(request: Request, s: Current, sessions: Manager,
     except tasks.AnswerError as error:
         return _fragment(f"Not checked: {error}", 422)
     progress.attempt(progress.step, verdict.solved)
-    return _panel(request, s.id, lesson, progress, verdict=verdict)
+    return await _panel(request, s, lesson, progress, verdict=verdict)
+
+
+@router.get("/ui/{session_id}/curve", response_class=HTMLResponse)
+async def curve(request: Request, s: Current, sessions: Manager) -> HTMLResponse:
+    """The 1-D regression view of the run (engine/curve.py), or nothing when its data is not a curve."""
+    def look(run: Run) -> dict[str, Any] | None:
+        return curve_view.curve_context(run) if curve_view.shows_curve(run) else None
+    shown = await sessions.read(s, look)
+    return _render(request, "partials/lesson_curve.html", {"sid": s.id, "curve": shown})

@@ -498,7 +498,8 @@
   const KEYS = { " ": "btn-play", ArrowRight: "btn-step", ArrowLeft: "btn-back", r: "btn-reset" };
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (ev.target.closest && ev.target.closest("input, select, textarea, [contenteditable]")) return;
+    // keys typed in the lesson panel are its own (space on its Check button checks, it does not play)
+    if (ev.target.closest && ev.target.closest("input, select, textarea, [contenteditable], #lesson-panel")) return;
     const id = KEYS[ev.key];
     if (!id) return;
     const button = document.getElementById(id);

@@ -58,6 +58,14 @@ def solved(page: Any) -> None:
     assert "solved" in (verdict.get_attribute("class") or ""), verdict.inner_text()
 
 
+def curve_height(page: Any) -> float:
+    """How high the fitted curve is drawn, on average (SVG y grows downwards: minus the mean y)."""
+    height: float = page.evaluate(
+        "() => { const ys = document.querySelector('#curve-fit').getAttribute('points').trim().split(' ')"
+        ".map(p => Number(p.split(',')[1])); return -ys.reduce((a, b) => a + b, 0) / ys.length; }")
+    return height
+
+
 def open_lesson(page: Any, live_server: str, number: int) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(f"{live_server}/lessons")
@@ -98,16 +106,40 @@ def test_lesson_8_is_completed_by_following_its_steps(page: Any, live_server: st
                                                        console_errors: list[str]) -> None:
     open_lesson(page, live_server, 8)
     panel_step(page, "Likelihood as the cost")
-    choose(page, "it turns the product over the samples into a sum")
-    solved(page)
+    # by keyboard: Space picks the option, Tab reaches Check, Space presses it (and does not start play)
+    page.locator(".lesson-option", has_text="it turns the product").locator("input").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "lesson-check"
+    page.locator("#lesson-verdict").evaluate("e => e.dataset.stale = '1'")
+    page.keyboard.press("Space")
+    page.wait_for_selector("#lesson-verdict:not([data-stale]).solved", timeout=POLL_MS)
+    assert page.evaluate("() => document.activeElement.id") == "lesson-verdict"  # the answer has the focus
+    assert not page.locator("#btn-play").evaluate("b => b.classList.contains('playing')")
     next_step(page, "MSE is a Gaussian output")
     use_says(page, "step by", "epoch", "play")
     play_epochs_until(page, 5)
     assert check(page).startswith("Done: test loss")
-    next_step(page, "The Gaussian's σ")
+    next_step(page, "The mean versus the median, seen")
+    use_says(page, "Set up for me", "absolute error")
+    page.locator("#lesson-setup").click()
+    page.wait_for_selector("#curve-view #curve-fit", timeout=POLL_MS)  # the 1-D view joins the panel
+    play_epochs_until(page, 20)
+    mse_height = curve_height(page)
+    page.locator('select[name="output_unit"]').select_option("linear_l1")
+    page.wait_for_function("() => document.querySelector('#c-epoch').textContent === '0'", timeout=POLL_MS)
+    play_epochs_until(page, 20)
+    # the same data, so the same scale: MSE's curve (the mean) sits above L1's (the median)
+    assert curve_height(page) < mse_height - 2, (mse_height, curve_height(page))
     page.locator(".lesson-option", has_text="the squared error").locator("input").check()
     assert "Not “the squared error MSE (the mean)”" in check(page)
     choose(page, "the absolute error L1")
+    solved(page)
+    next_step(page, "The Gaussian's σ")
+    page.locator("#lesson-setup").click()
+    page.wait_for_selector("#curve-view #curve-band", timeout=POLL_MS)  # μ ± σ shaded
+    play_epochs_until(page, 10)
+    choose(page, "how far the targets spread")
     solved(page)
     next_step(page, "Two classes, a Bernoulli")
     use_says(page, "Set up for me", "play")
@@ -122,8 +154,16 @@ def test_lesson_8_is_completed_by_following_its_steps(page: Any, live_server: st
                            timeout=POLL_MS)
     choose(page, "a Multinoulli")
     solved(page)
-    assert "5 of 5 tasks done" in page.locator("#lesson-score").inner_text()
+    assert "6 of 6 tasks done" in page.locator("#lesson-score").inner_text()
     assert console_errors == []
+
+
+def step_epochs(page: Any, count: int) -> None:
+    """Press the step button `count` times by epoch, each time once the one before has been answered."""
+    for done in range(1, count + 1):
+        page.locator("#btn-step").click()
+        page.wait_for_function(f"() => document.querySelector('#c-epoch').textContent === '{done}'",
+                               timeout=POLL_MS)
 
 
 def test_comparing_two_runs_shows_both_curves_and_the_table(page: Any, live_server: str,
@@ -133,9 +173,7 @@ def test_comparing_two_runs_shows_both_curves_and_the_table(page: Any, live_serv
     page.wait_for_function(PAINTED, timeout=POLL_MS)
     first = page.locator("#page").get_attribute("data-session")
     page.locator("#step-unit").select_option("epoch")
-    for _ in range(3):
-        page.locator("#btn-step").click()
-    page.wait_for_function("() => document.querySelector('#c-epoch').textContent === '3'", timeout=POLL_MS)
+    step_epochs(page, 3)
     page.locator("#btn-compare").click()
     page.wait_for_function(f"() => document.querySelector('#page')?.dataset.session !== '{first}'",
                            timeout=POLL_MS)
@@ -144,9 +182,7 @@ def test_comparing_two_runs_shows_both_curves_and_the_table(page: Any, live_serv
     page.locator('select[name="learning_rate"]').select_option("0.3")
     page.wait_for_selector("#page:not([data-stale])", timeout=POLL_MS)  # the setup's answer is in
     page.locator("#step-unit").select_option("epoch")
-    for _ in range(3):
-        page.locator("#btn-step").click()
-    page.wait_for_function("() => document.querySelector('#c-epoch').textContent === '3'", timeout=POLL_MS)
+    step_epochs(page, 3)
     page.wait_for_selector("#compare-link", timeout=POLL_MS)
     page.locator("#compare-link").click()
     page.wait_for_selector("#compare-table", timeout=POLL_MS)
