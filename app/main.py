@@ -14,7 +14,7 @@ from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
 from app.progress import ProgressBook
-from app.routes import api, api_docs, classes, compare, graph, lessons, pages, sharing, stream
+from app.routes import api, api_docs, classes, compare, files, graph, lessons, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # --- routers: one include_router line per routes/ module ---
     app.include_router(pages.router)
+    app.include_router(files.router)
     app.include_router(graph.router)
     app.include_router(lessons.router)
     app.include_router(compare.router)

@@ -20,7 +20,7 @@ from app.lessons import Lesson, LessonError, Library
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
 from app.progress import Progress, ProgressBook
 from app.routes.api import Current, Manager
-from app.routes.pages import _render_page
+from app.routes.pages import render_page
 from app.schemas import ConfigPatch
 from app.sessions import Session, SessionError, SessionManager
 from app.settings import Settings
@@ -181,7 +181,7 @@ async def set_up(request: Request, s: Current, sessions: Manager) -> Response:
     patch = ConfigPatch.model_validate(setup.model_dump())
     await sessions.pause(s)
     await sessions.replace(s, lambda run: convert.rebuilt(run, patch, sessions.settings))
-    page = await _render_page(request, sessions, s)
+    page = await render_page(request, sessions, s)
     # the panel comes along out of band: a curve dataset brings the 1-D view into it, another takes it away
     panel_html = (await _panel(request, s, lesson, progress, oob=True)).body
     response = HTMLResponse(bytes(page.body) + bytes(panel_html))

@@ -13,8 +13,7 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import anyio
-from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -23,7 +22,6 @@ from starlette.exceptions import HTTPException
 
 from app import convert, views
 from app.inspector import PLAYING
-from app.jsonbody import NotJSONError, parse_off_loop
 from app.limits import advance_within
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
 from app.refusals import refusal
@@ -33,13 +31,11 @@ from app.sessions import Session, SessionError, SessionManager
 from app.setupform import SetupForm, fitting_output_unit, setup_patch
 from app.urlstate import setup_from_query, setup_query, view_from_query, view_query
 from engine import vocabulary
-from engine.errors import SetupError
 from engine.stepper import Run
 
 # HTML for the browser, not an API: kept out of the OpenAPI schema (/docs documents the JSON API only).
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-IMPORTS_AT_ONCE = anyio.CapacityLimiter(2)  # page imports read, parsed and built at once (import_run)
 LIVE_UNITS = ("micro", "sample")  # playing by these, the inspector follows each event's formula
 NOTHING_BEFORE = "Nothing to go back to: this is the start of the run, or the oldest point the history keeps."
 # How a refusal of each route begins; the rest names the field and says why (app/refusals.py).
@@ -93,7 +89,7 @@ def _view(request: Request, session: Session) -> dict[str, str]:
     return view
 
 
-async def _render_page(request: Request, sessions: SessionManager, session: Session, *, block: bool = True,
+async def render_page(request: Request, sessions: SessionManager, session: Session, *, block: bool = True,
                        extra: dict[str, Any] | None = None, view: dict[str, str] | None = None) -> Response:
     """The whole page (`block=False`) or its #page block, and the page's own URL for the address bar
     (the setup, the view settings that are not the defaults, the session)."""
@@ -123,7 +119,7 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
             # someone else's run (a shared address): watch it, read-only, with "make my own copy"; a
             # shared run opens in the view it was shared with
             extra = {"readonly": not await is_owner(request, found.id)}
-            return await _render_page(request, sessions, found, block=False, extra=extra)
+            return await render_page(request, sessions, found, block=False, extra=extra)
         except SessionError:
             pass  # unknown (or expired and unsaved) session: start a new one with the same setup
     config, problem = setup_from_query(request.query_params)
@@ -272,7 +268,7 @@ async def pause(s: Current, sessions: Manager, jinja: Templates) -> Response:
 async def reset(request: Request, s: Current, sessions: Manager) -> Response:
     await sessions.pause(s)
     await sessions.call(s, lambda run: run.reset(None), arch=True)
-    return await _render_page(request, sessions, s)
+    return await render_page(request, sessions, s)
 
 
 async def _apply(request: Request, sessions: Manager, s: Session, patch_data: dict[str, Any]) -> Response:
@@ -283,7 +279,7 @@ async def _apply(request: Request, sessions: Manager, s: Session, patch_data: di
             await sessions.replace(s, lambda run: convert.rebuilt(run, patch, sessions.settings))
         else:
             await sessions.call(s, lambda run: convert.apply_live(run, patch))
-    return await _render_page(request, sessions, s)
+    return await render_page(request, sessions, s)
 
 
 @router.post("/ui/{session_id}/config", response_class=HTMLResponse, dependencies=[OwnerOnly])
@@ -348,14 +344,14 @@ async def edit_weight(edit: Annotated[WeightEdit, Form()], s: Current, sessions:
 async def regenerate(request: Request, s: Current, sessions: Manager) -> Response:
     # the next seed, read under the same lock as the change; the network and play go on
     await sessions.call(s, lambda run: convert.regenerate(run, None), arch=True)
-    return await _render_page(request, sessions, s)
+    return await render_page(request, sessions, s)
 
 
 @router.post("/ui/{session_id}/points", response_class=HTMLResponse, dependencies=[OwnerOnly])
 async def add_point(request: Request, point: Annotated[PointAdd, Form()], s: Current,
                     sessions: Manager) -> Response:
     await sessions.replace(s, lambda run: convert.add_point(run, point, sessions.settings))
-    return await _render_page(request, sessions, s)
+    return await render_page(request, sessions, s)
 
 
 @router.post("/ui/{session_id}/points/remove", response_class=HTMLResponse, dependencies=[OwnerOnly])
@@ -364,53 +360,7 @@ async def remove_point(request: Request, form: Annotated[PointRemoveForm, Form()
     """The page comes back still in remove mode, so several points can be clicked away in a row."""
     await sessions.replace(s, lambda run: convert.remove_point(run, form.index))
     # a removal was clicked in remove mode: the answer stays in it whatever the URL said
-    return await _render_page(request, sessions, s, view={"click": "remove"})
-
-
-async def _upload(file: UploadFile, cap: int) -> bytes:
-    data = await file.read(cap + 1)
-    if len(data) > cap:
-        raise SessionError(413, {"field": "file", "message": f"The file is larger than {cap} bytes."})
-    return data
-
-
-@router.post("/ui/{session_id}/csv", response_class=HTMLResponse, dependencies=[OwnerOnly])
-async def upload_csv(request: Request, file: UploadFile, s: Current, sessions: Manager) -> Response:
-    """A bad file answers 422 with the parser's message (swapped next to the control); a good one
-    re-renders the whole page (retargeted to #page)."""
-    data = await _upload(file, sessions.settings.max_upload_bytes)
-    await sessions.replace(s, lambda run: convert.load_csv(run, data, sessions.settings))
-    response = await _render_page(request, sessions, s)
-    response.headers["HX-Retarget"] = "#page"
-    response.headers["HX-Reswap"] = "outerHTML"
-    return response
-
-
-async def _document(data: bytes) -> dict[str, Any]:
-    """An uploaded export document: a JSON object, or a refusal saying what the file is instead (parsed
-    like an API body: off the event loop when big, never nested past jsonbody.MAX_DEPTH)."""
-    try:
-        document = await parse_off_loop(data)
-    except NotJSONError as error:
-        raise SetupError("file", str(error)) from None
-    if not isinstance(document, dict):
-        raise SetupError("file", "not an exported Stepwise run (expected a JSON object)")
-    return document
-
-
-@router.post("/ui/import", response_class=HTMLResponse)
-async def import_run(request: Request, file: UploadFile, sessions: Manager) -> Response:
-    """An exported run becomes a new session; the browser goes to it."""
-    settings = sessions.settings
-    answer = Response(status_code=204)
-    key = await key_for_new_run(request)
-    # read, parse and build two imports at a time: each parsed document holds several times its size in
-    # Python objects until its run is built (forty at once: +550 MB, bench/import_bench.py)
-    async with IMPORTS_AT_ONCE:
-        document = await _document(await _upload(file, settings.max_import_bytes))
-        made = await create_owned(request, answer, lambda: convert.import_checked(document, settings), key)
-    answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
-    return answer
+    return await render_page(request, sessions, s, view={"click": "remove"})
 
 
 # ---- refusals ---------------------------------------------------------------------------------------------
