@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from app.frames import r4
 from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
-from app.sessions import SessionError, finite_tree
+from app.sessions import SessionError
 from app.settings import Settings
+from app.store import finite_tree
 from engine import csvdata, serialize, vocabulary
 from engine import data as engine_data
 from engine.data import DataConfig, Dataset

@@ -25,7 +25,7 @@ from app.leases import Leases, LocalLeases, Play, RunHeldElsewhereError, acquire
 from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets
 from app.play import play_loop
 from app.settings import Settings
-from app.store import SessionStore
+from app.store import SessionStore, run_document
 from engine import serialize
 from engine.stepper import Run
 
@@ -43,27 +43,6 @@ log = logging.getLogger("stepwise.sessions")
 
 T = TypeVar("T")
 
-
-def finite_tree(tree: Any) -> Any:
-    """A JSON tree with every non-finite float replaced by None (a diverged loss may be NaN or inf;
-    JSON has no such numbers and the server never sends them)."""
-    if isinstance(tree, float):
-        return tree if math.isfinite(tree) else None
-    if isinstance(tree, dict):
-        return {key: finite_tree(value) for key, value in tree.items()}
-    if isinstance(tree, list | tuple):
-        return [finite_tree(value) for value in tree]
-    return tree
-
-
-def _document(run: Run) -> str:
-    """The run's export document as compact JSON text (what the store keeps). A document without NaN or
-    inf (nearly always) is written as it is: walking the tree for them cost ~30 % of a save."""
-    document = serialize.export_run(run)
-    try:
-        return json.dumps(document, separators=(",", ":"), allow_nan=False)
-    except ValueError:  # a diverged loss: JSON has no NaN or inf, the store keeps null
-        return json.dumps(finite_tree(document), separators=(",", ":"), allow_nan=False)
 
 # secrets.token_urlsafe(24) is 24 random bytes (192 bits) -> exactly 32 URL-safe characters.
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -372,7 +351,7 @@ class SessionManager:
         if session.gone is not None:
             return True  # deleted or let go: its row is not this object's to write any more
         try:
-            self.store.save(session.id, _document(run))
+            self.store.save(session.id, run_document(run))
         except (sqlite3.Error, OSError) as error:
             session.save_error = NOT_SAVED
             self._store_failed(f"save: {error}")

@@ -38,7 +38,7 @@ from load_bench import free_port, start_server  # noqa: E402  (the same server s
 from app import sessions  # noqa: E402
 from app.sessions import SessionManager  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.store import SQLiteStore  # noqa: E402
+from app.store import SQLiteStore, run_document  # noqa: E402
 from engine.stepper import Run, RunConfig  # noqa: E402
 
 MAX_FPS, MAPS_FPS = 20, 4
@@ -77,7 +77,7 @@ async def _shutdown(data_dir: Path, n: int) -> tuple[float, float]:
     one = Run(RunConfig())
     one.step("batch", 2)
     started = time.monotonic()
-    store.save("reference", sessions._document(one))
+    store.save("reference", run_document(one))
     one_save = time.monotonic() - started
     started = time.monotonic()
     await manager.shutdown()

@@ -35,10 +35,10 @@ sys.path.insert(0, str(HERE))
 import baseline  # noqa: E402  (bench/baseline.py, after the path)
 import numpy as np  # noqa: E402
 
-from app import cli, frames, sessions  # noqa: E402
+from app import cli, frames  # noqa: E402
 from app.broadcast import Broadcaster  # noqa: E402
 from app.limits import advance_within  # noqa: E402
-from app.store import SQLiteStore  # noqa: E402
+from app.store import SQLiteStore, run_document  # noqa: E402
 from engine.network import LayerConfig  # noqa: E402
 from engine.stepper import Run, RunConfig  # noqa: E402
 
@@ -87,12 +87,12 @@ def main() -> None:
             def click(run: Run = run, b: Broadcaster = b, name: str = name) -> None:
                 run.step("batch")
                 frame, maps = frames.build_frame(run), frames.build_maps(run)
-                store.save(name, sessions._document(run))
+                store.save(name, run_document(run))
                 b.publish(frame, maps)
                 event_bytes(b, True)
 
             def save(run: Run = run, name: str = name) -> None:
-                store.save(name, sessions._document(run))
+                store.save(name, run_document(run))
 
             sizes = [2, *hidden, 1]
             params = baseline.init(sizes, np.random.default_rng(0))

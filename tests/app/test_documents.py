@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from app.sessions import _document
+from app.store import run_document as _document
 from engine.serialize import export_run
 from engine.stepper import Run, RunConfig
 
