@@ -7,15 +7,20 @@ no engine call), plus its setup in words; the small boundary picture is the fram
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
 from typing import Any
 
+import anyio.to_thread
+
 from app.classes import ClassRecords, ClassRoom, HandIn, Member
 from app.convert import config_dict
-from app.sessions import SessionError, SessionManager
+from app.dashboard_fanout import RemoteTiles
+from app.sessions import Session, SessionError, SessionManager
 
+CSV_WAIT_SECONDS = 3.0  # for the figures of runs other processes hold (app/dashboard_fanout.py)
 CSV_COLUMNS = ("nickname", "joined", "setup", "epoch", "train_loss", "test_loss", "train_accuracy",
                "test_accuracy", "hand_ins", "last_hand_in", "last_note", "last_snapshot")
 
@@ -34,13 +39,9 @@ def _round(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, int]) -> dict[str, Any]:
-    """One student's tile; `sent_maps` (student -> maps version) says which pictures the page has."""
-    base = {"student": member.student, "nickname": member.nickname}
-    try:
-        session = await sessions.get(member.session)
-    except SessionError:
-        return {**base, "gone": True}
+async def figures(sessions: SessionManager, session: Session) -> dict[str, Any]:
+    """A run's figures for a tile, from its newest frame (no engine call but the setup's words); `map`
+    is the frame's boundary picture and `maps_version` says which one it is."""
     b = session.broadcaster
     if b.frame is None or b.maps is None:
         await sessions.snapshot(session)
@@ -48,15 +49,60 @@ async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, in
     config = await sessions.read(session, config_dict)
     loss, acc = frame.get("loss") or {}, frame.get("acc") or {}
     out: dict[str, Any] = {
-        **base, "setup": setup_words(config), "epoch": frame.get("epoch"), "batch": frame.get("batch"),
+        "setup": setup_words(config), "epoch": frame.get("epoch"), "batch": frame.get("batch"),
         "train_loss": _round(loss.get("train")), "test_loss": _round(loss.get("test")),
         "train_accuracy": _round(acc.get("train")), "test_accuracy": _round(acc.get("test")),
         "playing": session.playing, "diverged": frame.get("diverged") is not None,
+        "maps_version": b.maps_version,
     }
-    if b.maps is not None and sent_maps.get(member.student) != b.maps_version:
-        sent_maps[member.student] = b.maps_version
+    if b.maps is not None:
         out["map"] = {key: b.maps.get(key) for key in ("res", "out", "classes")}
     return out
+
+
+async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, int],
+               remote: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One student's tile; `sent_maps` (student -> maps version) says which pictures the page has.
+    `remote`: the figures another process sent for a run it holds (app/dashboard_fanout.py); None
+    reads the run here (loaded from the store if no process holds it). A run held elsewhere whose
+    figures have not arrived yet is a tile with the nickname only."""
+    base = {"student": member.student, "nickname": member.nickname}
+    if remote is None:
+        try:
+            session = await sessions.get(member.session)
+        except SessionError:
+            return {**base, "gone": True}
+        found = await figures(sessions, session)
+    else:
+        found = dict(remote)
+    picture = found.pop("map", None)
+    version = found.pop("maps_version", None)
+    out = {**base, **found}
+    if picture is not None and sent_maps.get(member.student) != version:
+        sent_maps[member.student] = version
+        out["map"] = picture
+    return out
+
+
+async def tiles(sessions: SessionManager, members: list[Member], sent_maps: dict[str, int],
+                remote: RemoteTiles | None, *, wait: float = 0.0) -> list[dict[str, Any]]:
+    """Every member's tile: runs held by another process (PostgreSQL) through `remote` (never taken
+    from it: its student's page keeps its process), the rest here. `wait`: seconds to wait for the
+    figures of runs held elsewhere that have none yet (the CSV; the dashboard shows them next second)."""
+    elsewhere: set[str] = set()
+    others = [m.session for m in members if m.session not in sessions.sessions]
+    if remote is not None and others:
+        elsewhere = await anyio.to_thread.run_sync(sessions.leases.held_elsewhere, others)
+        if elsewhere:
+            await remote.ask(sorted(elsewhere))
+            deadline = asyncio.get_running_loop().time() + wait
+            while (any(run not in remote.figures for run in elsewhere)
+                   and asyncio.get_running_loop().time() < deadline):
+                await asyncio.sleep(0.05)
+    return [await tile(sessions, member, sent_maps,
+                       (remote.figures.get(member.session, {}) if remote is not None else {})
+                       if member.session in elsewhere else None)
+            for member in members]
 
 
 def hand_in_row(item: HandIn) -> dict[str, Any]:
@@ -70,8 +116,10 @@ def _cell(value: Any) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def results_csv(sessions: SessionManager, classes: ClassRecords, room: ClassRoom) -> str:
+async def results_csv(sessions: SessionManager, classes: ClassRecords, room: ClassRoom,
+                      remote: RemoteTiles | None = None) -> str:
     members = await classes.members(room)
+    figures_of = await tiles(sessions, members, {}, remote, wait=CSV_WAIT_SECONDS)
     hand_ins = await classes.hand_ins(room)
     by_student: dict[str, list[HandIn]] = {}
     for item in hand_ins:
@@ -79,8 +127,7 @@ async def results_csv(sessions: SessionManager, classes: ClassRecords, room: Cla
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for member in members:
-        figures = await tile(sessions, member, {})
+    for member, figures in zip(members, figures_of, strict=True):
         mine = by_student.get(member.student, [])
         last = mine[-1] if mine else None
         writer.writerow([_cell(v) for v in (

@@ -10,6 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app import __version__, access_log, ownership
 from app.backends import Backends
 from app.compare import Comparisons
+from app.dashboard_fanout import RemoteTiles
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     chosen = Backends(settings)  # SQLite, or PostgreSQL with leases (STEPWISE_DATABASE_URL)
     store = chosen.store
     app.state.sessions = SessionManager(settings, store, leases=chosen.leases)
+    # the class dashboard's tiles of runs other processes hold (PostgreSQL only)
+    app.state.remote_tiles = None if chosen.bus is None else RemoteTiles(chosen.bus, app.state.sessions)
     ownership.add_owner_checks(app, store)  # every write route checks the run's owner key
     sharing.add_sharing(app, store)  # snapshots behind short codes (/s/CODE)
     classes.add_classes(app, store)  # presenting (/p/CODE), classes, hand-ins

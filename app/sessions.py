@@ -115,6 +115,7 @@ class SessionManager:
         # one process per run when several share a PostgreSQL store (app/leases.py)
         self.leases: Leases = leases or LocalLeases()
         self._handovers: set[asyncio.Future[None]] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None  # once started (other threads call onto it)
         self.clock: Clock = clock or MonotonicClock()
         self.sessions: dict[str, Session] = {}
         per_minute = settings.sessions_per_client_per_minute
@@ -140,6 +141,7 @@ class SessionManager:
     async def start(self) -> None:
         self._janitor = asyncio.create_task(self._evict_idle_forever())
         self._monitor = asyncio.create_task(self.monitor.run_forever())
+        self.loop = asyncio.get_running_loop()
         # another process asks for a run of ours, or took one: hand it over on this loop
         self.leases.start(*on_this_loop(self.hand_over, self._handovers))
 

@@ -33,6 +33,7 @@ from app.classes import (
     clean_text,
 )
 from app.dashboard import hand_in_row, results_csv, tile
+from app.dashboard import tiles as all_tiles
 from app.jsonbody import StrictJSONRoute
 from app.ownership import OwnerOnly, create_owned, digest, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
@@ -230,7 +231,8 @@ async def present_student(code: str, student: str, request: Request) -> HTMLResp
 @router.get("/class/{code}/results.csv", include_in_schema=False)
 async def results(code: str, request: Request) -> Response:
     room = await _teacher_room(request, code)
-    text = await results_csv(request.app.state.sessions, records(request), room)
+    text = await results_csv(request.app.state.sessions, records(request), room,
+                             request.app.state.remote_tiles)
     return Response(text, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="stepwise-class-{spelled(room.code)}.csv"'})
 
@@ -251,7 +253,8 @@ async def dashboard_stream(code: str, request: Request) -> EventSourceResponse:
         try:
             while not await request.is_disconnected():
                 members = await records(request).members(room)
-                tiles = [await tile(sessions, member, sent_maps) for member in members[:MAX_MEMBERS]]
+                tiles = await all_tiles(sessions, members[:MAX_MEMBERS], sent_maps,
+                                        request.app.state.remote_tiles)
                 yield ServerSentEvent(json.dumps({"tiles": tiles}, allow_nan=False), event="tiles")
                 hand_ins = await records(request).hand_ins(room)
                 if len(hand_ins) != handed:
