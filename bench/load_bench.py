@@ -187,7 +187,7 @@ async def gather_ok(label: str, requests: list[Awaitable[httpx.Response]], ok: i
     return good
 
 
-async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, unit: str,
+async def one_round(base: str, pid: int | list[int], n: int, seconds: float, speed: float, unit: str,
                     hidden: list[int], reader: str = "raw") -> RoundResult:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(30.0)
@@ -209,12 +209,15 @@ async def one_round(base: str, pid: int, n: int, seconds: float, speed: float, u
         await gather_ok("play", [client.post(f"/api/sessions/{sid}/play", json={"unit": unit, "speed": speed})
                                  for sid in players], 200, errors)
         await asyncio.sleep(1.0)  # warm-up
-        window_start, cpu_start, own_start = time.time(), proc_cpu_seconds(pid), time.process_time()
+        pids = pid if isinstance(pid, list) else [pid]  # several processes behind a proxy: their sum
+        window_start, own_start = time.time(), time.process_time()
+        cpu_start = sum(proc_cpu_seconds(one) for one in pids)
         latencies: list[float] = []
         steps = [asyncio.create_task(step_loop(client, sid, latencies, errors, stop)) for sid in steppers]
         await asyncio.sleep(seconds)
-        window_end, cpu_end, own_end = time.time(), proc_cpu_seconds(pid), time.process_time()
-        rss = proc_rss_mb(pid)
+        window_end, own_end = time.time(), time.process_time()
+        cpu_end = sum(proc_cpu_seconds(one) for one in pids)
+        rss = sum(proc_rss_mb(one) for one in pids)
         stop.set()
         for task in readers + steps:
             task.cancel()

@@ -146,6 +146,12 @@ class Cluster:
             rows = db.execute("SELECT run_id, holder FROM leases WHERE expires_at > now()").fetchall()
         return {str(run): by_holder.get(str(holder), str(holder)) for run, holder in rows}
 
+    def saved_step_id(self, run_id: str) -> int | None:
+        """The step id of the run as the store has it now (None: not saved)."""
+        with psycopg.connect(self.database_url) as db:
+            row = db.execute("SELECT document FROM sessions WHERE id = %s", (run_id,)).fetchone()
+        return None if row is None else int(json.loads(row[0])["step_id"])
+
     @staticmethod
     def wait_for(condition: Any, what: str, timeout: float = 90.0) -> Any:
         deadline = time.monotonic() + timeout

@@ -132,8 +132,14 @@ def test_kill_9_one_process_and_its_runs_go_on_in_the_other_with_every_manual_st
         stepped.step("batch", 2)
         last_step = stepped.step("micro", 1)
         expected = stepped.export()
+        before_play = playing.state()["step_id"]
         playing.play()
-        cluster.wait_for(lambda: playing.state()["step_id"] >= 5, "the run to play a few batches")
+        # wait for a save made while it plays (every save_interval_seconds): what a kill keeps
+        def saved_since_play() -> int:
+            saved = cluster.saved_step_id(playing.id) or 0
+            return saved if saved > before_play else 0
+
+        saved_while_playing = cluster.wait_for(saved_since_play, "a save of the playing run")
         seen = read_events(client, f"/api/sessions/{playing.id}/stream", 3)
         last_seen = seen[-1][1]
         others = {run.id: run.export() for run in theirs}
@@ -152,7 +158,7 @@ def test_kill_9_one_process_and_its_runs_go_on_in_the_other_with_every_manual_st
         events = read_events(client, f"/api/sessions/{playing.id}/stream", 3,
                              headers={"Last-Event-ID": str(last_seen)})
         assert events[0][0] == "snapshot"
-        assert events[0][1] >= 5  # restored from a save made while it played, not from the start
+        assert events[0][1] >= saved_while_playing  # restored from that save, not from the start
         assert [name for name, _, _ in events[1:]] == ["frame", "frame"]
         assert events[0][1] < events[1][1] < events[2][1]
         # the survivor's own runs were never touched
