@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
     # the lessons of lessons/ (a refused file is listed on /lessons with its line), progress by run
     app.state.lessons = lessons.load_library(settings)
-    app.state.lesson_progress = ProgressBook()
+    app.state.lesson_progress = ProgressBook(store)  # kept with the run, in the store's records
     app.state.comparisons = Comparisons()  # runs pinned side by side (app/compare.py)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)

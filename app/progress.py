@@ -1,17 +1,20 @@
-"""A student's progress through a lesson, kept with their run (by session id) on the server.
+"""A student's progress through a lesson, kept with their run: a record of kind "lesson" per run id in the
+session store (app/store.py RecordStore), so it survives a restart and is the same in every process
+behind the proxy (the PostgreSQL store).
 
-Progress is small (the lesson, the step shown, the steps solved, attempts and hints opened per step) and
-lives in memory beside the session it belongs to: a session opened from a lesson carries it, a session
-that is deleted or evicted takes it along (`forget`); a server restart starts the panel at step 1 again
-with the run itself restored.
+Progress is small: the lesson, the step shown, the steps solved and the attempts per step, as JSON.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import json
 from dataclasses import dataclass, field
 
-MAX_TRACKED = 20_000  # the oldest progress goes first beyond this (sessions are capped far below it)
+import anyio
+
+from app.store import RecordStore
+
+KIND = "lesson"
 
 
 @dataclass
@@ -26,29 +29,34 @@ class Progress:
         if solved:
             self.solved.add(step)
 
-    def summary(self, steps_with_tasks: int) -> str:
-        """'2 of 3 tasks' (what a teacher's dashboard tile shows)."""
-        return f"{len(self.solved)} of {steps_with_tasks} tasks"
+    def to_json(self) -> str:
+        return json.dumps({"slug": self.slug, "step": self.step, "solved": sorted(self.solved),
+                           "attempts": {str(k): v for k, v in self.attempts.items()}})
+
+    @classmethod
+    def from_json(cls, text: str) -> Progress:
+        data = json.loads(text)
+        return cls(str(data["slug"]), int(data["step"]), {int(s) for s in data["solved"]},
+                   {int(k): int(v) for k, v in data["attempts"].items()})
 
 
 class ProgressBook:
-    """Progress by session id, most recently used last."""
+    """Progress by session id, read from and written to the store's records (off the event loop)."""
 
-    def __init__(self) -> None:
-        self._by_session: OrderedDict[str, Progress] = OrderedDict()
+    def __init__(self, records: RecordStore) -> None:
+        self.records = records
 
-    def get(self, session_id: str) -> Progress | None:
-        found = self._by_session.get(session_id)
-        if found is not None:
-            self._by_session.move_to_end(session_id)
-        return found
+    async def get(self, session_id: str) -> Progress | None:
+        text = await anyio.to_thread.run_sync(self.records.get_record, KIND, session_id)
+        return Progress.from_json(text) if text is not None else None
 
-    def start(self, session_id: str, slug: str) -> Progress:
-        progress = Progress(slug)
-        self._by_session[session_id] = progress
-        while len(self._by_session) > MAX_TRACKED:
-            self._by_session.popitem(last=False)
+    async def save(self, session_id: str, progress: Progress) -> None:
+        text = progress.to_json()
+        await anyio.to_thread.run_sync(lambda: self.records.put_record(KIND, session_id, text))
+
+    async def start(self, session_id: str, slug: str, like: Progress | None = None) -> Progress:
+        """New progress for a run opened from lesson `slug` (or a copy of `like`'s, for a run copied to
+        be compared)."""
+        progress = Progress(slug) if like is None else Progress(slug, like.step, set(like.solved))
+        await self.save(session_id, progress)
         return progress
-
-    def forget(self, session_id: str) -> None:
-        self._by_session.pop(session_id, None)

@@ -38,10 +38,9 @@ async def pin(request: Request, s: Current, sessions: Manager) -> Response:
     made = await create_owned(request, answer, lambda: copy, await key_for_new_run(request))
     comparisons(request).add(found, made.id)
     progress_book: ProgressBook = request.app.state.lesson_progress
-    followed = progress_book.get(s.id)
+    followed = await progress_book.get(s.id)
     if followed is not None:
-        carried = progress_book.start(made.id, followed.slug)
-        carried.step, carried.solved = followed.step, set(followed.solved)
+        await progress_book.start(made.id, followed.slug, like=followed)
     answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
     return answer
 

@@ -115,13 +115,13 @@ async def open_lesson(request: Request, slug: str, sessions: Manager) -> Respons
     convert.check_caps(setup, sessions.settings)
     redirect = RedirectResponse("/", status_code=303)
     made = await create_owned(request, redirect, lambda: convert.built(setup), await key_for_new_run(request))
-    book(request).start(made.id, slug)
+    await book(request).start(made.id, slug)
     redirect.headers["location"] = f"/?{setup_query(setup)}&{urlencode({'session': made.id})}"
     return redirect
 
 
-def _progress(request: Request, session_id: str) -> tuple[Lesson, Progress] | None:
-    progress = book(request).get(session_id)
+async def _progress(request: Request, session_id: str) -> tuple[Lesson, Progress] | None:
+    progress = await book(request).get(session_id)
     if progress is None:
         return None
     lesson = library(request).lessons.get(progress.slug)
@@ -147,15 +147,15 @@ async def _panel(request: Request, session: Session, lesson: Lesson, progress: P
 @router.get("/ui/{session_id}/lesson", response_class=HTMLResponse)
 async def panel(request: Request, session_id: str) -> HTMLResponse:
     """The lesson panel of this run, or nothing (a run without a lesson, or someone else's)."""
-    found = _progress(request, session_id)
+    found = await _progress(request, session_id)
     if found is None or not await is_owner(request, session_id):
         return HTMLResponse("")
     sessions: SessionManager = request.app.state.sessions
     return await _panel(request, await sessions.get(session_id), *found)
 
 
-def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress]:
-    found = _progress(request, session_id)
+async def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress]:
+    found = await _progress(request, session_id)
     if found is None:
         raise SessionError(409, {"field": "lesson", "message": "this run is not following a lesson"})
     return found
@@ -165,10 +165,11 @@ def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress
 async def go_to_step(request: Request, s: Current, step: Annotated[int, Form(ge=1, le=lessons.MAX_STEPS)]
                      ) -> HTMLResponse:
     """Show step `step` (counted from 1) of the lesson; the run is not touched."""
-    lesson, progress = _owned_progress(request, s.id)
+    lesson, progress = await _owned_progress(request, s.id)
     if step > len(lesson.steps):
         raise SessionError(422, {"field": "step", "message": f"this lesson has {len(lesson.steps)} steps"})
     progress.step = step - 1
+    await book(request).save(s.id, progress)
     return await _panel(request, s, lesson, progress)
 
 
@@ -176,7 +177,7 @@ async def go_to_step(request: Request, s: Current, step: Annotated[int, Form(ge=
 async def set_up(request: Request, s: Current, sessions: Manager) -> Response:
     """"Set up for me": the current step's whole setup (the lesson's, with the step's own over it) becomes
     the run's, from a fresh start; answered with the page (the panel stays, it is outside #page)."""
-    lesson, progress = _owned_progress(request, s.id)
+    lesson, progress = await _owned_progress(request, s.id)
     setup = lessons.step_setup(lesson, progress.step)
     patch = ConfigPatch.model_validate(setup.model_dump())
     await sessions.pause(s)
@@ -196,7 +197,7 @@ async def check(request: Request, s: Current, sessions: Manager,
                 answer: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
     """Check the current step's task against the run as it is now; the whole panel comes back with the
     verdict (a solved step is ticked in the step list). 422 when the answer cannot be read."""
-    lesson, progress = _owned_progress(request, s.id)
+    lesson, progress = await _owned_progress(request, s.id)
     task = lesson.steps[progress.step].task
     if task is None:
         raise SessionError(409, {"field": "answer", "message": "this step has no task to check"})
@@ -205,6 +206,7 @@ async def check(request: Request, s: Current, sessions: Manager,
     except tasks.AnswerError as error:
         return _fragment(f"Not checked: {error}", 422)
     progress.attempt(progress.step, verdict.solved)
+    await book(request).save(s.id, progress)
     return await _panel(request, s, lesson, progress, verdict=verdict)
 
 

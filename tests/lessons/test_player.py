@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
 
 
 def opened(client: TestClient, slug: str) -> str:
@@ -82,3 +87,15 @@ def test_a_bad_answer_or_step_is_a_clear_4xx(client: TestClient) -> None:
     none = client.post(f"/ui/{plain['id']}/lesson/check", headers={"X-Stepwise-Token": plain["token"]})
     assert none.status_code == 409 and "not following a lesson" in none.text
     assert client.get("/lessons/no-such-lesson").status_code == 404
+
+
+def test_progress_is_kept_with_the_run_across_a_restart(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        sid = opened(client, "04-computation-graph")
+        assert "Right: −12." in client.post(f"/ui/{sid}/lesson/check", data={"answer": "−12"}).text
+        client.post(f"/ui/{sid}/lesson/step", data={"step": "3"})
+        cookies = dict(client.cookies)
+    with TestClient(create_app(settings), cookies=cookies) as again:
+        panel = again.get(f"/ui/{sid}/lesson").text
+        assert "1 of 4 tasks done" in panel and "Step 3 of 4: The chain rule" in panel
