@@ -2,7 +2,8 @@
 
 Every number printed here is read from the engine's Trace / Event (or the network's parameters after an
 update); the page prints, it never recomputes. This module picks the step's view and writes the backward,
-accumulate and update steps; the forward and error steps are in inspector_forward / inspector_error, the
+accumulate steps; the forward, error and update steps are in inspector_forward / inspector_error /
+inspector_update, the
 number format and formula lines in inspector_text.
 """
 
@@ -30,8 +31,9 @@ from app.inspector_text import (
     subscript,
     weight_name,
 )
+from app.inspector_update import update_view
 from engine import activations
-from engine.printed import agreeing, superscript
+from engine.printed import agreeing
 
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
            "graph_link", "inspector_view", "neuron_graph_url"]
@@ -87,7 +89,7 @@ def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd",
     elif kind == "accumulate":
         view = _accumulate(terms, event, names)
     else:
-        view = _update(terms, event, names, optimizer)
+        view = update_view(terms, event, names)
     view.focus = (int(event.layer), int(event.unit), int(event.sample))
     return view
 
@@ -193,63 +195,6 @@ def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
              "output neuron's weights). After the last sample the sum is divided by the batch size "
              "(plus the regularization term's slope) and the weights are updated."]
     return InspectorView(f"Gradient: sample {done} of {size} added", lines, notes, "accumulate")
-
-
-def _update_line(name: str, role: str, old: Any, grad: Any, new: Any, rate: float, sgd: bool) -> Line:
-    """`w ← old − η·∂L/∂w = new` (SGD), or `w ← old + step = new ; ∂L/∂w = g` (momentum, Adam: the step
-    is built from earlier gradients too); `role` is weight or bias (data-roles old_weight, grad_bias, ...).
-    Decimals: the fewest at which old and new differ and the printed numbers give the printed new."""
-    old, grad, new = float(old), float(grad), float(new)
-    step = new - old
-
-    def holds(d: int) -> bool:
-        if sgd:
-            return same(sh(old, d) - sh(rate, d) * sh(grad, d), new, shown_new)
-        return same(sh(old, d) + sh(step, d), new, shown_new)
-
-    shown_new = distinct_decimals(old, new)  # so a small step does not read 0.69 ← 0.69
-    d = agreeing(holds, start=shown_new)
-    line = Line().text(f"{name} ← ").num(old, f"old_{role}", decimals=d)
-    if sgd:
-        line.text(" − ").num(rate, "learning_rate", decimals=d).text("·")
-        line.num(grad, f"grad_{role}", as_factor=True, decimals=d)
-        return line.text(" = ").num(new, f"new_{role}", decimals=shown_new)
-    line.text(" + ").num(step, f"step_{role}", as_factor=True, decimals=d)
-    line.text(" = ").num(new, f"new_{role}", decimals=shown_new)
-    return line.text(f" ;  ∂L/∂{role[0]} = ").num(grad, f"grad_{role}")
-
-
-def _update(terms: dict[str, Any], event: Any, names: NetNames, optimizer: str) -> InspectorView:
-    layer, unit = event.layer, event.unit
-    label = names.labels[f"n{layer}_{unit}"]
-    number = names.numbers[f"n{layer}_{unit}"]
-    rate = float(terms.get("learning_rate") or 0.0)
-    sgd = optimizer == "sgd" and terms.get("learning_rate") is not None
-    lines: list[Line] = []
-    olds, grads, news = terms["old_weights"], terms["grad_weights"], terms["new_weights"]
-    if olds and isinstance(olds[0], list):  # maxout: every piece's weights and bias, piece by piece
-        for k, (o, g, n) in enumerate(zip(olds, grads, news, strict=False)):
-            tag = f"⁽{superscript(k + 1)}⁾"
-            for i, (old, grad, new) in enumerate(zip(o, g, n, strict=False)):
-                lines.append(_update_line(weight_name(names, layer, unit, i) + tag, "weight", old, grad, new,
-                                          rate, sgd))
-            lines.append(_update_line(f"b{subscript(number)}{tag}", "bias", terms["old_bias"][k],
-                                      terms["grad_bias"][k], terms["new_bias"][k], rate, sgd))
-    else:
-        for i, (old, grad, new) in enumerate(zip(olds, grads, news, strict=False)):
-            lines.append(_update_line(weight_name(names, layer, unit, i), "weight", old, grad, new, rate,
-                                      sgd))
-        lines.append(_update_line(f"b{subscript(number)}", "bias", terms["old_bias"], terms["grad_bias"],
-                                  terms["new_bias"], rate, sgd))
-    if sgd:
-        note = ("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
-                "learning rate. The links that changed flash.")
-    else:
-        note = (f"Update with {optimizer}: the step is built from this gradient and the earlier ones "
-                "(momentum: v ← μ·v − η·∂L/∂w, w ← w + v; Adam: running means of the gradient and of its "
-                "square), so it is not exactly η·∂L/∂w. Each line shows the step taken and the gradient "
-                "that went into it. The links that changed flash.")
-    return InspectorView(f"Update: {label}'s weights", lines, [note], "update")
 
 
 def neuron_graph_url(event: Any, names: NetNames) -> str | None:

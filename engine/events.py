@@ -9,7 +9,9 @@ For a batch of B samples through layers 1..L (n_l units each) the sequence is, p
 
 and after the last sample, `update` events, one per unit, layer 1 first: the unit's incoming weights and
 bias move to the values the optimiser's vectorized step computed (so finishing every micro-step is
-exactly one vectorized step). A TeachingSequence is a lazy Sequence[Event]: an event's `terms` are only
+exactly one vectorized step); with momentum or Adam the update's terms also hold the optimiser state
+before and after it (velocity; m, v and the bias-corrected m̂, v̂), so every step can be redone by hand.
+A TeachingSequence is a lazy Sequence[Event]: an event's `terms` are only
 built when it is read, so a large batch costs nothing until the page looks at it.
 """
 
@@ -46,6 +48,22 @@ class Event:
     terms: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class OptimizerStep:
+    """What a momentum or Adam update used besides the gradient: the kind and its constants, `step` =
+    updates before this one (Adam's t = step + 1), and the state before and after, one packed
+    (rows, n_in + 1) array per layer (engine/optim.py get_state: "velocity", or "m" and "v")."""
+
+    kind: str
+    momentum: float
+    beta1: float
+    beta2: float
+    eps: float
+    step: int
+    before: dict[str, list[NDArray[np.float64]]]
+    after: dict[str, list[NDArray[np.float64]]]
+
+
 def _floats(values: Any) -> Any:
     """An array (any shape) or scalar as plain Python floats / nested lists."""
     return np.asarray(values, dtype=np.float64).tolist()
@@ -62,8 +80,10 @@ class TeachingSequence(Sequence[Event]):
         derivative: DerivativeFn,
         activation_names: Sequence[str],
         output_unit: str,
+        optimizer: OptimizerStep | None = None,
     ) -> None:
         self.trace = trace
+        self.optimizer = optimizer
         self.new_params = new_params
         self._derivative = derivative
         self._activation_names = list(activation_names)
@@ -261,8 +281,9 @@ class TeachingSequence(Sequence[Event]):
     def _update_terms(self, layer: int, unit: int) -> dict[str, Any]:
         lt = self.trace.layers[layer - 1]
         new_weights, new_bias = self.new_params[layer - 1]
-        return {
+        terms = {
             "learning_rate": self.trace.learning_rate,
+            "optimizer": self.optimizer.kind if self.optimizer is not None else "sgd",
             "old_weights": _floats(lt.weights[unit]),
             "grad_weights": _floats(lt.grad_weights[unit]),
             "new_weights": _floats(new_weights[unit]),
@@ -270,3 +291,27 @@ class TeachingSequence(Sequence[Event]):
             "grad_bias": _floats(lt.grad_bias[unit]),
             "new_bias": _floats(new_bias[unit]),
         }
+        optimizer = self.optimizer
+        if optimizer is None or optimizer.kind == "sgd":
+            return terms
+
+        def unit_rows(packed: NDArray[np.float64]) -> tuple[Any, Any]:
+            """This unit's (weights, bias) of a packed state array, shaped like the trace's."""
+            weights = packed[:, :-1].reshape(lt.weights.shape)[unit]
+            return _floats(weights), _floats(packed[:, -1].reshape(lt.bias.shape)[unit])
+
+        names = ("velocity",) if optimizer.kind == "momentum" else ("m", "v")
+        for name in names:
+            for when, state in (("old", optimizer.before), ("new", optimizer.after)):
+                weights, bias = unit_rows(state[name][layer - 1])
+                terms[f"{when}_{name}_weights"], terms[f"{when}_{name}_bias"] = weights, bias
+        if optimizer.kind == "momentum":
+            terms["momentum"] = optimizer.momentum
+            return terms
+        t = optimizer.step + 1
+        terms.update(beta1=optimizer.beta1, beta2=optimizer.beta2, eps=optimizer.eps, t=t)
+        # the bias-corrected moments exactly as engine/optim.py divides them
+        for name, beta in (("m", optimizer.beta1), ("v", optimizer.beta2)):
+            packed = optimizer.after[name][layer - 1] / (1.0 - beta ** t)
+            terms[f"{name}_hat_weights"], terms[f"{name}_hat_bias"] = unit_rows(packed)
+        return terms

@@ -32,7 +32,7 @@ from engine.batch_cursor import BatchInProgress
 from engine.data import CUSTOM, Dataset, make_dataset, n_targets_for
 from engine.divergence import divergence_message, loss_bound, loss_ok, trace_ok
 from engine.errors import SetupError
-from engine.events import Event, Params, TeachingSequence
+from engine.events import Event, OptimizerStep, Params, TeachingSequence
 from engine.history import DEFAULT_HISTORY, History, Snapshot, SnapshotKind
 from engine.metrics import Divergence, GridValues, Metrics, MetricsLog, evaluate
 from engine.network import Network, NetworkConfig
@@ -343,12 +343,15 @@ class Run:
         if trace is None:
             return False
         new_params, new_state = self.network.get_params(), self.optimizer.get_state()
-        self._restore(self.history.top)
+        self._restore(self.history.top)  # the optimiser the batch started from, with its state then
         self._trace = trace
         self._shown = None
         names = [layer.activation_name for layer in self.network.layers]
+        used = self.optimizer.config
+        step = OptimizerStep(used.kind, used.momentum, used.beta1, used.beta2, used.eps, self.updates,
+                             self.optimizer.get_state(), new_state)
         sequence = TeachingSequence(trace, new_params, self.network.derivative, names,
-                                    self.config.output_unit)
+                                    self.config.output_unit, step)
         self._in_batch = BatchInProgress(sequence, self.history.top.parameters(), new_state)
         return True
 

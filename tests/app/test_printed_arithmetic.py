@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 NUMBER = r"\d+(?:\.\d+)?(?:·10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?"
 RESULT = re.compile(rf"^−?{NUMBER}$")
+POWER = r"[⁰¹²³⁴⁵⁶⁷⁸⁹]+"  # an exponent written as a superscript after a number or a bracket
 
 
 def sigmoid(x: float) -> float:
@@ -39,6 +40,7 @@ def functions(alpha: float) -> dict[str, Any]:
         "elu_d": lambda x: 1.0 if x > 0 else alpha * math.exp(x),
         "abs_d": lambda x: float((x > 0) - (x < 0)), "linear_d": lambda x: 1.0, "softplus_d": sigmoid,
         "swish_d": lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x))), "maxout_d": lambda x: 1.0,
+        "sqrt": math.sqrt,
     }
 
 
@@ -61,12 +63,13 @@ def half_unit(text: str) -> float:
 def python_of(segment: str) -> str | None:
     """A printed numeric expression as Python, or None if it names symbols (w₁₁, e₁, ŷ, ...)."""
     segment = segment.rpartition("←")[2]  # 'w₁₁ ← 0.27 − …': the part after the arrow
-    bare = re.sub(NUMBER, "", segment).replace("′", "")
+    bare = re.sub(POWER, "", re.sub(NUMBER, "", segment)).replace("′", "")
     if set(re.findall(r"[^\W\d]+", bare)) - set(functions(0.0)) or len(re.findall(NUMBER, segment)) < 2:
         return None  # symbols, or a bare number or f(number) with nothing to combine: see below
     text = re.sub(NUMBER, lambda m: f"({number(m.group(0))!r})", segment)
     text = re.sub(r"([a-z_]+)′\(", r"\1_d(", text)
-    return (text.replace("−", "-").replace("·", "*").replace("×", "*").replace("²", "**2")
+    text = re.sub(POWER, lambda m: f"**{m.group(0).translate(SUPERSCRIPT)}", text)  # 0.9³, g²
+    return (text.replace("−", "-").replace("·", "*").replace("×", "*").replace("√", "sqrt")
             .replace("½", "0.5").replace("[", "(").replace("]", ")"))
 
 
@@ -166,10 +169,17 @@ def test_every_printed_line_can_be_redone_by_hand(client: TestClient, name: str,
         phase = re.search(r'data-phase="([a-z]*)"', fragment)
         assert phase is not None
         for line in formula_lines(fragment):
-            checks[phase.group(1)] += check_line(line, alpha)
+            done = check_line(line, alpha)
+            checks[phase.group(1)] += done
+            if phase.group(1) == "update":  # which of the optimiser's lines: 'v(w₁₁) ←', '   m̂ =', 'w₁₁ ←'
+                checks[f"update {line.strip()[:2]}"] += done
     # every kind of micro-step was met and each of its lines with numbers was redone
     phases = {"forward", "error", "accumulate", "update"} | ({"backward"} if hidden else set())
     assert phases <= {phase for phase, count in checks.items() if count > 0}, checks
+    # momentum's velocity, Adam's two running means and their corrections were redone too
+    kind = setup.get("optimizer", {}).get("kind", "sgd")
+    terms = {"sgd": set(), "momentum": {"update v("}, "adam": {"update m(", "update v(", "update m̂"}}[kind]
+    assert terms <= {key for key, count in checks.items() if count > 0}, checks
 
 
 def test_the_check_catches_the_sums_the_issue_reported() -> None:
@@ -182,3 +192,10 @@ def test_the_check_catches_the_sums_the_issue_reported() -> None:
     assert check_line("y₁ = tanh(e₁) = tanh(−0.634) = −0.561", 1.0) == 1
     line = "δ = 1.62·0.62 = 1.00 ;  sum over 2 samples = 1.20·10⁻³ + 4.00·10⁻⁴ = 1.60·10⁻³"
     assert check_line(line, 1.0) == 2
+    # Adam's lines: a power, a square root, a power of ten; one digit off in each is caught
+    assert check_line("   m̂ = −0.0313/(1 − 0.9³) = −0.12 ;  v̂ = 3.0305·10⁻⁴/(1 − 0.999³) = 0.10", 1.0) == 2
+    assert check_line("w₁₁ ← 0.39 − 0.03·(−0.12)/(√0.10 + 1·10⁻⁸) = 0.40", 1.0) == 1
+    for wrong in ("   m̂ = −0.0313/(1 − 0.9³) = −0.13", "w₁₁ ← 0.39 − 0.03·(−0.12)/(√0.10 + 1·10⁻⁸) = 0.41",
+                  "v(w₁₁) ← 0.999·2.69471·10⁻⁴ + 1·10⁻³·0.18399² = 3.0405·10⁻⁴"):
+        with pytest.raises(AssertionError):
+            check_line(wrong, 1.0)

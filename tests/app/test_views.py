@@ -170,7 +170,8 @@ def test_a_maxout_network_with_adam_and_softmax_inspects_every_phase_without_a_g
         if view.phase == "forward" and view.focus is not None and view.focus[0] == 1:
             assert not view.graph_link and current_graph_url(run) is None  # maxout: not one expression
         if view.phase == "update":
-            assert "learning_rate" not in _roles(view)  # Adam does not step by η·∂L/∂w
+            roles = _roles(view)  # Adam's step is η·m̂/(√v̂ + ε), from its running means, not η·∂L/∂w
+            assert {"new_m_weight", "new_v_weight", "m_hat_weight", "v_hat_weight"} <= set(roles)
         if run.cursor is None:
             break
     assert seen == {"forward", "error", "backward", "accumulate", "update"}
