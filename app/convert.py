@@ -84,8 +84,8 @@ def checked_batch_size(run: Run) -> Run:
     """A batch larger than the training set could never fill: refuse it, naming batch_size."""
     n_train = int(run.dataset.train_index.shape[0])
     if run.config.batch_size > n_train:
-        raise SessionError(422, {"field": "batch_size",
-                                 "message": f"at most {n_train}, the number of training points"})
+        words = f"a whole number from 1 to {n_train} (the number of training points)"
+        raise SessionError(422, {"field": "batch_size", "message": words})
     return run
 
 

@@ -31,6 +31,14 @@ class Refusal:
 def _words(error: Any) -> str:
     """One pydantic error (a dict of loc, type, msg, ctx, input) as 'field: what is wrong'."""
     where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    words = plain(error)
+    return f"{where}: {words}" if where else words
+
+
+def plain(error: Any) -> str:
+    """What is wrong with one pydantic error's value, in words ('must be a whole number 1 or more');
+    the JSON API's 422 says this as each error's `msg` (pydantic's own: 'Input should be greater than
+    or equal to 1')."""
     ctx = error.get("ctx") or {}
     shown = repr(str(error.get("input", ""))[:SHOWN_INPUT])
     kind = error.get("type")
@@ -48,7 +56,7 @@ def _words(error: Any) -> str:
         "missing": "is required",
         "extra_forbidden": "is not a field of this form",
     }.get(str(kind), str(error.get("msg", "is not valid")))
-    return f"{where}: {words}" if where else words
+    return words
 
 
 def _field(errors: Sequence[Any]) -> str | None:
@@ -61,10 +69,10 @@ def refusal(error: Exception) -> Refusal:
     manager's (SessionError) a detail dict with field and message, or a plain message."""
     if isinstance(error, SessionError):
         detail = error.detail
-        if isinstance(detail, dict):
-            field = detail.get("field")
+        if isinstance(detail, dict):  # said as the engine's and pydantic's are: 'field: what is wrong'
+            field, message = detail.get("field"), str(detail.get("message") or detail)
             return Refusal(error.status_code, str(field) if field else None,
-                           str(detail.get("message") or detail))
+                           f"{field}: {message}" if field else message)
         return Refusal(error.status_code, None, str(detail))
     if isinstance(error, RequestValidationError | ValidationError):
         errors = list(error.errors())

@@ -15,6 +15,7 @@ from app import convert
 from app.jsonbody import StrictJSONRoute
 from app.limits import advance_within
 from app.ownership import Key, OwnerOnly, create_owned
+from app.refusals import plain
 from app.schemas import (
     ERROR_RESPONSES,
     ConfigPatch,
@@ -244,10 +245,11 @@ async def session_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
-    """Pydantic's 422 without the echoed input: it may hold NaN (not JSON) or a megabyte of junk."""
+    """Pydantic's 422 without the echoed input (it may hold NaN, not JSON, or a megabyte of junk), each
+    `msg` in words (app/refusals.py plain: 'must be a whole number 1 or more')."""
     assert isinstance(exc, RequestValidationError)
     detail = [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")),
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": plain(error),
          "type": str(error.get("type", ""))}
         for error in exc.errors()[:20]
     ]

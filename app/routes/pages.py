@@ -129,7 +129,7 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
         convert.check_caps(config, sessions.settings)
     except SessionError as error:
         said = refusal(error)
-        return _refused_link(request, f"This link's setup cannot be built: {said.field}: {said.text}.")
+        return _refused_link(request, f"This link's setup cannot be built: {said.text}.")
     redirect = RedirectResponse("/", status_code=303)
     try:
         key = await key_for_new_run(request)
@@ -155,7 +155,7 @@ def _refused_setup(request: Request, config: SessionCreate, error: SessionError 
     the training set): a 422 page saying why, with a link to the same setup on an output unit that fits
     the data when that was the problem, and one to the defaults."""
     said = refusal(error)
-    message = f"{said.field}: {said.text}" if isinstance(error, SessionError) and said.field else said.text
+    message = said.text
     fitted = fitting_output_unit(config.output_unit, "", config.dataset.name)
     retry = (f"/?{setup_query(config.model_copy(update={'output_unit': fitted}))}"
              if said.field == "output_unit" and fitted != config.output_unit else None)

@@ -60,6 +60,27 @@ def test_the_batch_size_tooltip_names_the_real_limit(client: TestClient) -> None
     assert 'title="1 to 100 samples per batch' in html
 
 
+def test_a_batch_size_beyond_the_data_is_refused_in_words_naming_the_field_and_its_range(
+    client: TestClient,
+) -> None:
+    sid, _ = _session(client, "data=circle&train=0.5")
+    answer = client.post(f"/ui/{sid}/config", data={"batch_size": "251"})
+    assert answer.status_code == 422 and 'data-field="batch_size"' in answer.text
+    assert "batch_size: a whole number from 1 to 250 (the number of training points)" in answer.text
+    assert client.get(f"/api/sessions/{sid}").json()["config"]["batch_size"] == 10  # the run is unchanged
+
+
+def test_the_apis_validation_messages_are_in_words_not_pydantics(client: TestClient) -> None:
+    low = client.post("/api/sessions", json={"batch_size": 0})
+    assert low.status_code == 422
+    error = low.json()["detail"][0]
+    assert error["loc"] == ["body", "batch_size"] and error["type"] == "greater_than_equal"
+    # pydantic said 'Input should be greater than or equal to 1'
+    assert error["msg"] == "must be a whole number 1 or more"
+    word = client.post("/api/sessions", json={"batch_size": "ten"}).json()["detail"][0]["msg"]
+    assert "whole number" in word and "Input should" not in word
+
+
 def test_view_settings_round_trip_through_the_query_and_unknown_values_are_defaults() -> None:
     view = {"step": "epoch", "speed": "20", "test": "1", "disc": "0", "click": "remove"}
     assert view_from_query(dict(pair.split("=") for pair in view_query(view).split("&"))) == view

@@ -234,7 +234,7 @@ def test_a_link_whose_batch_exceeds_the_training_set_is_refused_as_the_api_refus
     """The page builds through app.convert.built, the API's path, which checks the batch size."""
     response = client.get("/?data=circle&train=0.1&batch=100")
     assert response.status_code == 422
-    assert "batch_size: at most 50, the number of training points" in response.text
+    assert "batch_size: a whole number from 1 to 50 (the number of training points)" in response.text
 
 
 def test_a_page_epoch_step_stops_within_the_step_budget(tmp_path: Any) -> None:
