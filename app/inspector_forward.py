@@ -183,6 +183,13 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
         "the weight of its link, plus its bias b — the bias lets the neuron shift where it switches, even "
         "when every input is 0. Then the activation function f turns the sum e into the output.",
     ]
+    if not last and act in vocabulary.ACTIVATIONS:  # the lecture's name and formula, not the code name
+        term = vocabulary.ACTIVATIONS[act]
+        alpha = names.alphas[layer - 1] if layer - 1 < len(names.alphas) else None
+        shown = [f"{p.symbol} = {significant(alpha if alpha is not None else p.default, 6)}"
+                 for p in term.parameters if p.name == "alpha"]
+        notes.append(f"f here is {term.title}: {term.formula}" + (f", with {shown[0]}" if shown else "")
+                     + f" ({act} in the line above).")
     if maxout:
         notes.append(f"Maxout: the unit computes one sum per piece (one line each) and keeps the largest; "
                      f"piece {piece + 1} won for this sample, so only its weights get this sample's "

@@ -108,3 +108,19 @@ def test_the_drawing_marks_sigmoid_layers_and_class_coloured_outputs(client: Tes
     _, html = _session(client, "data=blobs&out=softmax_ce&hidden=3,2&act=sigmoid,tanh")
     assert 'data-unit-layers="1"' in html and 'data-class-outputs="1"' in html
     assert "sigmoid layers: 0 … ½ … 1" in html
+
+
+def test_the_picker_and_the_inspector_name_the_activation_by_its_title_and_formula(
+    client: TestClient,
+) -> None:
+    setup = {"hidden": [{"units": 2, "activation": "leaky_relu", "alpha": 0.1},
+                        {"units": 2, "activation": "elu"}]}
+    sid = client.post("/api/sessions", json=setup).json()["id"]
+    page = client.get(f"/?session={sid}").text
+    assert re.search(r'<option value="leaky_relu"[^>]*>leaky ReLU</option>', page)  # the title, not the code
+    assert re.search(r'<option value="abs"[^>]*>absolute value</option>', page)
+    first = client.post(f"/ui/{sid}/step", data={"unit": "micro"}).text  # layer 1's first neuron
+    assert "f here is leaky ReLU: f(z) = max(αz, z), with α = 0.1" in first
+    for _ in range(2):  # on to layer 2: ELU with its default α
+        second = client.post(f"/ui/{sid}/step", data={"unit": "micro"}).text
+    assert "f here is ELU: f(z) = z if z ≥ 0, else α(eᶻ − 1), with α = 1" in second
