@@ -176,7 +176,10 @@ def test_hovering_a_weight_in_a_backward_step_says_its_gradient_is_the_batchs(
         page.keyboard.press("ArrowRight")
         page.wait_for_function(f"() => document.getElementById('page').dataset.step !== '{before}'")
     page.wait_for_function("() => document.getElementById('c-phase').textContent === 'backward'")
-    page.locator("#w2_0_0").hover(force=True)
+    # the event itself, on the link: a pointer moved there can miss it while the inspector's swap
+    # shifts the layout (seen on a machine at load 19)
+    page.locator("#w2_0_0").dispatch_event("mouseover")
+    page.wait_for_function("() => document.getElementById('hover-value').textContent.includes('∂L/∂w')")
     text = page.locator("#hover-value").inner_text()
     assert "the batch's ∂L/∂w (mean over its samples) = " in text, text
     assert console_errors == []
