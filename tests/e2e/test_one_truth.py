@@ -183,3 +183,36 @@ def test_after_quick_steps_the_inspector_catches_up_with_the_counters(
     text = page.locator("#inspector").inner_text()
     assert f"{state['epoch']} epochs and {state['batch']} batches" in text, text
     assert console_errors == []
+
+
+def test_while_playing_the_counters_and_the_losses_on_screen_are_always_one_state_of_the_run(
+    page: Any, live_server: str, console_errors: list[str]
+) -> None:
+    """Every sample of the page taken during play (counters and losses read at one instant) is a state
+    the run passed through: its losses are the run's own at those counters (the loss chart's point
+    there), never the counters of one frame beside the losses of another."""
+    sid = _open(page, live_server, "batch=25")  # 10 batches an epoch: a chart point after each batch
+    page.locator("#step-unit").select_option("epoch")
+    page.locator("#speed").select_option("5")
+    page.keyboard.press(" ")
+    page.wait_for_function(PLAYING.format("true"))
+    page.wait_for_function("""() => {
+        const text = (id) => document.getElementById(id).textContent;
+        window.samples = window.samples || [];
+        window.samples.push([text('c-epoch'), text('c-batch'), text('loss-train'), text('loss-test')]);
+        return new Set(window.samples.map((s) => s[0])).size >= 6;
+    }""", polling=50, timeout=60_000)
+    page.keyboard.press(" ")
+    page.wait_for_function(PLAYING.format("false"))
+    samples = page.evaluate("() => window.samples")
+    per_epoch = 10  # circle: 250 training points in batches of 25; 200 chart points before any thinning
+    history = {point["step"]: point for point in _get(live_server, f"/api/sessions/{sid}/metrics")["history"]}
+    checked = 0
+    for epoch, batch, train, test in samples:
+        step = int(epoch) * per_epoch + int(batch)
+        if step == 0:
+            continue  # the start: no chart point yet
+        point = history[step]
+        assert (train, test) == (loss(point["train_loss"]), loss(point["test_loss"])), (epoch, batch)
+        checked += 1
+    assert checked >= 5 and console_errors == []
