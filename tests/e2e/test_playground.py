@@ -184,8 +184,9 @@ def test_play_on_spiral_with_six_hidden_layers_keeps_painting_new_frames(
     page.locator("#step-unit").select_option("batch")
     page.locator("#speed").select_option("50")
 
-    def position() -> int:
-        return 1000 * _counter(page, "epoch") + _counter(page, "batch")
+    def position() -> int:  # both counters read at one instant: two reads can straddle an epoch's end
+        return int(page.evaluate("() => 1000 * Number(document.querySelector('#c-epoch').textContent)"
+                                 " + Number(document.querySelector('#c-batch').textContent)"))
 
     def applied() -> int:
         return int(page.evaluate("() => window.Stepwise.stats.framesApplied"))
