@@ -24,6 +24,7 @@ from app import convert, views
 from app.inspector import PLAYING
 from app.limits import advance_within
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
+from app.presentation import Presentation
 from app.refusals import refusal
 from app.routes.api import Current, Manager
 from app.schemas import ConfigPatch, PlayRequest, PointAdd, SessionCreate, StepUnit, WeightEdit
@@ -101,11 +102,16 @@ async def render_page(request: Request, sessions: SessionManager, session: Sessi
     # "3 epochs done" of the moment it was drawn while the counters run on
     context = {**_while_playing(await sessions.read(session, build), session), **(extra or {})}
     context["view"] = {**_view(request, session), **(view or {})}
+    presentation = Presentation.of_request(request)  # projector view and hidden controls
+    context.update(presentation.context())
+    shown = view_query(context["view"])
+    here = (f"{context['share_url']}{'&' + shown if shown else ''}"
+            f"&{urlencode({'session': context['sid']})}")
+    context["view_toggle_url"] = here + presentation.toggled().suffix()
+    context["share_url"] += presentation.suffix()  # "link to setup" opens the students' copies the same way
     jinja: Jinja2Blocks = request.app.state.templates
     response = jinja.TemplateResponse(request, "index.html", context, block_name="page" if block else None)
-    shown = view_query(context["view"])
-    response.headers["HX-Replace-Url"] = (f"{context['share_url']}{'&' + shown if shown else ''}"
-                                          f"&{urlencode({'session': context['sid']})}")
+    response.headers["HX-Replace-Url"] = here + presentation.suffix()
     return response
 
 
@@ -140,7 +146,8 @@ async def index(request: Request, sessions: Manager, session: str | None = None)
         return _refused_setup(request, config, error)
     shown = view_query(view_from_query(request.query_params))
     redirect.headers["location"] = (f"/?{setup_query(config)}{'&' + shown if shown else ''}"
-                                    f"&{urlencode({'session': made.id})}")
+                                    f"&{urlencode({'session': made.id})}"
+                                    f"{Presentation.of_request(request).suffix()}")
     return redirect
 
 

@@ -428,13 +428,19 @@
    * so they stay ~8 px on screen; below MAP_SCALE the node heat maps (a few pixels) give way to the
    * plain node colour, which still shows the value. */
   const LABEL_SCALE = 0.75, MAP_SCALE = 0.4;
+  const STACKED = "(max-width: 900px)";  // stepwise.css "Layouts": the panels one under the other
   function sizeNet() {
     const net = document.getElementById("net");
     if (!net) return;
     const [, , w, h] = net.getAttribute("viewBox").split(" ").map(Number);
     const panel = net.parentElement, style = getComputedStyle(panel);
     const available = panel.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
-    const tallest = Math.min(420, window.innerHeight * 0.52);
+    // Wide layout (the inspector beside the drawing): the whole drawing fits between its top and the
+    // window's bottom, less the hint lines under it, so the step buttons, the network and the formula
+    // are in view together. Stacked (narrow): about half the window, the inspector comes below.
+    const room = window.innerHeight - (net.getBoundingClientRect().top + window.scrollY) - 96;
+    const tallest = window.matchMedia(STACKED).matches ? Math.min(420, window.innerHeight * 0.52)
+      : Math.max(200, Math.min(420, room));
     const scale = Math.min(1.6, available / w, Math.max(0.6, tallest / h));
     net.style.width = `${Math.floor(w * scale)}px`;
     net.style.height = `${Math.floor(h * scale)}px`;
@@ -507,8 +513,9 @@
     if (button && !button.matches(":disabled")) { ev.preventDefault(); button.click(); }
   });
 
-  // Hover: the live value of a link, node or bias (read from the last frame applied).
-  document.addEventListener("mouseover", (ev) => {
+  // Hover, or a tap (a touch screen has no hover): the live value of a link, node or bias (read from
+  // the last frame applied).
+  function showValue(ev) {
     const t = ev.target.closest && ev.target.closest("#net [data-label]");
     const out = document.getElementById("hover-value");
     if (!t || !out) return;
@@ -519,9 +526,11 @@
     // inspector prints while a sample is being worked on: say so
     if (grad != null) text += `, the batch's ∂L/∂w (mean over its samples) = ${grad}`;
     out.textContent = text;
-  });
+  }
+  document.addEventListener("mouseover", showValue);
 
   document.addEventListener("click", (ev) => {
+    showValue(ev);
     if (el("page")?.dataset.readonly) return;  // someone else's run: clicks edit nothing
     const form = document.getElementById("edit-weight");
     const target = ev.target.closest && ev.target.closest("#net .link, #net .bias");
