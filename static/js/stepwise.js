@@ -219,7 +219,7 @@
       // Update micro-step: the links of the unit just updated flash (the ones whose weight moved).
       if (flashing && l === f.focus.layer && j === f.focus.unit) {
         const before = state.prevW[l] && state.prevW[l][j] ? state.prevW[l][j][i] : w;
-        if (before !== w) k.animate([{ opacity: 1, strokeOpacity: 0.3 }, { opacity: 1, strokeOpacity: 1 }],
+        if (before !== w && !REDUCED_MOTION.matches) k.animate([{ opacity: 1, strokeOpacity: 0.3 }, { opacity: 1, strokeOpacity: 1 }],
                                     { duration: 450 });
       }
     })));
@@ -229,6 +229,7 @@
       paint(el(`b${l}_${j}`), "fill", colour(v ?? 0));
     }));
     state.frame = f;
+    describeNet();
     focus(f);
     followInspector(f);
     losses(f);
@@ -240,6 +241,33 @@
     if (!f.diverged) setText("play-error", "");  // a refused play's reason is gone once the run recovers
     if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
   }
+
+  const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  /** The drawing as text (#net-values, while it is open): each layer's neurons and their values at the
+   * current step, from the frame as hover reads them, so a screen reader can walk the network. */
+  function describeNet() {
+    const box = el("net-values"), list = el("net-values-list");
+    if (!box || !list || !box.open) return;
+    const titles = [...document.querySelectorAll("#net .col-title")].map((t) => t.textContent);
+    const layers = [];
+    document.querySelectorAll("#net .node-box").forEach((node) => {
+      const m = /^n(\d+)_(\d+)$/.exec(node.id);
+      if (!m) return;
+      const [value, delta] = valueOf(node.id);
+      let text = `${node.dataset.label} = ${value == null ? "—" : value}`;
+      if (delta != null) text += `, δ = ${delta}`;
+      (layers[Number(m[1])] ||= []).push(text);
+    });
+    const parts = layers.map((texts, l) => {
+      const head = document.createElement("p"), items = document.createElement("ol");
+      head.textContent = titles[l] || "";
+      for (const text of texts) { const li = document.createElement("li"); li.textContent = text; items.append(li); }
+      return [head, items];
+    });
+    list.replaceChildren(...parts.flat());
+  }
+  document.addEventListener("toggle", (ev) => { if (ev.target.id === "net-values") describeNet(); }, true);
 
   /** Highlight the focused neuron and the links it reads (forward) or that carry δ back (backward). */
   let lit = [];
