@@ -21,12 +21,13 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The app finds templates/ and static/ next to the app package, so it runs from this source tree.
+# The app finds templates/, static/ and translations/ next to the app package, so it runs from this source tree.
 COPY README.md ./
 COPY app ./app
 COPY engine ./engine
 COPY templates ./templates
 COPY static ./static
+COPY translations ./translations
 RUN pip install --no-cache-dir --no-deps -e . \
     && python -m compileall -q app engine \
     && groupadd --system --gid 10001 stepwise \

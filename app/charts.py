@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.i18n import gettext
 from engine import printed
 
 # Drawing box (SVG units = CSS px at 1x): the plot area sits inside margins that hold the tick labels.
@@ -111,12 +112,13 @@ def sampling_words(steps: Sequence[int]) -> str:
     """Which batches the chart's points were taken after, from the steps themselves (the engine decides
     the schedule): 'a point after every batch', 'a point every 5 batches' (older points thinned)."""
     if len(steps) < 2:
-        return "a point after each sampled batch"
+        return gettext("a point after each sampled batch")
     gaps = [b - a for a, b in itertools.pairwise(steps)]
     newest = gaps[-1]
     thinned = any(gap > newest for gap in gaps)
-    words = "a point after every batch" if newest == 1 else f"a point every {newest} batches"
-    return words + (" (older points thinned)" if thinned else "")
+    words = (gettext("a point after every batch") if newest == 1
+             else gettext("a point every %(n)s batches") % {"n": newest})
+    return words + (gettext(" (older points thinned)") if thinned else "")
 
 
 def loss_chart(points: Sequence[Any], batches_per_epoch: int, *, regularized: bool) -> LossChart:
@@ -132,7 +134,7 @@ def loss_chart(points: Sequence[Any], batches_per_epoch: int, *, regularized: bo
     last = max(steps[-1] if steps else 0, 1)
     x_step = nice_step(last, 4)
     x_max = float(math.ceil(last / x_step - 1e-9) * x_step)
-    x_title = f"batches trained (1 epoch = {batches_per_epoch})"
+    x_title = gettext("batches trained (1 epoch = %(n)s)") % {"n": batches_per_epoch}
     positive = [v for v in finite if v > 0]
     log = bool(positive) and len(positive) == len(finite) and max(positive) / min(positive) >= LOG_SPAN
     if log:
@@ -151,7 +153,7 @@ def loss_chart(points: Sequence[Any], batches_per_epoch: int, *, regularized: bo
         def y_of(v: float) -> float:
             return bottom - (v - low_value) / (top_value - low_value) * (bottom - TOP)
         y_ticks = [Tick(y_of(v), printed.tick(v)) for v in _ticks(low_value, top_value, 3)]
-    axes = _axes(HEIGHT, x_max, y_ticks, x_title, "loss (log scale)" if log else "loss")
+    axes = _axes(HEIGHT, x_max, y_ticks, x_title, gettext("loss (log scale)") if log else gettext("loss"))
     span = axes.right - LEFT
     # at most one drawn point per SVG unit of width (a 2,000-point log draws as ~210); the newest is kept
     every = max(1, math.ceil(len(steps) / span))
@@ -214,7 +216,7 @@ def eta_plot(optimizer: Any, updates: int) -> EtaPlot:
     def y_of(v: float) -> float:
         return bottom - v * per_eta
     axes = _axes(ETA_HEIGHT, float(horizon), [Tick(y_of(0.0), "0"), Tick(y_of(peak), printed.tick(peak))],
-                 "batches trained", "η")
+                 gettext("batches trained"), "η")
     path = _path([(LEFT + b * per_batch, y_of(r)) for b, r in zip(batches, rates, strict=True)])
     rate = schedule.rate(base, updates)
     return EtaPlot(axes, path, (LEFT + updates * per_batch, y_of(rate)), LEFT, per_batch, bottom, per_eta,

@@ -9,32 +9,33 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from app.i18n import N_, gettext
 from engine.autodiff import Graph, Value
 from engine.expression import ExpressionError, build_graph
 from engine.printed import agreeing, significant
 
 PRESETS: dict[str, tuple[str, str, str]] = {
     # key: (button text, expression, values)
-    "lecture": ("Lecture: (x + y)·z", "(x + y)*z", "x = -2, y = 5, z = -4"),
-    "sigmoid": ("CS231n: sigmoid neuron", "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))",
+    "lecture": (N_("Lecture: (x + y)·z"), "(x + y)*z", "x = -2, y = 5, z = -4"),
+    "sigmoid": (N_("CS231n: sigmoid neuron"), "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))",
                 "w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3"),
-    "max": ("max routes", "max(x, y) * z + abs(x)", "x = 1, y = 3, z = 2"),
+    "max": (N_("max routes"), "max(x, y) * z + abs(x)", "x = 1, y = 3, z = 2"),
 }
 # One line per gate: what it does with the gradient coming from above.
 GATE_RULES = {
-    "+": "add distributes: every input gets the upstream gradient unchanged (local gradient 1).",
-    "−": "subtract: the left input gets the upstream gradient, the right one its negative.",
-    "×": "multiply swaps: each input gets upstream × the other input's value.",
-    "÷": "divide a/b: a gets upstream × 1/b, b gets upstream × (−a/b²).",
-    "neg": "negate flips the sign of the gradient (local gradient −1).",
-    "**": "power xᵖ: local gradient p·xᵖ⁻¹.",
-    "exp": "exp: the local gradient is its own output eˣ.",
-    "log": "log: local gradient 1/x.",
-    "tanh": "tanh: local gradient 1 − tanh².",
-    "σ": "sigmoid: local gradient σ·(1 − σ).",
-    "relu": "relu is a gate: it passes the gradient if its input was > 0 and blocks it otherwise.",
-    "max": "max routes: the largest input gets the whole gradient (the first one on ties), the others 0.",
-    "abs": "abs passes the gradient with the sign of its input (0 at 0).",
+    "+": N_("add distributes: every input gets the upstream gradient unchanged (local gradient 1)."),
+    "−": N_("subtract: the left input gets the upstream gradient, the right one its negative."),
+    "×": N_("multiply swaps: each input gets upstream × the other input's value."),
+    "÷": N_("divide a/b: a gets upstream × 1/b, b gets upstream × (−a/b²)."),
+    "neg": N_("negate flips the sign of the gradient (local gradient −1)."),
+    "**": N_("power xᵖ: local gradient p·xᵖ⁻¹."),
+    "exp": N_("exp: the local gradient is its own output eˣ."),
+    "log": N_("log: local gradient 1/x."),
+    "tanh": N_("tanh: local gradient 1 − tanh²."),
+    "σ": N_("sigmoid: local gradient σ·(1 − σ)."),
+    "relu": N_("relu is a gate: it passes the gradient if its input was > 0 and blocks it otherwise."),
+    "max": N_("max routes: the largest input gets the whole gradient (the first one on ties), the others 0."),
+    "abs": N_("abs passes the gradient with the sign of its input (0 at 0)."),
 }
 SYMBOLS = {"neg": "−", "exp": "exp", "log": "log", "tanh": "tanh", "relu": "relu", "max": "max", "abs": "|·|"}
 CARET_SPACES = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
@@ -88,14 +89,17 @@ def parse_values(text: str) -> dict[str, float]:
             continue
         match = VALUE_ITEM.match(item)
         if not match:
-            raise ExpressionError(f"cannot read {item.strip()!r}: write values as name = number")
+            raise ExpressionError(gettext("cannot read %(item)s: write values as name = number")
+                                  % {"item": repr(item.strip())})
         name, number = match.groups()
         try:
             value = float(number)
         except ValueError:
-            raise ExpressionError(f"{number!r} is not a number", variable=name) from None
+            raise ExpressionError(gettext("%(text)s is not a number") % {"text": repr(number)},
+                                  variable=name) from None
         if not math.isfinite(value):
-            raise ExpressionError(f"the value of {name!r} must be a finite number", variable=name)
+            message = gettext("the value of %(name)s must be a finite number") % {"name": repr(name)}
+            raise ExpressionError(message, variable=name)
         values[name] = value
     return values
 
@@ -231,9 +235,11 @@ def step_views(graph: Graph) -> list[StepView]:
         node = graph.nodes[step.node]
         label = label_of(node)
         if step.phase == "forward":
-            views.append(StepView(index, "forward", step.node, f"forward: {label} = {forward_text(node)}"))
+            views.append(StepView(index, "forward", step.node,
+                                  gettext("forward: %(step)s") % {"step": f"{label} = {forward_text(node)}"}))
         elif step.upstream is None:
-            views.append(StepView(index, "backward", step.node, f"backward starts: ∂f/∂f = 1 at {label}"))
+            views.append(StepView(index, "backward", step.node,
+                                  gettext("backward starts: ∂f/∂f = 1 at %(node)s") % {"node": label}))
         else:
             rows = [
                 {"input": label_of(child), "upstream": fmt(step.upstream, digits),
@@ -241,8 +247,10 @@ def step_views(graph: Graph) -> list[StepView]:
                 for child, local, product, digits in zip(node.inputs, step.local_grads, step.products,
                                                          _product_digits(step), strict=True)
             ]
-            title = f"backward through {symbol_of(node)}: upstream ∂f/∂({label}) = {fmt(step.upstream)}"
-            views.append(StepView(index, "backward", step.node, title, GATE_RULES.get(node.op, ""),
+            title = (gettext("backward through %(op)s: upstream ∂f/∂(%(node)s) = %(value)s")
+                     % {"op": symbol_of(node), "node": label, "value": fmt(step.upstream)})
+            rule = GATE_RULES.get(node.op)
+            views.append(StepView(index, "backward", step.node, title, gettext(rule) if rule else "",
                                   step.upstream, rows))
     return views
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from app.i18n import N_, gettext, ngettext
 from app.inspector_error import error_view
 from app.inspector_forward import forward_view, graph_link, is_log_variance
 from app.inspector_text import (
@@ -38,19 +39,23 @@ from engine.printed import agreeing
 __all__ = ["MINUS", "PLAYING", "InspectorView", "NetNames", "distinct_decimals", "factor", "fmt",
            "graph_link", "inspector_view", "neuron_graph_url"]
 
+# Made once, in English; the template shows its title and notes through the catalogue (`translated`).
 PLAYING = InspectorView(
-    "Playing",
+    N_("Playing"),
     [],
-    ["Training runs step after step; the network, the plot and the loss chart follow it live. Pause "
-     "(space) or step (→) to see one micro-step's formula with its numbers."],
+    [N_("Training runs step after step; the network, the plot and the loss chart follow it live. Pause "
+        "(space) or step (→) to see one micro-step's formula with its numbers.")],
     None,
 )
 
 
+
+
 def _count(number: int, noun: str) -> str:
-    """'1 epoch', '7 batches': the top bar's counters in words."""
-    plural = noun + ("es" if noun.endswith(("tch", "sh", "s", "x")) else "s")  # batches, epochs
-    return f"{number} {noun if number == 1 else plural}"
+    """'1 epoch', '7 batches': the top bar's counters in words (in the page's language)."""
+    if noun == "epoch":
+        return ngettext("%(num)d epoch", "%(num)d epochs", number) % {"num": number}
+    return ngettext("%(num)d batch", "%(num)d batches", number) % {"num": number}
 
 
 def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd",
@@ -61,21 +66,24 @@ def inspector_view(event: Any, names: NetNames, *, optimizer: str = "sgd",
     if event is None and position != (0, 0):
         epoch, batch = position
         return InspectorView(
-            "Between batches",
+            gettext("Between batches"),
             [],
-            [f"{_count(epoch, 'epoch')} and {_count(batch, 'batch')} of this epoch done (the counters "
-             f"at the top), so next comes batch {batch + 1} of epoch {epoch + 1}. Choose 'micro-step' and "
-             "press step (→) to follow it neuron by neuron; 'batch' or 'epoch' go faster.",
-             SIGN_NOTE],
+            [gettext("%(epochs)s and %(batches)s of this epoch done (the counters at the top), so next "
+                     "comes batch %(batch)s of epoch %(epoch)s. Choose 'micro-step' and press step (→) to "
+                     "follow it neuron by neuron; 'batch' or 'epoch' go faster.")
+             % {"epochs": _count(epoch, "epoch"), "batches": _count(batch, "batch"),
+                "batch": batch + 1, "epoch": epoch + 1},
+             gettext(SIGN_NOTE)],
             None,
         )
     if event is None:
         return InspectorView(
-            "Ready",
+            gettext("Ready"),
             [],
-            ["Press step (→) to run the first micro-step: the first neuron of layer 1 computes its sum e "
-             "and its output y = f(e). Choose 'micro-step' to see every neuron, 'epoch' to go fast.",
-             SIGN_NOTE],
+            [gettext("Press step (→) to run the first micro-step: the first neuron of layer 1 computes its "
+                     "sum e and its output y = f(e). Choose 'micro-step' to see every neuron, 'epoch' to go "
+                     "fast."),
+             gettext(SIGN_NOTE)],
             None,
         )
     terms: dict[str, Any] = dict(event.terms)
@@ -143,20 +151,23 @@ def _backward(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorVi
     slope.num(pre, "pre_activation", decimals=ds).text(") = ")
     slope.num(derivative, "derivative")
     notes = [
-        f"Backward pass: {label}'s share of the blame. The δ of each neuron it feeds flows back along the "
-        "same links, weighted by the same weights, and is summed; then it is scaled by the slope f′ of "
-        "this neuron's activation at its sum e (a flat slope passes little blame back).",
-        SIGN_NOTE,
+        gettext("Backward pass: %(neuron)s's share of the blame. The δ of each neuron it feeds flows back "
+                "along the same links, weighted by the same weights, and is summed; then it is scaled by the "
+                "slope f′ of this neuron's activation at its sum e (a flat slope passes little blame back).")
+        % {"neuron": label},
+        gettext(SIGN_NOTE),
     ]
     if name == "maxout":
-        notes.insert(1, "Maxout: the piece that won this sample's forward pass passes δ back with slope 1 "
-                        "(f′ = 1); the other pieces get nothing from this sample.")
+        notes.insert(1, gettext("Maxout: the piece that won this sample's forward pass passes δ back with "
+                                "slope 1 (f′ = 1); the other pieces get nothing from this sample."))
     if layer + 1 == len(names.sizes) - 1:
         outputs = ", ".join(f"δ{subscript(names.numbers[f'n{layer + 1}_{k}'])}"
                             for k in range(names.sizes[layer + 1]))
-        notes.insert(1, f"{outputs} belong{'s' if names.sizes[layer + 1] == 1 else ''} to the output "
-                        "(ŷ), computed at the error step.")
-    return InspectorView(f"Backward: δ of {label}", [symbolic, slope, numeric], notes, "backward")
+        notes.insert(1, ngettext("%(deltas)s belongs to the output (ŷ), computed at the error step.",
+                                 "%(deltas)s belong to the output (ŷ), computed at the error step.",
+                                 names.sizes[layer + 1]) % {"deltas": outputs})
+    return InspectorView(gettext("Backward: δ of %(neuron)s") % {"neuron": label}, [symbolic, slope, numeric],
+                         notes, "backward")
 
 
 def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> InspectorView:
@@ -179,22 +190,26 @@ def _accumulate(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
 
         d = agreeing(holds)
         name = weight_name(names, out_layer, 0, i)
-        line = Line().text(f"this sample's ∂L/∂{name} = {delta_name}·{inputs[i]} = ")
+        own_name = gettext("this sample's ∂L/∂%(w)s = ") % {"w": name}
+        line = Line().text(f"{own_name}{delta_name}·{inputs[i]} = ")
         line.num(delta, "out_delta", as_factor=True, decimals=d).text("·")
         line.num(x, "out_input", as_factor=True, decimals=d).text(" = ")
         line.num(g, "sample_grad_weight")
-        total_line = Line().text(f"   sum over {done} sample{'s' if done > 1 else ''} = ")  # short lines
+        over = ngettext("sum over %(num)d sample = ", "sum over %(num)d samples = ", done) % {"num": done}
+        total_line = Line().text("   " + over)  # short lines
         if done > 1:
             total_line.num(b, "previous_sum_grad_weight", decimals=d).text(" + ")
             total_line.num(g, "sample_grad_weight", as_factor=True, decimals=d).text(" = ")
         total_line.num(s, "sum_grad_weight")
         lines += [line, total_line]
-    lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
-    notes = [f"Sample {done} of {size} done. Every weight's gradient for this sample is δ of the neuron it "
-             "feeds times the input that came along the link; the batch adds them up (the lines show the "
-             "output neuron's weights). After the last sample the sum is divided by the batch size "
-             "(plus the regularization term's slope) and the weights are updated."]
-    return InspectorView(f"Gradient: sample {done} of {size} added", lines, notes, "accumulate")
+    lines.append(Line().text(gettext("loss of this sample L = ")).num(float(terms["loss"]), "loss"))
+    notes = [gettext("Sample %(done)s of %(size)s done. Every weight's gradient for this sample is δ of the "
+                     "neuron it feeds times the input that came along the link; the batch adds them up (the "
+                     "lines show the output neuron's weights). After the last sample the sum is divided by "
+                     "the batch size (plus the regularization term's slope) and the weights are updated.")
+             % {"done": done, "size": size}]
+    title = gettext("Gradient: sample %(done)s of %(size)s added") % {"done": done, "size": size}
+    return InspectorView(title, lines, notes, "accumulate")
 
 
 def neuron_graph_url(event: Any, names: NetNames) -> str | None:

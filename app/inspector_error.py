@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.i18n import N_, gettext
 from app.inspector_text import (
     SIGN_NOTE,
     InspectorView,
@@ -26,9 +27,10 @@ from engine.printed import agreeing
 
 # Output units whose loss carries a log that cancels the output function's slope: δ = ŷ − y.
 CANCELLED_SLOPES = {
-    "sigmoid_bce": "The log in the cross-entropy cancels the sigmoid's slope σ′(e) = ŷ·(1 − ŷ), "
-                   "so δ = ŷ − y.",
-    "softmax_ce": "The log in the cross-entropy cancels the softmax's slope, so δ = ŷ − y for every output.",
+    "sigmoid_bce": N_("The log in the cross-entropy cancels the sigmoid's slope σ′(e) = ŷ·(1 − ŷ), "
+                      "so δ = ŷ − y."),
+    "softmax_ce": N_("The log in the cross-entropy cancels the softmax's slope, so δ = ŷ − y for every "
+                     "output."),
 }
 MAX_DECIMALS = 12
 LOG_2PI = math.log(2.0 * math.pi)
@@ -37,7 +39,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 def _loss_name(output_unit: str) -> str:
     """The output unit's loss in words, from the engine's vocabulary."""
     term = vocabulary.OUTPUT_UNITS.get(output_unit)
-    return term.loss_name if term is not None else "loss"
+    return gettext(term.loss_name) if term is not None else gettext("loss")
 
 
 def agreeing_decimals(prediction: float, target: float, miss: float, delta: float,
@@ -107,38 +109,39 @@ def error_view(terms: dict[str, Any], names: NetNames) -> InspectorView:
         y_name = f"y{subscript(unit + 1)}" if several else "y"
         lines.append(_delta_line(output_unit, number, (label, y_name), values))
     if output_unit in CANCELLED_SLOPES:
-        lines.append(Line().text(CANCELLED_SLOPES[output_unit]))
-    lines.append(Line().text("loss of this sample L = ").num(float(terms["loss"]), "loss"))
+        lines.append(Line().text(gettext(CANCELLED_SLOPES[output_unit])))
+    lines.append(Line().text(gettext("loss of this sample L = ")).num(float(terms["loss"]), "loss"))
     notes = [
-        "The error: compare the prediction ŷ with the target y using the "
-        f"{_loss_name(output_unit)}."
-        " δ is how much the loss changes when the output's sum e changes.",
+        gettext("The error: compare the prediction ŷ with the target y using the %(loss)s. δ is how much "
+                "the loss changes when the output's sum e changes.") % {"loss": _loss_name(output_unit)},
     ]
     if output_unit == "tanh_mse":
-        notes.append("With a tanh output and squared error, the miss ŷ − y is scaled by the slope of tanh "
-                     "at e, tanh′(e) = 1 − ŷ²: a saturated output (ŷ near ±1) learns slowly even when it "
-                     "is wrong.")
+        notes.append(gettext("With a tanh output and squared error, the miss ŷ − y is scaled by the slope "
+                             "of tanh at e, tanh′(e) = 1 − ŷ²: a saturated output (ŷ near ±1) learns slowly "
+                             "even when it is wrong."))
     elif output_unit == "linear_l1":
-        notes.append("With the absolute error, δ = sign(ŷ − y): only the direction of the miss counts.")
+        notes.append(gettext("With the absolute error, δ = sign(ŷ − y): only the direction of the miss "
+                             "counts."))
     elif output_unit == "linear_mse":
-        notes.append("A linear output's slope is 1, so with the squared error δ = ŷ − y exactly.")
+        notes.append(gettext("A linear output's slope is 1, so with the squared error δ = ŷ − y exactly."))
     if output_unit == "softmax_ce" or several:
-        notes.append("One output per class: ŷ₁ is the network's probability for the first class (class 0), "
-                     "ŷ₂ for the next, …; the target y is 1 for this sample's class and 0 for the others.")
-    notes.append(SIGN_NOTE)
-    return InspectorView("Error at the output", lines, notes, "error")
+        notes.append(gettext("One output per class: ŷ₁ is the network's probability for the first class "
+                             "(class 0), ŷ₂ for the next, …; the target y is 1 for this sample's class and 0 "
+                             "for the others."))
+    notes.append(gettext(SIGN_NOTE))
+    return InspectorView(gettext("Error at the output"), lines, notes, "error")
 
 
-GAUSSIAN_NOTES = (
-    "Gaussian output: for each target the network predicts a mean μ and a log-variance s, so a whole bell "
-    "curve for y: σ² = eˢ is its variance, σ = √σ² its spread (y ≈ μ ± σ). The loss is the negative "
-    "log of how likely the bell makes the real y, L = ½·[log 2π + s + (y − μ)²/σ²].",
-    "δ of μ is the miss divided by σ²: where the network says it is unsure (large σ²) a miss counts less. "
-    "δ of s is ½·(1 − miss²/σ²): negative when the miss is larger than σ² expects, so the step raises s "
-    "(σ² grows); positive when smaller, so σ² shrinks.",
-    "Unlike a squared error, this loss can be negative: a good μ with a small σ² makes log σ² = s < 0.",
+GAUSSIAN_NOTES = (  # translated where they are shown
+    N_("Gaussian output: for each target the network predicts a mean μ and a log-variance s, so a whole "
+       "bell curve for y: σ² = eˢ is its variance, σ = √σ² its spread (y ≈ μ ± σ). The loss is the negative "
+       "log of how likely the bell makes the real y, L = ½·[log 2π + s + (y − μ)²/σ²]."),
+    N_("δ of μ is the miss divided by σ²: where the network says it is unsure (large σ²) a miss counts "
+       "less. δ of s is ½·(1 − miss²/σ²): negative when the miss is larger than σ² expects, so the step "
+       "raises s (σ² grows); positive when smaller, so σ² shrinks."),
+    N_("Unlike a squared error, this loss can be negative: a good μ with a small σ² makes log σ² = s < 0."),
 )
-GAUSSIAN_SIGN_NOTE = (
+GAUSSIAN_SIGN_NOTE = N_(
     "Sign convention: δ = ∂L/∂e, how much the loss grows when the neuron's sum e grows (here e is μ or s); "
     "the update subtracts η·∂L/∂w. The lecture's tutorial writes the error with the opposite sign and adds."
 )
@@ -163,8 +166,8 @@ def _gaussian_target_lines(names: tuple[str, str, str, str], mean: float, log_va
     lines = [first, second]
     dm = agreeing(lambda p: same(miss(p) / sh(variance, p), delta_mean))
     ds = agreeing(lambda p: same(0.5 * (1.0 - miss(p) ** 2 / sh(variance, p)), delta_s))
-    heads = (f"δ of {mu_name} = ∂L/∂μ = (μ − y)/σ² = (",
-             f"δ of s{sub} = ∂L/∂s = ½·[1 − (μ − y)²/σ²] = ½·[1 − (")
+    heads = (gettext("δ of %(name)s") % {"name": mu_name} + " = ∂L/∂μ = (μ − y)/σ² = (",
+             gettext("δ of %(name)s") % {"name": f"s{sub}"} + " = ∂L/∂s = ½·[1 − (μ − y)²/σ²] = ½·[1 − (")
     for p, head, tail, delta in ((dm, heads[0], ")/", delta_mean), (ds, heads[1], ")²/", delta_s)):
         line = Line().text(head).num(mean, "operand", decimals=p).text(" − ")
         line.num(target, "operand", as_factor=True, decimals=p).text(tail)
@@ -180,7 +183,7 @@ def _gaussian_loss_line(mean: float, log_var: float, variance: float, target: fl
         return 0.5 * (sh(LOG_2PI, p) + sh(log_var, p) + squared / sh(variance, p))
 
     p = agreeing(lambda p: same(total(p), loss))
-    line = Line().text("loss of this sample L = ½·[log 2π + s + (y − μ)²/σ²] = ½·[")
+    line = Line().text(gettext("loss of this sample L = ") + "½·[log 2π + s + (y − μ)²/σ²] = ½·[")
     line.num(LOG_2PI, "operand", decimals=p).text(" + ")
     line.num(log_var, "operand", as_factor=True, decimals=p).text(" + (")
     line.num(target, "operand", decimals=p).text(" − ")
@@ -209,6 +212,7 @@ def gaussian_error_view(terms: dict[str, Any], names: NetNames) -> InspectorView
     if d == 1:
         lines.append(_gaussian_loss_line(prediction[0], pre_activation[1], prediction[1], targets[0], loss))
     else:
-        lines.append(Line().text("loss of this sample L = ½·Σ[log 2π + s + (y − μ)²/σ²] = ")
+        lines.append(Line().text(gettext("loss of this sample L = ") + "½·Σ[log 2π + s + (y − μ)²/σ²] = ")
                      .num(loss, "loss"))
-    return InspectorView("Error at the output", lines, [*GAUSSIAN_NOTES, GAUSSIAN_SIGN_NOTE], "error")
+    return InspectorView(gettext("Error at the output"), lines,
+                         [gettext(note) for note in (*GAUSSIAN_NOTES, GAUSSIAN_SIGN_NOTE)], "error")

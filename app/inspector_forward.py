@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from app.i18n import gettext
 from app.inspector_text import (
     InspectorView,
     Line,
@@ -46,18 +47,19 @@ def graph_note(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[bo
     if isinstance(terms["bias"], list):  # maxout: one neuron, several sums
         return False, None
     if name == "softmax_ce":
-        return False, ("Softmax divides by the sum over all outputs, so one output neuron cannot be drawn "
-                       "as a graph by itself; the error step shows its loss and δ.")
+        return False, gettext("Softmax divides by the sum over all outputs, so one output neuron cannot be "
+                              "drawn as a graph by itself; the error step shows its loss and δ.")
     if name == "gaussian_nll":
-        return True, ("The Gaussian loss needs both outputs of this target, the mean μ and the "
-                      "log-variance s (two neurons), so the graph goes e → f(e) only; the error step shows "
-                      "the loss and both δ.")
+        return True, gettext("The Gaussian loss needs both outputs of this target, the mean μ and the "
+                             "log-variance s (two neurons), so the graph goes e → f(e) only; the error step "
+                             "shows the loss and both δ.")
     if name in OUTPUT_FUNCTIONS and "target" in terms:
         shown_target = significant(float(terms["target"]), 6)
-        return True, (f"The graph goes e → f(e) → this sample's loss (target y = {shown_target} as t); its "
-                      "∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the samples.")
-    return True, ("A hidden neuron: the graph goes e → f(e). Its loss depends on the layers after it; the "
-                  "backward micro-steps show its δ = ∂L/∂e.")
+        return True, gettext("The graph goes e → f(e) → this sample's loss (target y = %(target)s as t); "
+                             "its ∂f/∂w are this sample's ∂L/∂w. The batch's gradient is their mean over the "
+                             "samples.") % {"target": shown_target}
+    return True, gettext("A hidden neuron: the graph goes e → f(e). Its loss depends on the layers after it; "
+                         "the backward micro-steps show its δ = ∂L/∂e.")
 
 
 def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[str | None, str | None]:
@@ -87,8 +89,8 @@ def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[st
     except ExpressionError as error:
         expression, values = neuron_expression(
             [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias), activation)
-        note = ("The graph goes e → f(e) only: its loss cannot be computed step by step here "
-                f"({error.message}).")
+        note = gettext("The graph goes e → f(e) only: its loss cannot be computed step by step here "
+                       "(%(reason)s).") % {"reason": error.message}
     except ValueError:
         return None, None
     if len(format_values(values)) > GRAPH_VALUES_LIMIT:  # many inputs: 6 significant digits still fit
@@ -151,7 +153,7 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
     symbolic = Line().text(f"{e_name} = " if not maxout else f"{e_name}⁽ᵏ⁾ = ")
     for i, name in enumerate(inputs):
         symbolic.text(("" if i == 0 else " + ") + f"{weight_name(names, layer, unit, i)}·{name}")
-    symbolic.text(f" + b{subscript(number)}" + ("  (for each piece k)" if maxout else ""))
+    symbolic.text(f" + b{subscript(number)}" + ("  " + gettext("(for each piece k)") if maxout else ""))
     lines = [symbolic]
     out_name = names.labels[f"n{layer}_{unit}"]
     output_unit = act = str(terms["activation_name"])
@@ -179,9 +181,10 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
         lines.append(function_line(f"{out_name} = {act}({e_name})", act, scalar_function(act, alpha),
                                    pre_activation, float(terms["activation"])))
     notes = [
-        f"Forward pass, sample {sample + 1} of the batch: neuron {out_name} adds up its inputs, each times "
-        "the weight of its link, plus its bias b — the bias lets the neuron shift where it switches, even "
-        "when every input is 0. Then the activation function f turns the sum e into the output.",
+        gettext("Forward pass, sample %(sample)s of the batch: neuron %(neuron)s adds up its inputs, each "
+                "times the weight of its link, plus its bias b — the bias lets the neuron shift where it "
+                "switches, even when every input is 0. Then the activation function f turns the sum e into "
+                "the output.") % {"sample": sample + 1, "neuron": out_name},
     ]
     if not last and act in vocabulary.ACTIVATIONS:  # the lecture's name and formula, not the code name
         term = vocabulary.ACTIVATIONS[act]
@@ -191,22 +194,24 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
         notes.append(f"f here is {term.title}: {term.formula}" + (f", with {shown[0]}" if shown else "")
                      + f" ({act} in the line above).")
     if maxout:
-        notes.append(f"Maxout: the unit computes one sum per piece (one line each) and keeps the largest; "
-                     f"piece {piece + 1} won for this sample, so only its weights get this sample's "
-                     "gradient.")
+        notes.append(gettext("Maxout: the unit computes one sum per piece (one line each) and keeps the "
+                             "largest; piece %(piece)s won for this sample, so only its weights get this "
+                             "sample's gradient.") % {"piece": piece + 1})
     if log_variance:
-        notes.append(f"This output's sum {e_name} is the log-variance s; its value {out_name} = eˢ is the "
-                     "variance the network predicts for y at this point (always positive): large where it "
-                     "expects to miss by a lot, small where it is sure. The spread is σ = √σ².")
+        notes.append(gettext("This output's sum %(e)s is the log-variance s; its value %(out)s = eˢ is the "
+                             "variance the network predicts for y at this point (always positive): large "
+                             "where it expects to miss by a lot, small where it is sure. The spread is "
+                             "σ = √σ².") % {"e": e_name, "out": out_name})
     elif last and output_unit == "gaussian_nll":
-        notes.append(f"This output is the predicted mean {out_name} (linear: its value is its sum); the "
-                     "other output says how far from it y may be.")
+        notes.append(gettext("This output is the predicted mean %(out)s (linear: its value is its sum); "
+                             "the other output says how far from it y may be.") % {"out": out_name})
     elif last:
-        notes.append("This is an output neuron: its value is the network's prediction ŷ"
-                     + (" (softmax divides by the sum over all outputs, shown at the error step)."
-                        if act == "softmax" else "."))
+        notes.append(gettext("This is an output neuron: its value is the network's prediction ŷ (softmax "
+                             "divides by the sum over all outputs, shown at the error step).")
+                     if act == "softmax" else
+                     gettext("This is an output neuron: its value is the network's prediction ŷ."))
     link, link_note = graph_note(terms, log_variance=log_variance)
-    title = f"Forward: {out_name}"
+    title = gettext("Forward: %(neuron)s") % {"neuron": out_name}
     return InspectorView(title, lines, notes, "forward", graph_link=link, graph_note=link_note)
 
 

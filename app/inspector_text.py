@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.i18n import N_
 from engine import printed
 from engine.features import FEATURE_LABELS
 
@@ -96,7 +97,7 @@ def index_name(index: int, *, weight_of: int | None = None) -> str:
     return f"{subscript(index)}{sep}{subscript(weight_of)}"
 
 
-SIGN_NOTE = (
+SIGN_NOTE = N_(  # translated where it is shown
     "Sign convention: δ = ∂L/∂e, how much the loss grows when the neuron's sum e grows. At the output "
     "this is ŷ − y (prediction minus target). The lecture's tutorial writes δ = z − y with z the target, "
     "the opposite sign, and so adds η·δ·… where we subtract η·∂L/∂w: the same step."

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.i18n import N_, gettext
 from app.inspector_text import (
     InspectorView,
     Line,
@@ -230,16 +231,16 @@ def _parameters(terms: dict[str, Any], names: NetNames, layer: int, unit: int,
 
 
 NOTES = {
-    "sgd": "Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
-           "learning rate. The links that changed flash.",
-    "momentum": "Update with momentum: each weight keeps a velocity v, the running sum of its earlier "
-                "steps: v ← μ·v − η·∂L/∂w (μ = {momentum}), then w ← w + v. So the step is not exactly "
-                "η·∂L/∂w: the lines show v before and after. The links that changed flash.",
-    "adam": "Update with Adam (update number t = {t}): running means of the gradient, "
-            "m ← β₁·m + (1 − β₁)·∂L/∂w, and of its square, v ← β₂·v + (1 − β₂)·(∂L/∂w)²; corrected "
-            "for starting at 0, m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ); then w ← w − η·m̂/(√v̂ + ε). So "
-            "each weight's step is about η in size whatever its gradient's scale. The links that "
-            "changed flash.",
+    "sgd": N_("Update: each weight takes a small step against its gradient, w ← w − η·∂L/∂w, with η the "
+              "learning rate. The links that changed flash."),
+    "momentum": N_("Update with momentum: each weight keeps a velocity v, the running sum of its earlier "
+                   "steps: v ← μ·v − η·∂L/∂w (μ = {momentum}), then w ← w + v. So the step is not exactly "
+                   "η·∂L/∂w: the lines show v before and after. The links that changed flash."),
+    "adam": N_("Update with Adam (update number t = {t}): running means of the gradient, "
+               "m ← β₁·m + (1 − β₁)·∂L/∂w, and of its square, v ← β₂·v + (1 − β₂)·(∂L/∂w)²; corrected "
+               "for starting at 0, m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ); then w ← w − η·m̂/(√v̂ + ε). So "
+               "each weight's step is about η in size whatever its gradient's scale. The links that "
+               "changed flash."),
 }
 
 
@@ -258,5 +259,5 @@ def update_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspector
             lines += _adam_lines(name, role, numbers, rate, terms)
         else:
             lines += _sgd_lines(name, role, numbers, rate)
-    note = NOTES.get(kind, NOTES["sgd"]).format(momentum=terms.get("momentum"), t=terms.get("t"))
-    return InspectorView(f"Update: {label}'s weights", lines, [note], "update")
+    note = gettext(NOTES.get(kind, NOTES["sgd"])).format(momentum=terms.get("momentum"), t=terms.get("t"))
+    return InspectorView(gettext("Update: %(neuron)s's weights") % {"neuron": label}, lines, [note], "update")

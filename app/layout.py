@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.i18n import gettext
 from app.inspector_text import neuron_labels
 
 NODE_SIZE = 30
@@ -105,7 +106,8 @@ def network_layout(sizes: Sequence[int], features: Sequence[str] = (),
         column = [(x, top + unit * pitch) for unit in range(units)]
         centres.append(column)
         kind = "input" if layer == 0 else "output" if layer == last else "hidden"
-        title = "input" if layer == 0 else "output" if layer == last else f"layer {layer}"
+        title = (gettext("input") if layer == 0 else gettext("output") if layer == last
+                 else gettext("layer %(layer)s") % {"layer": layer})
         columns.append(ColumnView(layer, x, units, title, editable=kind == "hidden"))
         for unit, (cx, cy) in enumerate(column):
             node_id = f"n{layer}_{unit}"
@@ -125,7 +127,7 @@ def network_layout(sizes: Sequence[int], features: Sequence[str] = (),
                                       f"{labels[f'n{layer - 1}_{source}']} → {target}"))
             # The bias sits at the node's lower left corner, as a small square of its own colour.
             biases.append(BiasView(f"b{layer}_{unit}", layer, unit, tx - half - BIAS_SIZE - 2,
-                                   ty + half - BIAS_SIZE, f"bias of {target}"))
+                                   ty + half - BIAS_SIZE, gettext("bias of %(neuron)s") % {"neuron": target}))
     return NetworkLayout(width, height, NODE_SIZE, BIAS_SIZE, columns, nodes, links, biases, labels)
 
 

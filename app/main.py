@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from app import __version__, access_log, ownership
+from app import __version__, access_log, i18n, ownership
 from app.backends import Backends
 from app.compare import Comparisons
 from app.dashboard_fanout import RemoteTiles
@@ -15,7 +15,7 @@ from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
 from app.progress import ProgressBook
-from app.routes import api, api_docs, classes, compare, files, graph, lessons, pages, sharing, stream
+from app.routes import api, api_docs, classes, compare, files, graph, language, lessons, pages, sharing, stream
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)  # innermost: HEAD runs as GET everywhere, its body dropped
     imports = {path: settings.max_import_bytes for path in ("/api/sessions/import", "/ui/import")}
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes, larger=imports)
+    app.add_middleware(i18n.Language)  # the request's language, for every template and message
     # Added last = outermost: refusals (413, 429) carry the security headers too.
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
                        burst=settings.requests_burst,
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pages.add_error_handlers(app)  # /ui refusals as HTML fragments, the rest as the API answers them
     # One Jinja environment for full pages and their fragments (jinja2-fragments renders single blocks).
     app.state.templates = Jinja2Blocks(directory=settings.templates_dir)
+    i18n.install(app.state.templates.env)
+    app.state.templates.env.globals["js_messages"] = i18n.js_messages
     app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
     # the lessons of lessons/ (a refused file is listed on /lessons with its line), progress by run
     app.state.lessons = lessons.load_library(settings)
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classes.router)
     app.include_router(stream.router)
     app.include_router(api_docs.router)
+    app.include_router(language.router)
     # --- end of routers ---
 
     return app

@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from app.i18n import N_
+
 PROJECTOR = "projector"
 # URL word -> what it hides, in the words of the page's "students see" choices.
 HIDEABLE: dict[str, str] = {
-    "setup": "training setup (learning rate, optimizer, batch size …)",
-    "data": "data panel (datasets, noise, features, adding points)",
-    "layers": "layer and unit buttons",
-    "output": "output panel (decision boundary, loss)",
-    "share": "share, link, export and import",
-    "speed": "step unit and speed",
-    "nav": "page tabs and the code box",
+    "setup": N_("training setup (learning rate, optimizer, batch size …)"),
+    "data": N_("data panel (datasets, noise, features, adding points)"),
+    "layers": N_("layer and unit buttons"),
+    "output": N_("output panel (decision boundary, loss)"),
+    "share": N_("share, link, export and import"),
+    "speed": N_("step unit and speed"),
+    "nav": N_("page tabs and the code box"),
 }
 
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from app.i18n import gettext
 from app.sessions import SessionError
 from engine.errors import SetupError
 
@@ -43,18 +44,21 @@ def plain(error: Any) -> str:
     shown = repr(str(error.get("input", ""))[:SHOWN_INPUT])
     kind = error.get("type")
     whole = "a whole number " if isinstance(ctx.get("ge", ctx.get("le")), int) else ""
-    words = {
-        "int_parsing": f"{shown} is not a whole number",
-        "int_from_float": f"{shown} is not a whole number",
-        "float_parsing": f"{shown} is not a number",
-        "finite_number": "must be a finite number",
-        "greater_than_equal": f"must be {whole}{ctx.get('ge')} or more",
-        "greater_than": f"must be more than {ctx.get('gt')}",
-        "less_than_equal": f"must be {whole}{ctx.get('le')} or less",
-        "less_than": f"must be less than {ctx.get('lt')}",
-        "literal_error": f"must be one of {ctx.get('expected')}",
-        "missing": "is required",
-        "extra_forbidden": "is not a field of this form",
+    whole_ge, whole_le = isinstance(ctx.get("ge"), int), isinstance(ctx.get("le"), int)
+    words = {  # in the page's language (app/i18n.py); the numbers and names as they are
+        "int_parsing": gettext("%(value)s is not a whole number") % {"value": shown},
+        "int_from_float": gettext("%(value)s is not a whole number") % {"value": shown},
+        "float_parsing": gettext("%(value)s is not a number") % {"value": shown},
+        "finite_number": gettext("must be a finite number"),
+        "greater_than_equal": (gettext("must be a whole number %(n)s or more") if whole and whole_ge
+                               else gettext("must be %(n)s or more")) % {"n": ctx.get("ge")},
+        "greater_than": gettext("must be more than %(n)s") % {"n": ctx.get("gt")},
+        "less_than_equal": (gettext("must be a whole number %(n)s or less") if whole and whole_le
+                            else gettext("must be %(n)s or less")) % {"n": ctx.get("le")},
+        "less_than": gettext("must be less than %(n)s") % {"n": ctx.get("lt")},
+        "literal_error": gettext("must be one of %(choices)s") % {"choices": ctx.get("expected")},
+        "missing": gettext("is required"),
+        "extra_forbidden": gettext("is not a field of this form"),
     }.get(str(kind), str(error.get("msg", "is not valid")))
     return words
 

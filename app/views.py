@@ -17,6 +17,7 @@ import numpy as np
 
 from app.charts import charts_context
 from app.frames import r4, scheduled_rate, unit_interval_layers
+from app.i18n import gettext
 from app.inspector import inspector_view, neuron_graph_url
 from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
 from app.layout import network_layout, output_map_node
@@ -187,8 +188,9 @@ def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict
         "features": [{"name": name, "label": FEATURE_LABELS[name], "on": name in enabled, "map": maps[name]}
                      for name in FEATURES],
         "feature_map_res": FEATURE_MAP_RES,
-        "point_classes": [{"value": i, "text": f"class {name}"} for i, name in enumerate(classes)]
-        or [{"value": 0, "text": "value −1"}, {"value": 1, "text": "value +1"}],
+        "point_classes": [{"value": i, "text": gettext("class %(name)s") % {"name": name}}
+                          for i, name in enumerate(classes)]
+        or [{"value": 0, "text": gettext("value −1")}, {"value": 1, "text": gettext("value +1")}],
         "plot_size": 276,
         "extent": extent,
         "points_json": json.dumps(points, separators=(",", ":")),

@@ -34,6 +34,7 @@ from app.classes import (
 )
 from app.dashboard import hand_in_row, results_csv, tile
 from app.dashboard import tiles as all_tiles
+from app.i18n import N_, gettext
 from app.jsonbody import StrictJSONRoute
 from app.ownership import OwnerOnly, create_owned, digest, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
@@ -60,9 +61,9 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
 
 
 def missing(request: Request, typed: str, what: str) -> HTMLResponse:
-    why = ("Codes are 8 letters and digits, like K7Q2-9FXA (there is no 0, O, 1, I, L, U or V in them)."
+    why = (N_("Codes are 8 letters and digits, like K7Q2-9FXA (there is no 0, O, 1, I, L, U or V in them).")
            if normalize(typed) is None else
-           "Check the code on the board, or ask for the link again: this server has no such code.")
+           N_("Check the code on the board, or ask for the link again: this server has no such code."))
     return render(request, "code_missing.html", {"typed": typed[:20], "what": what, "why": why}, 404)
 
 
@@ -109,7 +110,7 @@ async def follow(code: str, request: Request) -> Response:
     canonical = normalize(code)
     session_id = await records(request).presented(canonical) if canonical else None
     if session_id is None:
-        return missing(request, code, "presented run")
+        return missing(request, code, N_("presented run"))
     return RedirectResponse(f"/?{urlencode({'session': session_id, 'live': spelled(canonical or '')})}",
                             status_code=303)
 
@@ -143,9 +144,9 @@ async def _class_or_page(request: Request, code: str) -> tuple[Any, HTMLResponse
     if room is None:
         if not request.app.state.wrong_codes.allow(_client(request)):
             return None, render(request, "code_missing.html", {
-                "typed": code[:20], "what": "class",
-                "why": "Too many wrong codes from this address: wait a minute, then try again."}, 429)
-        return None, missing(request, code, "class")
+                "typed": code[:20], "what": N_("class"),
+                "why": N_("Too many wrong codes from this address: wait a minute, then try again.")}, 429)
+        return None, missing(request, code, N_("class"))
     return room, None
 
 
@@ -174,8 +175,8 @@ async def new_class_page(request: Request) -> HTMLResponse:
 @router.post("/class", response_class=HTMLResponse, include_in_schema=False)
 async def create_class(request: Request, name: FormText = "") -> HTMLResponse:
     if not request.app.state.joins.allow(_client(request)):
-        return render(request, "class_new.html", {"error": "Too many classes made from this address in a "
-                                                            "minute: wait a moment."}, 429)
+        return render(request, "class_new.html", {"error": gettext(
+            "Too many classes made from this address in a minute: wait a moment.")}, 429)
     try:
         title = clean_text(name, "name", CLASS_NAME_MAX, required=False) or "My class"
     except ValueError as error:
@@ -207,8 +208,8 @@ async def teacher_key(code: str, request: Request, key: FormText = "") -> Respon
         return refused
     allowed = request.app.state.wrong_codes.allow(_client(request))
     if not allowed or not ClassRecords.is_teacher(room, key.strip()):
-        error = ("That is not this class's teacher key (or too many tries from this address: wait a "
-                 "minute).")
+        error = gettext("That is not this class's teacher key (or too many tries from this address: wait a "
+                        "minute).")
         context = {"code": spelled(room.code), "room": room, "error": error}
         return render(request, "class_key.html", context, 403)
     response = RedirectResponse(f"/class/{spelled(room.code)}", status_code=303)
@@ -291,15 +292,16 @@ async def join(code: str, request: Request, nickname: FormText = "") -> Response
         return refused
     context = {"room": room, "code": spelled(room.code), "nickname_max": NICKNAME_MAX, "typed": nickname[:40]}
     if not request.app.state.joins.allow(_client(request)):
-        return render(request, "class_join.html", {**context, "error": "Too many joins from this address "
-                                                   "in a minute: wait a moment and press join again."}, 429)
+        return render(request, "class_join.html", {**context, "error": gettext(
+            "Too many joins from this address in a minute: wait a moment and press join again.")}, 429)
     try:
         name = clean_text(nickname, "nickname", NICKNAME_MAX, required=True)
     except ValueError as error:
-        return render(request, "class_join.html", {**context, "error": f"Nickname not taken: {error}"}, 422)
+        said = gettext("Nickname not taken: %(reason)s") % {"reason": error}
+        return render(request, "class_join.html", {**context, "error": said}, 422)
     members = await records(request).members(room)
     if len(members) >= MAX_MEMBERS:
-        return render(request, "class_join.html", {**context, "error": "This class is full."}, 409)
+        return render(request, "class_join.html", {**context, "error": gettext("This class is full.")}, 409)
     key = await key_for_new_run(request)
     student = student_of(key)
     existing = await records(request).member(room, student)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from app import convert, views
+from app.i18n import N_, gettext
 from app.inspector import PLAYING
 from app.limits import advance_within
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
@@ -38,12 +39,14 @@ from engine.stepper import Run
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 LIVE_UNITS = ("micro", "sample")  # playing by these, the inspector follows each event's formula
-NOTHING_BEFORE = "Nothing to go back to: this is the start of the run, or the oldest point the history keeps."
+NOTHING_BEFORE = N_("Nothing to go back to: this is the start of the run, or the oldest point the history "
+                    "keeps.")
 # How a refusal of each route begins; the rest names the field and says why (app/refusals.py).
 REFUSED_PREFIX = {
-    "config": "Not changed", "add_layer": "Not changed", "remove_layer": "Not changed",
-    "change_units": "Not changed", "add_point": "Point not added", "remove_point": "Point not removed",
-    "import_run": "Not imported", "edit_weight": "Weight not changed",
+    "config": N_("Not changed"), "add_layer": N_("Not changed"), "remove_layer": N_("Not changed"),
+    "change_units": N_("Not changed"), "add_point": N_("Point not added"),
+    "remove_point": N_("Point not removed"),
+    "import_run": N_("Not imported"), "edit_weight": N_("Weight not changed"),
 }
 
 
@@ -378,7 +381,7 @@ async def refused(request: Request, error: Exception) -> Response:
     `hx-status:4xx` swaps next to it. The weight editor's answer is the inspector with the reason in it."""
     said = refusal(error)
     endpoint = getattr(request.scope.get("endpoint"), "__name__", "")
-    text = f"{REFUSED_PREFIX[endpoint]}: {said.text}" if endpoint in REFUSED_PREFIX else said.text
+    text = f"{gettext(REFUSED_PREFIX[endpoint])}: {said.text}" if endpoint in REFUSED_PREFIX else said.text
     if endpoint == "edit_weight" and said.status == 422:
         sessions: SessionManager = request.app.state.sessions
         session = await sessions.get(request.path_params["session_id"])

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from app import convert
 from app.classes import Attempts
+from app.i18n import N_, gettext
 from app.jsonbody import StrictJSONRoute
 from app.ownership import Key, create_owned
 from app.routes.api import Current, Manager, created
@@ -100,10 +101,10 @@ async def share_page(s: Current, request: Request, sessions: Manager) -> HTMLRes
     return response
 
 
-def _missing(request: Request, typed: str, what: str = "shared run") -> HTMLResponse:
-    why = ("Codes are 8 letters and digits, like K7Q2-9FXA (there is no 0, O, 1, I, L, U or V in them)."
+def _missing(request: Request, typed: str, what: str = N_("shared run")) -> HTMLResponse:
+    why = (N_("Codes are 8 letters and digits, like K7Q2-9FXA (there is no 0, O, 1, I, L, U or V in them).")
            if normalize(typed) is None else
-           "Check the code on the board, or ask for the link again: this server has no such code.")
+           N_("Check the code on the board, or ask for the link again: this server has no such code."))
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request, "code_missing.html", {"typed": typed[:20], "what": what, "why": why}, status_code=404)
     return response
@@ -153,7 +154,7 @@ async def open_code(request: Request, code: str = "") -> Response:
         target = await resolve(request, typed)
         if target is not None:
             return RedirectResponse(target, status_code=303)
-    return _missing(request, typed or "(empty)", "run or class")
+    return _missing(request, typed or gettext("(empty)"), N_("run or class"))
 
 
 async def snapshot_target(request: Request, typed: str) -> str | None:

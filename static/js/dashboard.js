@@ -20,21 +20,28 @@
     return tile;
   }
 
+  // The page's words in its language (base.html's <html data-messages>, app/i18n.py js_messages).
+  const WORDS = JSON.parse(document.documentElement.dataset.messages || "{}");
+  const say = (key, fallback) => WORDS[key] || fallback;
+
   function showTiles(tiles) {
     const box = document.getElementById("tiles");
     const none = document.getElementById("no-students");
     if (none) none.hidden = tiles.length > 0;
-    document.getElementById("student-count").textContent = `${tiles.length} student${tiles.length === 1 ? "" : "s"}`;
+    document.getElementById("student-count").textContent = (tiles.length === 1
+      ? say("one_student", "{n} student") : say("students", "{n} students")).replace("{n}", String(tiles.length));
     for (const t of tiles) {
       const tile = tileFor(box, t);
       tile.querySelector(".tile-name").textContent = t.nickname;
       tile.classList.toggle("gone", !!t.gone);
       tile.classList.toggle("playing", !!t.playing);
       tile.classList.toggle("diverged", !!t.diverged);
-      if (t.gone) { tile.querySelector(".tile-figures").textContent = "run gone"; continue; }
+      if (t.gone) { tile.querySelector(".tile-figures").textContent = say("run_gone", "run gone"); continue; }
       tile.querySelector(".tile-setup").textContent = t.setup;
       tile.querySelector(".tile-figures").textContent =
-        `epoch ${t.epoch} · loss ${num(t.train_loss)} / ${num(t.test_loss)} · acc ${pct(t.train_accuracy)} / ${pct(t.test_accuracy)}`;
+        say("tile_figures", "epoch {epoch} · loss {train} / {test} · acc {acc} / {test_acc}")
+          .replace("{epoch}", String(t.epoch)).replace("{train}", num(t.train_loss)).replace("{test}", num(t.test_loss))
+          .replace("{acc}", pct(t.train_accuracy)).replace("{test_acc}", pct(t.test_accuracy));
       tile.dataset.epoch = String(t.epoch);
       if (t.map && t.map.out && window.Stepwise && window.Stepwise.paintMap) {
         const c = tile.querySelector("canvas");
@@ -64,7 +71,8 @@
     source.addEventListener("tiles", (ev) => { error.textContent = ""; showTiles(JSON.parse(ev.data).tiles); });
     source.addEventListener("handins", (ev) => showHandIns(JSON.parse(ev.data).handins));
     source.onerror = () => {
-      error.textContent = "The live connection dropped or was refused (too many open streams?); retrying…";
+      error.textContent = say("dashboard_dropped",
+                              "The live connection dropped or was refused (too many open streams?); retrying…");
     };
     board.addEventListener("click", (ev) => {
       const tile = ev.target.closest && ev.target.closest(".tile");
@@ -74,7 +82,7 @@
           const now = document.getElementById("presenting-now");
           const holder = document.createElement("template");
           holder.innerHTML = html;
-          now.textContent = r.ok ? holder.content.textContent : "could not present that run";
+          now.textContent = r.ok ? holder.content.textContent : say("not_presented", "could not present that run");
           document.querySelectorAll(".tile.presented").forEach((t) => t.classList.remove("presented"));
           if (r.ok) tile.classList.add("presented");
         }));

@@ -71,6 +71,12 @@
     return scratch.toDataURL();
   }
 
+  // The page's words in its language (base.html's <html data-messages>, app/i18n.py js_messages).
+  const WORDS = (() => {
+    try { return JSON.parse(document.documentElement.dataset.messages || "{}"); } catch { return {}; }
+  })();
+  const say = (key, fallback) => WORDS[key] || fallback;
+
   // ---- state ---------------------------------------------------------------------------------------
   const state = {
     source: null, url: null,      // the EventSource and its URL
@@ -115,7 +121,7 @@
     // open from this address or in all). Then ask once for the reason, say it, and try again later.
     state.source.addEventListener("error", () => {
       const source = state.source;
-      if (source.readyState !== EventSource.CLOSED) { streamStatus("Live updates interrupted; reconnecting…"); return; }
+      if (source.readyState !== EventSource.CLOSED) { streamStatus(say("interrupted", "Live updates interrupted; reconnecting…")); return; }
       const abort = new AbortController();
       fetch(url, { signal: abort.signal, headers: { Accept: "application/json" } })
         .then((r) => (r.ok ? null : r.json().then((body) => (body.detail && body.detail.message) || `status ${r.status}`)))
@@ -123,7 +129,9 @@
         .then((reason) => {
           abort.abort();
           const wait = 3000 + Math.random() * 4000;  // spread a whole class's retries out
-          streamStatus(`No live updates: ${reason || "the stream closed"}. Trying again in ${Math.round(wait / 1000)} s…`);
+          streamStatus(say("no_updates", "No live updates: {reason}. Trying again in {seconds} s…")
+            .replace("{reason}", reason || say("stream_closed", "the stream closed"))
+            .replace("{seconds}", String(Math.round(wait / 1000))));
           setTimeout(() => { if (state.source === source) { state.source = null; connect(url); } }, wait);
         });
     });
@@ -183,14 +191,15 @@
     setText("c-epoch", String(f.epoch)); setText("c-batch", String(f.batch));
     // epoch and batch are counts (done); the sample is the one being worked on, counted from 1 as the
     // inspector does ("sample 3 of the batch"), and none between batches
-    setText("c-sample", f.phase ? String(f.sample + 1) : "—"); setText("c-phase", f.phase || "—");
+    setText("c-sample", f.phase ? String(f.sample + 1) : "—"); setText("c-phase", f.phase ? say(`phase_${f.phase}`, f.phase) : "—");
     // η as the server prints it (engine/printed.py rate): the frame carries the text beside the number
     if (f.lr !== undefined) { setText("c-eta", f.lr_text ?? String(f.lr)); eta(f); }
     // Back has nowhere to go at the start or at the oldest point the history keeps: say so, not silence
     const back = el("btn-back"), note = el("back-note");
     if (back && "can_back" in f && back.disabled === f.can_back) {
       back.disabled = !f.can_back;
-      back.title = f.can_back ? "Step back (←)" : "Nothing further back: this is the oldest point kept";
+      back.title = f.can_back ? say("step_back", "Step back (←)")
+        : say("oldest", "Nothing further back: this is the oldest point kept");
       if (note) note.hidden = f.can_back;
     }
     const page = el("page");
@@ -579,7 +588,7 @@
     if (plot && removeForm && el("click-removes")?.checked) {  // remove the point under the click
       const index = pointNear(plot, ev.clientX, ev.clientY, 8);
       const error = document.getElementById("point-error");
-      if (index === null) { if (error) error.textContent = "No point there: click on a drawn point to remove it."; return; }
+      if (index === null) { if (error) error.textContent = say("no_point", "No point there: click on a drawn point to remove it."); return; }
       if (error) error.textContent = "";
       removeForm.elements.index.value = String(index);
       removeForm.requestSubmit();

@@ -1,0 +1,175 @@
+"""The page's language: English or Chinese (zh-CN), chosen per request, messages through gettext.
+
+Every user-facing string in templates goes through `_()` (Jinja2's i18n extension, new-style gettext)
+and in Python through `gettext` here; the zh-CN catalogue is translations/zh_CN/LC_MESSAGES/messages.po
+(read with Babel at start-up, no compiled .mo to keep in step). The language is the `lang` cookie (set
+by the header's switch, GET /lang/{code}), else the browser's Accept-Language, else English. Numbers,
+formulas and the lecture's symbols (x₁, e, δ, ∂L/∂w, η) are the same in both languages: only words are
+translated. tests/app/test_i18n.py fails when a message has no zh-CN translation.
+"""
+
+from __future__ import annotations
+
+import gettext as stdlib_gettext
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "translations"
+ENGLISH, CHINESE = "en", "zh-CN"
+# code -> the language's own name, as the switch shows it
+LANGUAGES: dict[str, str] = {ENGLISH: "English", CHINESE: "中文"}
+CATALOGUE_DIRS = {CHINESE: "zh_CN"}  # gettext's directory name for each translated language
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+_language: ContextVar[str] = ContextVar("language", default=ENGLISH)
+
+
+def po_path(language: str) -> Path:
+    return TRANSLATIONS / CATALOGUE_DIRS[language] / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def catalogue(language: str) -> stdlib_gettext.NullTranslations:
+    """The language's messages (English: the source strings themselves)."""
+    if language not in CATALOGUE_DIRS:
+        return stdlib_gettext.NullTranslations()
+    with po_path(language).open("rb") as po:
+        messages = read_po(po, locale=CATALOGUE_DIRS[language])
+    compiled = io.BytesIO()
+    write_mo(compiled, messages)
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+def current() -> str:
+    """The language of the request being served."""
+    return _language.get()
+
+
+def gettext(message: str) -> str:
+    return catalogue(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return catalogue(current()).ngettext(singular, plural, n)
+
+
+def choose(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie's language if it is one of ours; else the first of ours in Accept-Language (by q)."""
+    if cookie in LANGUAGES:
+        return cookie
+    wanted: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        wanted.append((-quality, i, tag.strip().lower()))
+    for quality, _, tag in sorted(wanted):
+        if quality >= 0:
+            continue
+        if tag.startswith("zh"):  # zh, zh-CN, zh-Hans, zh-SG …: the one Chinese we have
+            return CHINESE
+        if tag.startswith("en"):
+            return ENGLISH
+    return ENGLISH
+
+
+class Language:
+    """ASGI middleware: each HTTP request runs with its language set (and says it: Content-Language)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        cookie = None
+        for item in headers.get("cookie", "").split(";"):
+            name, _, value = item.strip().partition("=")
+            if name == COOKIE:
+                cookie = value
+        language = choose(cookie, headers.get("accept-language"))
+        token = _language.set(language)
+
+        async def tagged(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"content-language", language.encode()),
+                                      (b"vary", b"Accept-Language, Cookie")]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            _language.reset(token)
+
+
+def install(env: Any) -> None:
+    """Give a Jinja environment `_`, `gettext`, `ngettext` (autoescaped, new style) and the language."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.filters["translated"] = gettext  # a message made in English once (inspector.PLAYING), shown in the
+    # request's language; any other text passes through unchanged (no %-formatting, unlike `_`)
+    env.globals["current_language"] = current
+    env.globals["languages"] = LANGUAGES
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for a marker)
+    """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
+# The engine's event kinds, as the counters show them (controls.html; stepwise.js from each frame)
+PHASES = {"forward": N_("forward"), "error": N_("error"), "backward": N_("backward"),
+          "accumulate": N_("accumulate"), "update": N_("update")}
+
+
+def js_messages() -> dict[str, str]:
+    """The words static/js/stepwise.js and dashboard.js show, in the page's language (base.html puts
+    them in <html data-messages>, JSON: the scripts' own English is only a fallback)."""
+    return {
+        "no_point": gettext("No point there: click on a drawn point to remove it."),
+        "step_back": gettext("Step back (←)"),
+        "oldest": gettext("Nothing further back: this is the oldest point kept"),
+        "interrupted": gettext("Live updates interrupted; reconnecting…"),
+        "no_updates": gettext("No live updates: {reason}. Trying again in {seconds} s…"),
+        "stream_closed": gettext("the stream closed"),
+        **{f"phase_{kind}": gettext(word) for kind, word in PHASES.items()},
+        "one_student": gettext("{n} student"), "students": gettext("{n} students"),
+        "run_gone": gettext("run gone"), "not_presented": gettext("could not present that run"),
+        "tile_figures": gettext("epoch {epoch} · loss {train} / {test} · acc {acc} / {test_acc}"),
+        "dashboard_dropped": gettext(
+            "The live connection dropped or was refused (too many open streams?); retrying…"),
+    }
+
+
+def vocabulary_messages() -> list[str]:
+    """The engine's titles and hints the page shows (engine/vocabulary.py; the engine imports nothing of
+    the app, so they are marked here): the catalogue must translate each one."""
+    from engine import vocabulary
+
+    terms: list[vocabulary.Term | vocabulary.DatasetTerm] = [
+        *vocabulary.STEP_UNITS.values(), *vocabulary.SCHEDULES.values(), *vocabulary.OPTIMIZERS.values(),
+        *vocabulary.REGULARIZATIONS.values(), *vocabulary.DATASETS.values()]
+    found = [t.title for t in terms] + [t.hint for t in terms if t.hint]
+    found += [a.title for a in vocabulary.ACTIVATIONS.values()]
+    found += [o.title for o in vocabulary.OUTPUT_UNITS.values()]
+    found += [o.loss_name for o in vocabulary.OUTPUT_UNITS.values()]  # the inspector's error step
+    parameters = [p for a in vocabulary.ACTIVATIONS.values() for p in a.parameters]
+    found += [p.meaning for p in parameters] + [p.allowed for p in parameters]  # α, k tooltips
+    return list(dict.fromkeys(found))

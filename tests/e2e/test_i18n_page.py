@@ -1,0 +1,126 @@
+"""The playground in Chinese, in Chromium: no English in its controls or inspector at any phase, the
+same numbers and formulas as in English, and a language switch that sticks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+READY = "() => window.Stepwise && window.Stepwise.stats.framesApplied > 0"
+PARTS = ("#topbar", "#setup", "#data-panel", "#network-panel", "#output-panel", "#inspector")
+# Names the lecture itself writes in Latin letters (functions, optimizers, file formats) and math.
+KEPT = {"tanh", "relu", "elu", "leaky", "sigmoid", "softmax", "softplus", "swish", "maxout", "sgd", "adam",
+        "l1", "l2", "csv", "x1", "x2", "label", "json", "log", "exp", "sign", "sin", "max", "stepwise",
+        "abs", "cs231n", "w0", "w1", "w2", "x0", "api"}
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
+
+
+def _english(text: str) -> list[str]:
+    """Latin words of two letters or more that are not a kept name (single letters are math: e, y, w)."""
+    return sorted({w for w in WORD.findall(text) if w.lower() not in KEPT})
+
+
+def _step(page: Any) -> None:
+    before = page.locator("#inspector").get_attribute("data-step")
+    page.locator("#btn-step").click()
+    page.wait_for_function(f"() => document.querySelector('#inspector').dataset.step !== '{before}'")
+
+
+def test_the_chinese_page_shows_no_english_in_its_controls_or_inspector_at_any_phase(
+    browser: Any, live_server: str
+) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/?data=xor&hidden=3&batch=2")
+        page.wait_for_function(READY)
+        assert page.get_attribute("html", "lang") == "zh-CN"
+        seen: dict[str, list[str]] = {}
+        phases = set()
+        for _ in range(40):
+            for part in PARTS:
+                found = _english(page.locator(part).inner_text())
+                if found:
+                    seen.setdefault(part, []).extend(found)
+            _step(page)
+            phases.add(page.locator("#inspector").get_attribute("data-phase"))
+            if {"forward", "error", "backward", "accumulate", "update"} <= phases:
+                break
+        assert {"forward", "error", "backward", "update"} <= phases
+        assert {part: sorted(set(words)) for part, words in seen.items()} == {}
+        # the counters the script writes from each frame are in Chinese too
+        assert page.locator("#c-phase").inner_text() in {"前向", "误差", "反向", "累加", "更新"}
+        page.locator("#btn-play").click()  # the words while playing come from the catalogue as well
+        page.wait_for_function("() => document.getElementById('btn-play').ariaPressed === 'true'")
+        page.locator("#step-unit").select_option("epoch")
+        assert _english(page.locator("#topbar").inner_text()) == []
+        page.locator("#btn-play").click()
+    finally:
+        context.close()
+
+
+def test_numbers_and_formulas_are_the_same_in_both_languages(browser: Any, live_server: str) -> None:
+    english = browser.new_context(locale="en-US")
+    chinese = browser.new_context(locale="zh-CN")
+    try:
+        page = english.new_page()
+        page.goto(f"{live_server}/?data=circle&hidden=4,2")
+        page.wait_for_function(READY)
+        sid = page.get_attribute("#page", "data-session")
+        other = chinese.new_page()
+        for steps in range(9):  # forward steps, the error, backward
+            _step(page)
+            other.goto(f"{live_server}/?session={sid}")  # the same run, read by someone in Chinese
+            other.wait_for_function(READY)
+            step = page.get_attribute("#inspector", "data-step")
+            assert other.get_attribute("#inspector", "data-step") == step
+            numbers = [page.locator("#inspector .formula .num").all_inner_texts(),
+                       other.locator("#inspector .formula .num").all_inner_texts()]
+            assert numbers[0] == numbers[1] and numbers[0], f"step {steps}"
+            if page.get_attribute("#inspector", "data-phase") in ("forward", "error", "backward"):
+                formula = [page.locator("#inspector .formula").inner_text(),
+                           other.locator("#inspector .formula").inner_text()]
+                assert formula[0] == formula[1]  # these formulas have no words: identical
+            assert page.locator("#loss-train").inner_text() == other.locator("#loss-train").inner_text()
+    finally:
+        english.close()
+        chinese.close()
+
+
+def test_the_language_switch_sticks_across_reloads_and_pages(page: Any, live_server: str) -> None:
+    page.goto(f"{live_server}/?data=xor&hidden=3")
+    page.wait_for_function(READY)
+    sid = page.get_attribute("#page", "data-session")
+    assert page.locator("#lang-en").get_attribute("aria-current") == "true"
+    page.locator("#lang-zh-CN").click()
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    page.wait_for_function(READY)
+    assert page.get_attribute("#page", "data-session") == sid  # the same run, now in Chinese
+    assert "学习率" in page.locator("#setup").inner_text()
+    page.reload()
+    page.wait_for_function(READY)
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    page.goto(f"{live_server}/graph")
+    assert page.get_by_role("navigation", name="页面").get_by_role("link", name="演练场").is_visible()
+    page.locator("#lang-en").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert "Computation graph" in page.locator(".site-nav").inner_text()
+
+
+def test_the_graph_page_in_chinese_has_no_english_words_from_start_to_end(
+    browser: Any, live_server: str
+) -> None:
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/graph?preset=lecture")
+        texts = [page.locator(".graph-page").inner_text()]
+        for _ in range(5):
+            page.locator("#graph-next").click()
+            texts.append(page.locator(".graph-page").inner_text())
+        page.wait_for_selector("#graph-result")
+        texts.append(page.locator(".graph-page").inner_text())
+        assert "∂f/∂x = −4" in texts[-1]  # the numbers as in English
+        assert [found for found in map(_english, texts) if found] == []
+    finally:
+        context.close()

@@ -1,0 +1,23 @@
+"""Every message the code and templates mark for translation, found as `pybabel extract -F babel.cfg`
+finds them (in process, so the test needs no files written): for tests/app/test_i18n.py."""
+
+from __future__ import annotations
+
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+from tests.conftest import ROOT
+
+METHODS = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+OPTIONS = {"templates/**.html": {"trimmed": "true"}}
+
+
+def extracted() -> list[tuple[str | tuple[str, ...], list[tuple[str, int]]]]:
+    """(msgid, or (singular, plural), and where it is) for every marked message, in file order."""
+    found: dict[str | tuple[str, ...], list[tuple[str, int]]] = {}
+    for filename, line, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHODS, OPTIONS, keywords={**DEFAULT_KEYWORDS, "N_": None}
+    ):
+        key = message if isinstance(message, str) else tuple(m for m in message if m)
+        if key:
+            found.setdefault(key, []).append((filename, line))
+    return list(found.items())
