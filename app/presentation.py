@@ -5,7 +5,7 @@
 teacher hides what the lesson does not need, then hands out "link to setup", which carries both, so
 every student's own copy opens the same way. (Class mode's /p/CODE, "present a run to followers", is a
 different thing: a live read-only run.) The names below are the URL's words and the CSS classes
-`hide-<name>` on <body> (static/css/stepwise.css "Presentation").
+`hide-<name>` on <body> (static/css/screens.css "Presentation").
 """
 
 from __future__ import annotations

@@ -465,7 +465,7 @@
    * so they stay ~8 px on screen; below MAP_SCALE the node heat maps (a few pixels) give way to the
    * plain node colour, which still shows the value. */
   const LABEL_SCALE = 0.75, MAP_SCALE = 0.4;
-  const STACKED = "(max-width: 900px)";  // stepwise.css "Layouts": the panels one under the other
+  const STACKED = "(max-width: 900px)";  // screens.css "Layouts": the panels one under the other
   function sizeNet() {
     const net = document.getElementById("net");
     if (!net) return;

@@ -1,6 +1,6 @@
 """Layouts that fit, measured in Chromium: a projector's 1280x720 and 1024x768, a tablet's 768x1024 and
 a phone's 390x844 (issue 18). Every check reads element boxes (bounding_box) or the document's scroll
-extents, so a rule in stepwise.css that stops holding fails here with the box that broke it."""
+extents, so a rule in screens.css that stops holding fails here with the box that broke it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ FINGER = 44  # px: the smallest touch target (WCAG 2.5.5)
 # Everything a finger presses on the playground: buttons, links drawn as buttons, fields, the labels of
 # check boxes and radio buttons (the label is what one taps), dataset and feature tiles, the page tabs.
 TARGETS = ("button, a.button, label.button, select, input[type=number], input[type=text], .site-nav a,"
-           " label.compact, label.thumb, label.feature, input[type=range], #show-graph")
+           " label.compact, label.thumb, label.feature, input[type=range], #show-graph, #net-values summary,"
+           " .lang-switch a")
 
 
 def _open(page: Any, server: str, query: str = "") -> None:
