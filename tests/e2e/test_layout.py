@@ -128,6 +128,8 @@ def test_every_touch_target_is_at_least_44_px_square(
         [TARGETS, FINGER],
     )
     assert small == []
+    # a phone shows no projector controls (a teacher presents from a wide screen)
+    assert page.locator("#view-toggle").is_visible() == (size["width"] > 600)
     # the drawing's own +/- (small when the drawing shrinks) give way to full-size buttons
     assert page.locator("#net .pm a").first.is_hidden()
     assert page.get_by_role("button", name="Add a unit to layer 1").is_visible()
