@@ -131,6 +131,8 @@ def test_the_drawing_has_a_role_a_name_and_a_text_alternative_with_this_steps_va
     _step(page)
     _step(page)
     page.locator("#net-values summary").click()
+    # the details' toggle event (a task of its own) fills the list: wait for it
+    page.wait_for_function("() => document.querySelectorAll('#net-values-list li').length > 0")
     lines = page.locator("#net-values-list li").all_inner_texts()
     assert len(lines) == 2 + 3 + 1  # x₁, x₂; three hidden neurons; ŷ
     # each line is what hover shows for that neuron: its label and the frame's value
