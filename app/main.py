@@ -15,7 +15,19 @@ from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
 from app.progress import ProgressBook
-from app.routes import api, api_docs, classes, compare, files, graph, language, lessons, pages, sharing, stream
+from app.routes import (
+    api,
+    api_docs,
+    classes,
+    compare,
+    files,
+    graph,
+    language,
+    lessons,
+    pages,
+    sharing,
+    stream,
+)
 from app.security import RateLimit, SecurityHeaders
 from app.sessions import SessionManager
 from app.settings import Settings, get_settings
