@@ -115,8 +115,9 @@ def test_the_graph_page_in_chinese_has_no_english_words_from_start_to_end(
         page = context.new_page()
         page.goto(f"{live_server}/graph?preset=lecture")
         texts = [page.locator(".graph-page").inner_text()]
-        for _ in range(5):
+        for step in range(1, 6):  # one answer at a time: the next click is on the new panel's button
             page.locator("#graph-next").click()
+            page.wait_for_function(f"() => document.getElementById('graph-counter').dataset.step == {step}")
             texts.append(page.locator(".graph-page").inner_text())
         page.wait_for_selector("#graph-result")
         texts.append(page.locator(".graph-page").inner_text())
