@@ -191,8 +191,10 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
         alpha = names.alphas[layer - 1] if layer - 1 < len(names.alphas) else None
         shown = [f"{p.symbol} = {significant(alpha if alpha is not None else p.default, 6)}"
                  for p in term.parameters if p.name == "alpha"]
-        notes.append(f"f here is {term.title}: {term.formula}" + (f", with {shown[0]}" if shown else "")
-                     + f" ({act} in the line above).")
+        notes.append((gettext("f here is %(name)s: %(formula)s, with %(alpha)s (%(code)s in the line above).")
+                      if shown else gettext("f here is %(name)s: %(formula)s (%(code)s in the line above)."))
+                     % {"name": gettext(term.title), "formula": term.formula,
+                        "alpha": shown[0] if shown else "", "code": act})
     if maxout:
         notes.append(gettext("Maxout: the unit computes one sum per piece (one line each) and keeps the "
                              "largest; piece %(piece)s won for this sample, so only its weights get this "
