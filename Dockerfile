@@ -28,6 +28,7 @@ COPY engine ./engine
 COPY templates ./templates
 COPY static ./static
 COPY translations ./translations
+COPY lessons ./lessons
 RUN pip install --no-cache-dir --no-deps -e . \
     && python -m compileall -q app engine \
     && groupadd --system --gid 10001 stepwise \

@@ -91,8 +91,8 @@ def _client_key(scope: Scope) -> str | None:
 
 class RateLimit:
     """Token buckets (limits.TokenBuckets) for every HTTP request but static files (pages, /graph, the
-    API, the stream): one per client, one per address as a backstop. Static files (the page's own few
-    assets, cached by the browser) and /healthz are not counted.
+    API, the stream, /healthz): one per client, one per address as a backstop. Static files are the
+    page's own few assets, cached by the browser, and cost no CPU worth limiting.
 
     A client is the owner key its requests carry (a browser's cookie, an API client's token), else its
     address. Each client may send `burst` requests at once and `per_second` on average; past that it
@@ -105,9 +105,7 @@ class RateLimit:
     The SSE stream is one long request and counts once.
     """
 
-    # the page's own assets (cached, no CPU worth limiting) and the health check a proxy polls (a 429 there
-    # would take a healthy process out of rotation)
-    EXEMPT = ("/static/", "/healthz")
+    EXEMPT = ("/static/",)
 
     def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200,
                  address_per_second: float | None = None, address_burst: int | None = None,

@@ -93,7 +93,8 @@ def test_the_language_switch_sticks_across_reloads_and_pages(page: Any, live_ser
     sid = page.get_attribute("#page", "data-session")
     assert page.locator("#lang-en").get_attribute("aria-current") == "true"
     page.locator("#lang-zh-CN").click()
-    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    # during the navigation the switch starts there is briefly no document element: not yet, not an error
+    page.wait_for_function("() => document.documentElement?.lang === 'zh-CN'")
     page.wait_for_function(READY)
     assert page.get_attribute("#page", "data-session") == sid  # the same run, now in Chinese
     assert "学习率" in page.locator("#setup").inner_text()
@@ -103,7 +104,7 @@ def test_the_language_switch_sticks_across_reloads_and_pages(page: Any, live_ser
     page.goto(f"{live_server}/graph")
     assert page.get_by_role("navigation", name="页面").get_by_role("link", name="演练场").is_visible()
     page.locator("#lang-en").click()
-    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement?.lang === 'en'")
     assert "Computation graph" in page.locator(".site-nav").inner_text()
 
 
