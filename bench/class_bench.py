@@ -36,6 +36,7 @@ from load_bench import (
     proc_cpu_seconds,
     proc_rss_mb,
     read_stream_raw,
+    step_loop,
     stop_server,
 )
 
@@ -57,20 +58,6 @@ class Round:
 
 def owner() -> dict[str, str]:
     return {"Authorization": f"Bearer {secrets.token_urlsafe(32)}"}
-
-
-async def stepper(client: httpx.AsyncClient, sid: str, auth: dict[str, str], latencies: list[float],
-                  errors: list[str], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        started = time.perf_counter()
-        try:
-            answer = await client.post(f"/api/sessions/{sid}/step", json={"unit": "micro"}, headers=auth)
-            if answer.status_code != 200:
-                errors.append(f"step {answer.status_code}")
-        except httpx.HTTPError as error:
-            errors.append(f"step {type(error).__name__}")
-        latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(STEP_INTERVAL)
 
 
 def ok(answer: httpx.Response, errors: list[str], what: str) -> httpx.Response:
@@ -126,7 +113,8 @@ async def one_round(base: str, pid: int, followers: int, players: int, steppers:
         await asyncio.sleep(1.0)  # warm-up
         start, cpu0 = time.time(), proc_cpu_seconds(pid)
         latencies: list[float] = []
-        tasks += [asyncio.create_task(stepper(client, sid, auth, latencies, result.errors, stop))
+        tasks += [asyncio.create_task(step_loop(client, sid, latencies, result.errors, stop, unit="micro",
+                                                headers=auth, interval=STEP_INTERVAL))
                   for sid, auth in stepping]
         await asyncio.sleep(seconds)
         end, cpu1 = time.time(), proc_cpu_seconds(pid)

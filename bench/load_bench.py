@@ -159,17 +159,19 @@ async def read_stream_raw(base: str, path: str, headers: dict[str, str] | None, 
 
 
 async def step_loop(client: httpx.AsyncClient, sid: str, latencies: list[float], errors: list[str],
-                    stop: asyncio.Event) -> None:
+                    stop: asyncio.Event, *, unit: str = "batch", headers: dict[str, str] | None = None,
+                    interval: float = STEP_INTERVAL) -> None:
+    """Step `sid` by `unit` every `interval` seconds until `stop`, recording each step's latency."""
     while not stop.is_set():
         started = time.perf_counter()
         try:
-            response = await client.post(f"/api/sessions/{sid}/step", json={"unit": "batch"})
+            response = await client.post(f"/api/sessions/{sid}/step", json={"unit": unit}, headers=headers)
             if response.status_code != 200:
                 errors.append(f"step {response.status_code}")
         except httpx.HTTPError as error:
             errors.append(f"step {type(error).__name__}")
         latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(STEP_INTERVAL)
+        await asyncio.sleep(interval)
 
 
 async def gather_ok(label: str, requests: list[Awaitable[httpx.Response]], ok: int,
