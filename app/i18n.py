@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from engine.errors import Phrase, WordedError
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 ENGLISH, CHINESE = "en", "zh-CN"
@@ -61,6 +63,22 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return catalogue(current()).ngettext(singular, plural, n)
+
+
+def said(error: WordedError) -> str:
+    """An engine refusal (engine/errors.py) in the request's language: its template translated, then the
+    engine's own values filled in, so the numbers are the same in every language. A value that is words
+    itself (a Phrase, a refusal inside this one) is said the same way; the field is not part of it."""
+    text = gettext(error.template)
+    if not error.values:
+        return text
+    return text.format_map({name: _said_value(value) for name, value in error.values.items()})
+
+
+def _said_value(value: object) -> str:
+    if isinstance(value, WordedError):
+        return said(value)
+    return gettext(value) if isinstance(value, Phrase) else str(value)
 
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
@@ -125,6 +143,7 @@ def install(env: Any) -> None:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
     env.filters["translated"] = gettext  # a message made in English once (inspector.PLAYING), shown in the
     # request's language; any other text passes through unchanged (no %-formatting, unlike `_`)
+    env.filters["said"] = said  # an engine refusal (ExpressionError on the graph page) in this language
     env.globals["current_language"] = current
     env.globals["languages"] = LANGUAGES
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.i18n import gettext
+from app.i18n import gettext, said
 from app.inspector_text import (
     InspectorView,
     Line,
@@ -90,7 +90,7 @@ def graph_link(terms: dict[str, Any], *, log_variance: bool = False) -> tuple[st
         expression, values = neuron_expression(
             [float(w) for w in weights], [float(x) for x in terms["inputs"]], float(bias), activation)
         note = gettext("The graph goes e → f(e) only: its loss cannot be computed step by step here "
-                       "(%(reason)s).") % {"reason": error.message}
+                       "(%(reason)s).") % {"reason": said(error)}
     except ValueError:
         return None, None
     if len(format_values(values)) > GRAPH_VALUES_LIMIT:  # many inputs: 6 significant digits still fit

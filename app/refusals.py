@@ -15,9 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from app.i18n import gettext
+from app.i18n import gettext, said
 from app.sessions import SessionError
-from engine.errors import SetupError
+from engine.csvdata import CSVError
+from engine.errors import SetupError, WordedError
 
 SHOWN_INPUT = 20  # characters of a refused value quoted back ("'ten' is not a whole number")
 
@@ -71,6 +72,8 @@ def _field(errors: Sequence[Any]) -> str | None:
 def refusal(error: Exception) -> Refusal:
     """What a refused page request says. Engine refusals (SetupError) carry their field; the session
     manager's (SessionError) a detail dict with field and message, or a plain message."""
+    if isinstance(error, SessionError) and isinstance(error.__cause__, CSVError):  # convert.load_csv's
+        return Refusal(error.status_code, "file", f"file: {csv_words(error.__cause__)}")
     if isinstance(error, SessionError):
         detail = error.detail
         if isinstance(detail, dict):  # said as the engine's and pydantic's are: 'field: what is wrong'
@@ -81,8 +84,24 @@ def refusal(error: Exception) -> Refusal:
     if isinstance(error, RequestValidationError | ValidationError):
         errors = list(error.errors())
         return Refusal(422, _field(errors), "; ".join(_words(e) for e in errors[:3]))
-    if isinstance(error, SetupError):
-        return Refusal(422, error.field, str(error))
+    if isinstance(error, SetupError):  # the field as it is, the words in the page's language
+        return Refusal(422, error.field, f"{error.field}: {said(error)}" if error.field else said(error))
     if isinstance(error, HTTPException):
         return Refusal(error.status_code, None, str(error.detail))
-    return Refusal(422, None, str(error))  # another ValueError of the engine (a CSV row, a document)
+    if isinstance(error, WordedError):
+        return Refusal(422, None, said(error))
+    return Refusal(422, None, str(error))  # another ValueError of the engine (a document's field)
+
+
+def csv_words(error: CSVError) -> str:
+    """A CSV refusal in the page's language, with where it is ("row 17, column 'x2': 'abc' is not a
+    number")."""
+    words, column = said(error), repr(error.column)
+    if error.row is not None and error.column is not None:
+        return gettext("row {row}, column {column}: {words}").format(row=error.row, column=column,
+                                                                     words=words)
+    if error.row is not None:
+        return gettext("row {row}: {words}").format(row=error.row, words=words)
+    if error.column is not None:
+        return gettext("column {column}: {words}").format(column=column, words=words)
+    return words

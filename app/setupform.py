@@ -101,7 +101,7 @@ def _layer(current: dict[str, Any], units: int, activation: str, form: SetupForm
     try:
         value = float(alpha) if alpha else current["alpha"]
     except ValueError:
-        raise SetupError("alpha", f"{alpha[:20]!r} is not a number") from None
+        raise SetupError("alpha", "{value} is not a number", value=repr(alpha[:20])) from None
     if value == running_alpha(activation, current["alpha"]):
         value = current["alpha"]
     return {**current, "units": units, "activation": activation, "alpha": value, "pieces": pieces}

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.charts import charts_context
 from app.frames import r4, scheduled_rate, unit_interval_layers
-from app.i18n import gettext
+from app.i18n import gettext, said
 from app.inspector import inspector_view, neuron_graph_url
 from app.inspector_text import NetNames, layer_sizes, neuron_labels, neuron_numbers
 from app.layout import network_layout, output_map_node
@@ -26,6 +26,7 @@ from app.urlstate import SPEEDS, VIEW_DEFAULTS
 from engine import features as engine_features
 from engine import printed, vocabulary
 from engine.data import Dataset, n_targets_for
+from engine.errors import SetupError
 from engine.features import FEATURE_LABELS, FEATURES
 from engine.stepper import Run, RunConfig
 
@@ -71,6 +72,8 @@ def output_choices(dataset: Dataset) -> list[OutputChoice]:
         try:
             n_targets_for(dataset, name)
             refused = None
+        except SetupError as error:  # in the page's language (a tooltip on the disabled option)
+            refused = f"{error.field}: {said(error)}"
         except ValueError as error:
             refused = str(error)
         choices.append(OutputChoice(name, term.title, term.formula, refused))

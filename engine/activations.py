@@ -180,7 +180,7 @@ def get(name: str, alpha: float | None = None, pieces: int = 2) -> Activation:
     """The activation called `name`; `alpha` for leaky_relu / elu (None = its default), `pieces` for
     maxout. ValueError naming the field when the name or a parameter is outside vocabulary's range."""
     if name not in vocabulary.ACTIVATIONS:
-        raise SetupError("activation", f"must be one of {', '.join(ACTIVATIONS)}")
+        raise SetupError("activation", "must be one of {names}", names=", ".join(ACTIVATIONS))
     if name == "leaky_relu":
         return LeakyRelu(_parameter(vocabulary.ALPHA_LEAKY, alpha, name))
     if name == "elu":

@@ -14,9 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.errors import WordedError
 
-class GraphError(ValueError):
-    """A value or gradient that is not a finite real number (the message says which operation and why)."""
+
+class GraphError(WordedError):
+    """A value or gradient that is not a finite real number (the message says which operation and why):
+    `template` with `values` (engine/errors.py)."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.message = self._word(template, values)
+        super().__init__(self.message)
 
 
 class Value:
@@ -31,7 +38,7 @@ class Value:
 
     def __init__(self, data: float, name: str = "", column: int | None = None) -> None:
         if not math.isfinite(data):
-            raise GraphError(f"{data} is not a finite number")
+            raise GraphError("{value} is not a finite number", value=data)
         self.data = float(data)
         self.grad = 0.0
         self.op = ""
@@ -88,11 +95,11 @@ def _result(op: str, compute: Rule, inputs: tuple[Value, ...]) -> Value:
     try:
         data, local_grads = compute()
     except (OverflowError, ZeroDivisionError) as error:
-        raise GraphError(f"{op}: the result is too large or undefined ({error})") from None
+        raise GraphError("{op}: the result is too large or undefined ({error})", op=op, error=error) from None
     if isinstance(data, complex) or not math.isfinite(data):
-        raise GraphError(f"{op}: the result is not a finite real number")
+        raise GraphError("{op}: the result is not a finite real number", op=op)
     if not all(math.isfinite(g) for g in local_grads):
-        raise GraphError(f"{op}: the local gradient is infinite at this point")
+        raise GraphError("{op}: the local gradient is infinite at this point", op=op)
     out = Value(data)
     out.op, out.inputs, out.local_grads = op, inputs, local_grads
     return out
@@ -125,11 +132,12 @@ def neg(a: Value) -> Value:
 def power(a: Value, exponent: float) -> Value:
     """a**p for a constant p; a negative base needs an integer p (otherwise the result is complex)."""
     if a.data < 0 and not float(exponent).is_integer():
-        raise GraphError(f"**: a negative number to the power {exponent:g} is not a real number")
+        raise GraphError("**: a negative number to the power {p} is not a real number",
+                         p=format(exponent, "g"))
     if a.data == 0 and exponent < 0:
-        raise GraphError(f"**: 0 to the power {exponent:g} is a division by zero")
+        raise GraphError("**: 0 to the power {p} is a division by zero", p=format(exponent, "g"))
     if a.data == 0 and 0 < exponent < 1:
-        raise GraphError(f"**: the derivative of x**{exponent:g} is infinite at 0")
+        raise GraphError("**: the derivative of x**{p} is infinite at 0", p=format(exponent, "g"))
     out = _result("**", lambda: (a.data**exponent, (exponent * a.data ** (exponent - 1),)), (a,))
     out.exponent = float(exponent)
     return out
@@ -144,7 +152,8 @@ def exp(a: Value) -> Value:
 
 def log(a: Value) -> Value:
     if a.data <= 0:
-        raise GraphError(f"log: log of {a.data:g} is undefined (needs a positive number)")
+        raise GraphError("log: log of {value} is undefined (needs a positive number)",
+                         value=format(a.data, "g"))
     return _result("log", lambda: (math.log(a.data), (1.0 / a.data,)), (a,))
 
 
@@ -251,7 +260,7 @@ class Graph:
                 continue
             products = tuple(node.grad * local for local in node.local_grads)
             if not all(math.isfinite(p) for p in products):
-                raise GraphError(f"{node.op}: the gradient overflows")
+                raise GraphError("{op}: the gradient overflows", op=node.op)
             for child, product in zip(node.inputs, products, strict=True):
                 child.grad += product  # += because a value used twice collects from both uses
             steps.append(Step("backward", i, node.grad, node.local_grads, products))

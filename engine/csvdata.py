@@ -36,6 +36,7 @@ from engine.data import (
     extent_of,
     split_indices,
 )
+from engine.errors import WordedError
 
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5000
@@ -45,11 +46,13 @@ MAX_LABEL_LENGTH = MAX_CLASS_NAME_LENGTH
 LABEL_NAMES = ("label", "class", "target", "y")
 
 
-class CSVError(ValueError):
-    """A bad file: str() reads e.g. "row 17, column 'x2': 'abc' is not a number"."""
+class CSVError(WordedError):
+    """A bad file: str() reads e.g. "row 17, column 'x2': 'abc' is not a number" (`message` made of
+    `template` and `values`, engine/errors.py; the app says where as "row {row}, column {column}")."""
 
-    def __init__(self, message: str, row: int | None = None, column: str | None = None) -> None:
-        self.message = message
+    def __init__(self, message: str, row: int | None = None, column: str | None = None,
+                 **values: object) -> None:
+        message = self.message = self._word(message, values)
         self.row = row
         self.column = column
         where = [f"row {row}"] if row is not None else []
@@ -71,16 +74,16 @@ class _Columns:
 
 def _decode(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise CSVError(f"the file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes (1 MB)")
+        raise CSVError("the file is {size} bytes; the limit is {limit} bytes (1 MB)",
+                       size=format(len(data), ","), limit=format(MAX_BYTES, ","))
     if not data.strip():
         raise CSVError("the file is empty")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         row = data[: error.start].count(b"\n") + 1
-        byte = data[error.start]
-        message = f"the file is not UTF-8 text (byte 0x{byte:02x}); save it as 'CSV UTF-8'"
-        raise CSVError(message, row=row) from None
+        raise CSVError("the file is not UTF-8 text (byte {byte}); save it as 'CSV UTF-8'", row=row,
+                       byte="0x" + format(data[error.start], "02x")) from None
 
 
 def _shown(text: str) -> str:
@@ -117,17 +120,17 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
             if len(rows) > MAX_ROWS + 1:  # stop early; the row limit reports it
                 break
     except csv.Error as error:
-        reason = str(error)
-        if reason == "unexpected end of data":
-            reason = 'a quote (") opened on this row is never closed'
-        raise CSVError(f"not readable as CSV: {reason}", row=record_end + 1) from None
+        if str(error) == "unexpected end of data":
+            raise CSVError('not readable as CSV: a quote (") opened on this row is never closed',
+                           row=record_end + 1) from None
+        raise CSVError("not readable as CSV: {reason}", row=record_end + 1, reason=str(error)) from None
     return rows
 
 
 def _columns(header: list[str], first: list[str], header_row: int) -> _Columns:
     if len(header) < 3:
-        raise CSVError(f"the header has {len(header)} column(s); need two input columns and a label column",
-                       row=header_row)
+        raise CSVError("the header has {n} column(s); need two input columns and a label column",
+                       row=header_row, n=len(header))
     if all(_number(name) is not None for name in header):
         raise CSVError("the first row must be a header of column names; this one holds only numbers",
                        row=header_row)
@@ -150,11 +153,12 @@ def _input(text: str, row: int, column: str) -> float:
         raise CSVError("missing value", row=row, column=column)
     value = _number(text)
     if value is None:
-        raise CSVError(f"{_shown(text)} is not a number", row=row, column=column)
+        raise CSVError("{value} is not a number", row=row, column=column, value=_shown(text))
     if not math.isfinite(value):
-        raise CSVError(f"{_shown(text)} is not a finite number", row=row, column=column)
+        raise CSVError("{value} is not a finite number", row=row, column=column, value=_shown(text))
     if abs(value) > MAX_ABS:
-        raise CSVError(f"{text} is outside ±{MAX_ABS:,.0f}", row=row, column=column)
+        raise CSVError("{value} is outside ±{bound}", row=row, column=column, value=text,
+                       bound=format(MAX_ABS, ",.0f"))
     return value
 
 
@@ -162,7 +166,8 @@ def _label_text(text: str, row: int, column: str) -> str:
     if text == "":
         raise CSVError("missing value", row=row, column=column)
     if len(text) > MAX_LABEL_LENGTH:
-        raise CSVError(f"label is longer than {MAX_LABEL_LENGTH} characters", row=row, column=column)
+        raise CSVError("label is longer than {high} characters", row=row, column=column,
+                       high=MAX_LABEL_LENGTH)
     if not text.isprintable():
         raise CSVError("label contains control characters", row=row, column=column)
     return text
@@ -178,11 +183,11 @@ def _class_labels(texts: list[str], rows: list[int], column: str) -> tuple[np.nd
         if key not in seen:
             seen[key] = text
             if len(seen) > MAX_CLASSES:
-                raise CSVError(f"more than {MAX_CLASSES} different labels (classes); at most {MAX_CLASSES} "
-                               "are allowed", row=row, column=column)
+                raise CSVError("more than {high} different labels (classes); at most {high} are allowed",
+                               row=row, column=column, high=MAX_CLASSES)
     if len(seen) < 2:
-        only = _shown(texts[0])
-        raise CSVError(f"every row has the label {only}; need at least two classes", column=column)
+        raise CSVError("every row has the label {only}; need at least two classes", column=column,
+                       only=_shown(texts[0]))
     order = sorted(seen)
     names = tuple(_number_name(key) if all_numeric else str(key) for key in order)
     index = {key: i for i, key in enumerate(order)}
@@ -226,16 +231,17 @@ def dataset_from_csv(
         raise CSVError("the file is empty")
     (header_row, header), body = rows[0], rows[1:]
     if len(body) > max_rows:
-        raise CSVError(f"more than {max_rows:,} data rows", row=body[max_rows][0])
+        raise CSVError("more than {high} data rows", row=body[max_rows][0], high=format(max_rows, ","))
     if len(body) < MIN_ROWS:
-        raise CSVError(f"the file has {len(body)} data row(s); need at least {MIN_ROWS}")
+        raise CSVError("the file has {n} data row(s); need at least {low}", n=len(body), low=MIN_ROWS)
     columns = _columns(header, body[0][1], header_row)
     points, texts, numbers = [], [], []
     for row, fields in body:
         while len(fields) > len(header) and fields[-1] == "":
             fields = fields[:-1]
         if len(fields) != len(header):
-            raise CSVError(f"this row has {len(fields)} columns; the header has {len(header)}", row=row)
+            raise CSVError("this row has {n} columns; the header has {header}", row=row, n=len(fields),
+                           header=len(header))
         points.append((_input(fields[columns.x1], row, columns.name(columns.x1)),
                        _input(fields[columns.x2], row, columns.name(columns.x2))))
         texts.append(_label_text(fields[columns.label], row, columns.name(columns.label)))

@@ -19,17 +19,20 @@ MAX_CLASSES = 10
 MAX_CLASS_NAME_LENGTH = 40
 
 
-def class_names_problem(names: tuple[str, ...] | list[str]) -> str | None:
-    """Why these classification class names are refused, in words; None when they are fine."""
+def class_names_problem(names: tuple[str, ...] | list[str]) -> SetupError | None:
+    """Why these classification class names are refused (field class_names); None when they are fine."""
     if not 2 <= len(names) <= MAX_CLASSES:
-        return f"a classification has 2 to {MAX_CLASSES} classes, this one has {len(names)}"
+        return SetupError("class_names", "a classification has 2 to {high} classes, this one has {n}",
+                          high=MAX_CLASSES, n=len(names))
     for name in names:
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_CLASS_NAME_LENGTH:
-            return f"each class name is 1 to {MAX_CLASS_NAME_LENGTH} characters"
+            return SetupError("class_names", "each class name is 1 to {high} characters",
+                              high=MAX_CLASS_NAME_LENGTH)
         if not name.isprintable():
-            return "a class name may not contain control characters, line breaks or lone surrogates"
+            return SetupError("class_names", "a class name may not contain control characters, line breaks "
+                              "or lone surrogates")
     if len(set(names)) != len(names):
-        return "each class name may appear once"
+        return SetupError("class_names", "each class name may appear once")
     return None
 
 
@@ -59,17 +62,19 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.name not in (*DATASETS, CUSTOM):
-            raise SetupError("name", f"unknown dataset {self.name!r}; choose one of {', '.join(DATASETS)}")
+            raise SetupError("name", "unknown dataset {name}; choose one of {names}", name=repr(self.name),
+                             names=", ".join(DATASETS))
         if self.n_samples is not None and not MIN_POINTS <= self.n_samples <= MAX_GENERATED:
-            raise SetupError("n_samples", f"must be between {MIN_POINTS} and {MAX_GENERATED}")
+            raise SetupError("n_samples", "must be between {low} and {high}", low=MIN_POINTS,
+                             high=MAX_GENERATED)
         if not 0.0 <= self.noise <= 0.5:
-            raise SetupError("noise", "must be between 0 and 0.5")
+            raise SetupError("noise", "must be between {low} and {high}", low=0, high=0.5)
         if not 0.1 <= self.train_fraction <= 0.9:
-            raise SetupError("train_fraction", "must be between 0.1 and 0.9")
+            raise SetupError("train_fraction", "must be between {low} and {high}", low=0.1, high=0.9)
         if self.seed < 0:
             raise SetupError("seed", "must be 0 or more")
         if not 3 <= self.classes <= 6:
-            raise SetupError("classes", "must be between 3 and 6")
+            raise SetupError("classes", "must be between {low} and {high}", low=3, high=6)
 
     @property
     def task(self) -> Task:
@@ -111,7 +116,7 @@ class Dataset:
         for array in (self.points, self.labels, self.train_index, self.test_index):
             array.flags.writeable = False
         if self.task == "classification" and (problem := class_names_problem(self.class_names)):
-            raise SetupError("class_names", problem)  # every path that makes a dataset, checked once
+            raise problem  # every path that makes a dataset, checked once
 
     @property
     def n_samples(self) -> int:
@@ -313,17 +318,22 @@ def _target_form(task: str, output_unit: str, n_classes: int) -> tuple[str, int]
     (the units that fit each kind of targets are vocabulary.OUTPUT_UNITS' `fits`)."""
     units = vocabulary.OUTPUT_UNITS
     if output_unit not in units:
-        raise SetupError("output_unit", f"unknown {output_unit!r}; choose one of {', '.join(units)}")
+        raise SetupError("output_unit", "unknown {name}; choose one of {names}", name=repr(output_unit),
+                         names=", ".join(units))
     if task not in ("classification", "regression"):
-        raise SetupError("task", f"unknown {task!r}")
+        raise SetupError("task", "unknown {name}", name=repr(task))
     if task == "classification" and n_classes < 2:
         raise ValueError(f"classification needs at least 2 classes, got {n_classes}")
     targets = vocabulary.targets_of(task, n_classes)
     if targets not in units[output_unit].fits:
         *others, last = [name for name, term in units.items() if targets in term.fits]
-        why = ("needs class labels; this dataset is regression (real values)" if targets == "regression"
-               else f"has one output, so it separates 2 classes; this dataset has {n_classes}")
-        raise SetupError("output_unit", f"{output_unit} {why} - use {', '.join(others)} or {last}")
+        if targets == "regression":
+            raise SetupError("output_unit", "{unit} needs class labels; this dataset is regression (real "
+                             "values) - use {others} or {last}", unit=output_unit, others=", ".join(others),
+                             last=last)
+        raise SetupError("output_unit", "{unit} has one output, so it separates 2 classes; this dataset has "
+                         "{n} - use {others} or {last}", unit=output_unit, n=n_classes,
+                         others=", ".join(others), last=last)
     if targets == "regression":
         return "value", 1
     if output_unit == "softmax_ce":
@@ -347,7 +357,7 @@ def targets_for(labels: NDArray, task: str, output_unit: str, n_classes: int) ->
         return labels.astype(np.float64).reshape(-1, 1)
     index = labels.astype(np.int64)
     if labels.size and (not np.array_equal(index, labels) or index.min() < 0 or index.max() >= n_classes):
-        raise SetupError("labels", f"class labels must be whole numbers 0..{n_classes - 1}")
+        raise SetupError("labels", "class labels must be whole numbers 0..{last}", last=n_classes - 1)
     if form == "one_hot":
         return np.eye(width, dtype=np.float64)[index]
     if form == "zero_one":
@@ -379,8 +389,8 @@ def _label_value(dataset: Dataset, label: float | str) -> float | int:
     except ValueError:
         number = float("nan")
     if not (np.isfinite(number) and number.is_integer() and 0 <= number < dataset.n_classes):
-        raise SetupError("label", f"must be a class index 0..{dataset.n_classes - 1} "
-                                  f"or one of {', '.join(dataset.class_names)}")
+        raise SetupError("label", "must be a class index 0..{last} or one of {names}",
+                         last=dataset.n_classes - 1, names=", ".join(dataset.class_names))
     return int(number)
 
 
@@ -413,10 +423,13 @@ def remove_point(dataset: Dataset, index: int) -> Dataset:
     empty either split (training and the test loss both need a point). The extent stays put."""
     n = dataset.n_samples
     if not 0 <= index < n:
-        raise SetupError("index", f"no point {index}; the dataset has points 0..{n - 1}")
-    for name, split in (("training", dataset.train_index), ("test", dataset.test_index)):
-        if split.size == 1 and split[0] == index:
-            raise SetupError("index", f"point {index} is the last {name} point and cannot be removed")
+        raise SetupError("index", "no point {index}; the dataset has points 0..{last}", index=index,
+                         last=n - 1)
+    if dataset.train_index.size == 1 and dataset.train_index[0] == index:
+        raise SetupError("index", "point {index} is the last training point and cannot be removed",
+                         index=index)
+    if dataset.test_index.size == 1 and dataset.test_index[0] == index:
+        raise SetupError("index", "point {index} is the last test point and cannot be removed", index=index)
 
     def reindexed(split: NDArray[np.int64]) -> NDArray[np.int64]:
         kept = split[split != index]

@@ -16,9 +16,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine import autodiff
 from engine.autodiff import Graph, GraphError, Value
+from engine.errors import N_, WordedError
 
 MAX_LENGTH = 500
 MAX_NODES = 200
@@ -42,26 +44,30 @@ BINARY: dict[str, Callable[[Value, Value], Value]] = {
 # Typographic operators a student may paste from the page; each is one character, so columns stay put.
 TYPOGRAPHIC = str.maketrans({"−": "-", "×": "*", "·": "*", "÷": "/", "\t": " ", "\n": " ", "\r": " "})
 # Messages for the node types people most often try, so the error says what was found.
+COMPREHENSIONS = N_("comprehensions are not allowed")
 REFUSED = {
-    ast.Attribute: "attribute access (.) is not allowed",
-    ast.Subscript: "indexing with [ ] is not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.ListComp: "comprehensions are not allowed", ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed", ast.GeneratorExp: "comprehensions are not allowed",
-    ast.Compare: "comparisons are not allowed", ast.BoolOp: "and/or are not allowed",
-    ast.IfExp: "if/else is not allowed", ast.JoinedStr: "strings are not allowed",
-    ast.NamedExpr: "assignment (:=) is not allowed", ast.Starred: "* unpacking is not allowed",
-    ast.Tuple: "tuples (a, b) are not allowed", ast.List: "lists are not allowed",
-    ast.Dict: "dicts are not allowed", ast.Set: "sets are not allowed", ast.Await: "await is not allowed",
+    ast.Attribute: N_("attribute access (.) is not allowed"),
+    ast.Subscript: N_("indexing with [ ] is not allowed"),
+    ast.Lambda: N_("lambda is not allowed"),
+    ast.ListComp: COMPREHENSIONS, ast.SetComp: COMPREHENSIONS,
+    ast.DictComp: COMPREHENSIONS, ast.GeneratorExp: COMPREHENSIONS,
+    ast.Compare: N_("comparisons are not allowed"), ast.BoolOp: N_("and/or are not allowed"),
+    ast.IfExp: N_("if/else is not allowed"), ast.JoinedStr: N_("strings are not allowed"),
+    ast.NamedExpr: N_("assignment (:=) is not allowed"), ast.Starred: N_("* unpacking is not allowed"),
+    ast.Tuple: N_("tuples (a, b) are not allowed"), ast.List: N_("lists are not allowed"),
+    ast.Dict: N_("dicts are not allowed"), ast.Set: N_("sets are not allowed"),
+    ast.Await: N_("await is not allowed"),
 }
 
 
-class ExpressionError(ValueError):
-    """A refused or failing expression: `message`, and the 1-based `column` it points at (or None)."""
+class ExpressionError(WordedError):
+    """A refused or failing expression: `message` (made of `template` and `values`, engine/errors.py),
+    and the 1-based `column` it points at (or None)."""
 
-    def __init__(self, message: str, column: int | None = None, variable: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, column: int | None = None, variable: str | None = None,
+                 **values: object) -> None:
+        self.message = self._word(message, values)
+        super().__init__(self.message)
         self.column = column
         self.variable = variable  # set when a variable has no (valid) value
 
@@ -84,21 +90,21 @@ class Expr:
 
 def _check_text(text: str) -> str:
     if len(text) > MAX_LENGTH:
-        message = f"the expression is {len(text)} characters long; at most {MAX_LENGTH}"
-        raise ExpressionError(message, MAX_LENGTH + 1)
+        raise ExpressionError("the expression is {n} characters long; at most {high}", MAX_LENGTH + 1,
+                              n=len(text), high=MAX_LENGTH)
     text = text.translate(TYPOGRAPHIC)
     depth = 0
     for i, char in enumerate(text):
         if not " " <= char <= "~":
             # Rejects fullwidth digits, lookalike letters that NFKC would fold into other names, and
             # zero-width characters alike: only printable ASCII reaches the parser.
-            name = unicodedata.name(char, "control character")
-            message = f"character U+{ord(char):04X} ({name}) is not allowed; use plain ASCII"
-            raise ExpressionError(message, i + 1)
+            raise ExpressionError("character {code} ({name}) is not allowed; use plain ASCII", i + 1,
+                                  code="U+" + format(ord(char), "04X"),
+                                  name=unicodedata.name(char, "control character"))
         if char in "([{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise ExpressionError(f"brackets nested deeper than {MAX_DEPTH} levels", i + 1)
+                raise ExpressionError("brackets nested deeper than {high} levels", i + 1, high=MAX_DEPTH)
         elif char in ")]}":
             depth -= 1
     if not text.strip():
@@ -117,7 +123,7 @@ def parse(text: str) -> Expr:
         column = (error.offset or 1) + indent if error.lineno in (None, 1) else None
         if body.rstrip()[-1] in "+-*/(,":  # CPython points at the start here; the end is more useful
             raise ExpressionError("the expression ends too early", len(text.rstrip())) from None
-        raise ExpressionError(f"syntax error: {error.msg}", column) from None
+        raise ExpressionError("syntax error: {reason}", column, reason=error.msg) from None
     except (RecursionError, MemoryError, ValueError, OverflowError):
         raise ExpressionError("the expression is too deeply nested or too large to read", 1) from None
     count = 0
@@ -125,8 +131,8 @@ def parse(text: str) -> Expr:
         if isinstance(node, ast.expr):
             count += 1
             if count > MAX_NODES:
-                raise ExpressionError(f"more than {MAX_NODES} nodes; make the expression smaller",
-                                      node.col_offset + 1 + indent)
+                raise ExpressionError("more than {high} nodes; make the expression smaller",
+                                      node.col_offset + 1 + indent, high=MAX_NODES)
     return _Converter(body, indent).convert(tree.body)
 
 
@@ -166,8 +172,8 @@ class _Converter:
     def text(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ""
 
-    def fail(self, node: ast.AST, message: str) -> ExpressionError:
-        return ExpressionError(message, self.culprit(node))
+    def fail(self, node: ast.AST, message: str, **values: Any) -> ExpressionError:
+        return ExpressionError(message, self.culprit(node), **values)
 
     def convert(self, node: ast.expr) -> Expr:
         column, text = self.column(node), self.text(node)
@@ -194,14 +200,17 @@ class _Converter:
             raise self.fail(node, "only unary - and + are allowed")
         if isinstance(node, ast.Call):
             return self.call(node)
-        message = REFUSED.get(type(node), f"{type(node).__name__} is not allowed")
-        raise self.fail(node, message)
+        if type(node) in REFUSED:
+            raise self.fail(node, REFUSED[type(node)])
+        raise self.fail(node, "{kind} is not allowed", kind=type(node).__name__)
 
     def number(self, node: ast.Constant) -> float:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            kind = "a string" if isinstance(value, (str, bytes)) else repr(value)
-            raise self.fail(node, f"{kind} is not a number; only numbers and variables are allowed")
+            if isinstance(value, (str, bytes)):
+                raise self.fail(node, "a string is not a number; only numbers and variables are allowed")
+            raise self.fail(node, "{value} is not a number; only numbers and variables are allowed",
+                            value=repr(value))
         try:
             number = float(value)
         except OverflowError:
@@ -213,10 +222,11 @@ class _Converter:
     def name(self, node: ast.Name) -> str:
         name = node.id
         if not NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH or name.startswith("__"):
-            raise self.fail(node, f"{name!r} is not allowed as a variable name "
-                                  f"(letters, digits and _, at most {MAX_NAME_LENGTH}, no leading __)")
+            raise self.fail(node, "{name} is not allowed as a variable name "
+                                  "(letters, digits and _, at most {high}, no leading __)",
+                            name=repr(name), high=MAX_NAME_LENGTH)
         if name in FUNCTIONS:
-            raise self.fail(node, f"{name} is a function; call it like {name}(x)")
+            raise self.fail(node, "{name} is a function; call it like {name}(x)", name=name)
         return name
 
     def exponent(self, node: ast.expr) -> float:
@@ -226,23 +236,24 @@ class _Converter:
             inner = inner.operand
         if not isinstance(inner, ast.Constant):
             # the whole exponent is what is wrong, so point at its start, not at an operator inside it
-            message = f"the exponent must be a plain number with |p| <= {MAX_EXPONENT:g}"
-            raise ExpressionError(message, self.column(node))
+            raise ExpressionError("the exponent must be a plain number with |p| <= {high}", self.column(node),
+                                  high=format(MAX_EXPONENT, "g"))
         value = sign * self.number(inner)
         if abs(value) > MAX_EXPONENT:
-            raise self.fail(node, f"the exponent {value:g} is too large; |p| <= {MAX_EXPONENT:g}")
+            raise self.fail(node, "the exponent {p} is too large; |p| <= {high}", p=format(value, "g"),
+                            high=format(MAX_EXPONENT, "g"))
         return value
 
     def call(self, node: ast.Call) -> Expr:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             allowed = ", ".join(FUNCTIONS)
-            called = "this call is not allowed"
             if isinstance(node.func, ast.Name):
-                called = f"{node.func.id} cannot be called"
-            elif isinstance(node.func, ast.Attribute):  # x.f(): the dot is what is refused
-                called = "attribute access (.) is not allowed"
-            raise self.fail(node.func if isinstance(node.func, ast.Attribute) else node,
-                            f"{called}; the functions are {allowed}")
+                raise self.fail(node, "{name} cannot be called; the functions are {allowed}",
+                                name=node.func.id, allowed=allowed)
+            if isinstance(node.func, ast.Attribute):  # x.f(): the dot is what is refused
+                raise self.fail(node.func, "attribute access (.) is not allowed; the functions are {allowed}",
+                                allowed=allowed)
+            raise self.fail(node, "this call is not allowed; the functions are {allowed}", allowed=allowed)
         name = node.func.id
         if node.keywords:
             raise self.fail(node.keywords[0], "keyword arguments are not allowed")
@@ -250,9 +261,9 @@ class _Converter:
             if isinstance(argument, ast.Starred):
                 raise self.fail(argument, "* unpacking is not allowed")
         if name == "max" and not 2 <= len(node.args) <= MAX_ARGUMENTS:
-            raise self.fail(node, f"max needs 2 to {MAX_ARGUMENTS} arguments")
+            raise self.fail(node, "max needs 2 to {high} arguments", high=MAX_ARGUMENTS)
         if name != "max" and len(node.args) != 1:
-            raise self.fail(node, f"{name} takes exactly one argument")
+            raise self.fail(node, "{name} takes exactly one argument", name=name)
         args = tuple(self.convert(argument) for argument in node.args)
         return Expr("op", self.column(node), self.text(node), name=name, args=args)
 
@@ -274,10 +285,11 @@ def evaluate(expr: Expr, values: Mapping[str, float]) -> Value:
     leaves: dict[str, Value] = {}
     for name in variables(expr):
         if name not in values:
-            raise ExpressionError(f"no value given for variable {name!r}", None, variable=name)
+            raise ExpressionError("no value given for variable {name}", None, variable=name, name=repr(name))
         value = float(values[name])
         if not math.isfinite(value):
-            raise ExpressionError(f"the value of {name!r} must be a finite number", None, variable=name)
+            raise ExpressionError("the value of {name} must be a finite number", None, variable=name,
+                                  name=repr(name))
         leaves[name] = Value(value, name=name)
 
     def build(node: Expr) -> Value:
@@ -298,7 +310,7 @@ def evaluate(expr: Expr, values: Mapping[str, float]) -> Value:
             else:
                 out = BINARY[node.name](args[0], args[1])
         except GraphError as error:
-            raise ExpressionError(f"in {node.text}: {error}", node.column) from None
+            raise ExpressionError("in {text}: {reason}", node.column, text=node.text, reason=error) from None
         out.column = node.column
         out.name = node.text  # the op node's label: its own piece of the expression
         return out
@@ -312,7 +324,8 @@ def build_graph(text: str, values: Mapping[str, float]) -> Graph:
     try:
         return Graph(output)
     except GraphError as error:
-        raise ExpressionError(str(error)) from None
+        words: dict[str, Any] = dict(error.values)
+        raise ExpressionError(error.template, **words) from None
 
 
 NEURON_ACTIVATIONS = {

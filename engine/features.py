@@ -33,8 +33,8 @@ def ordered(features: Sequence[str]) -> tuple[str, ...]:
         features = (features,)
     unknown = [name for name in features if name not in FEATURES]
     if unknown:
-        names = ", ".join(map(repr, unknown))
-        raise SetupError("features", f"unknown {names}; choose from {', '.join(FEATURES)}")
+        raise SetupError("features", "unknown {names}; choose from {features}",
+                         names=", ".join(map(repr, unknown)), features=", ".join(FEATURES))
     if not features:
         raise SetupError("features", "enable at least one input feature")
     return tuple(name for name in FEATURES if name in features)
@@ -44,7 +44,7 @@ def transform(points: NDArray, features: Sequence[str]) -> NDArray[np.float64]:
     """Raw points (N, 2) -> feature values (N, F), columns in FEATURES order whatever order was given."""
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
-        raise SetupError("points", f"expected shape (N, 2), got {points.shape}")
+        raise SetupError("points", "expected shape (N, 2), got {shape}", shape=points.shape)
     x1, x2 = points[:, 0], points[:, 1]
     columns = [_TRANSFORMS[name](x1, x2) for name in ordered(features)]
     return np.column_stack(columns) if columns else np.empty((points.shape[0], 0))
@@ -55,7 +55,7 @@ def grid_values(extent: Sequence[float], res: int, features: Sequence[str] = FEA
     included: shape (F, res, res), features in FEATURES order, row-major with row 0 at ymin (the frames'
     heat-map layout). The page draws these as the input nodes' thumbnails."""
     if res < 2:
-        raise SetupError("res", f"at least 2 cells a side, got {res}")
+        raise SetupError("res", "at least 2 cells a side, got {res}", res=res)
     x0, x1, y0, y1 = (float(v) for v in extent)
     xs, ys = np.meshgrid(np.linspace(x0, x1, res), np.linspace(y0, y1, res))
     values = transform(np.column_stack([xs.ravel(), ys.ravel()]), features)  # (res², F)

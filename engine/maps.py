@@ -48,7 +48,7 @@ F32 = NDArray[np.float32]
 def grid_inputs(extent: Extent, features: Sequence[str], resolution: int) -> NDArray[np.float64]:
     """The network's inputs (r², F) at the r² grid points over `extent` = (xmin, xmax, ymin, ymax)."""
     if not 2 <= resolution <= 512:
-        raise SetupError("resolution", "must be between 2 and 512")
+        raise SetupError("resolution", "must be between {low} and {high}", low=2, high=512)
     xmin, xmax, ymin, ymax = extent
     xs, ys = np.linspace(xmin, xmax, resolution), np.linspace(ymin, ymax, resolution)
     points = np.column_stack([np.tile(xs, resolution), np.repeat(ys, resolution)])

@@ -67,7 +67,7 @@ def _init_params(rng: np.random.Generator, scheme: str, n_in: int, n_out: int, p
     elif scheme == "he":
         weights = rng.normal(0.0, math.sqrt(2.0 / n_in), shape)
     else:
-        raise SetupError("init", f"must be one of {', '.join(INITS)} or None")
+        raise SetupError("init", "must be one of {names} or None", names=", ".join(INITS))
     return np.concatenate([weights, np.full((shape[0], 1), bias_value)], axis=1)
 
 
@@ -81,7 +81,7 @@ class Network:
         if config.n_inputs < 1 or config.n_targets < 1:
             raise SetupError("n_inputs", "a network needs at least one input and one target")
         if config.init is not None and config.init not in INITS:
-            raise SetupError("init", f"must be one of {', '.join(INITS)} or None")
+            raise SetupError("init", "must be one of {names} or None", names=", ".join(INITS))
         self.layers: list[Layer] = []
         n_in = config.n_inputs
         for spec in config.hidden:
@@ -144,7 +144,8 @@ class Network:
     def derivative(self, layer: int, pre_activation: Array) -> Array:
         """f′(e) of hidden layer `layer` (1-based) at e (any shape); maxout's chosen piece has slope 1."""
         if not 1 <= layer < len(self.layers):
-            raise SetupError("layer", f"hidden layers are 1..{len(self.layers) - 1} (the output unit has δ)")
+            raise SetupError("layer", "hidden layers are 1..{last} (the output unit has δ)",
+                             last=len(self.layers) - 1)
         activation = self.layers[layer - 1].activation
         assert activation is not None
         values = np.asarray(pre_activation, dtype=np.float64)
@@ -253,14 +254,15 @@ class Network:
         that names no parameter of this network."""
         layers = self.layers
         if not 1 <= layer <= len(layers):
-            raise SetupError("layer", f"must be 1..{len(layers)}")
+            raise SetupError("layer", "must be 1..{last}", last=len(layers))
         target = layers[layer - 1]
         if not 0 <= unit < target.n_out:
-            raise SetupError("unit", f"layer {layer} has units 0..{target.n_out - 1}")
+            raise SetupError("unit", "layer {layer} has units 0..{last}", layer=layer, last=target.n_out - 1)
         if input is not None and not 0 <= input < target.n_in:
-            raise SetupError("input", f"layer {layer} has inputs 0..{target.n_in - 1}")
+            raise SetupError("input", "layer {layer} has inputs 0..{last}", layer=layer, last=target.n_in - 1)
         if not 0 <= piece < target.pieces:
-            raise SetupError("piece", f"layer {layer} has pieces 0..{target.pieces - 1}")
+            raise SetupError("piece", "layer {layer} has pieces 0..{last}", layer=layer,
+                             last=target.pieces - 1)
 
     def set_parameter(self, layer: int, unit: int, input: int | None, value: float, piece: int = 0) -> None:
         """Set one weight (input = its index) or bias (input = None) in place (check_parameter first)."""
@@ -279,14 +281,14 @@ class Network:
     def set_params(self, params: Sequence[tuple[Array, Array]]) -> None:
         """Replace every layer's (weights, bias); shapes must match. The arrays are copied."""
         if len(params) != len(self.layers):
-            raise SetupError("params", f"expected {len(self.layers)} layers, got {len(params)}")
+            raise SetupError("params", "expected {n} layers, got {got}", n=len(self.layers), got=len(params))
         packed = []
         for number, (layer, (weights, bias)) in enumerate(zip(self.layers, params, strict=True), start=1):
             weights = np.asarray(weights, dtype=np.float64)
             bias = np.asarray(bias, dtype=np.float64)
             if weights.shape != layer.weights.shape or bias.shape != layer.bias.shape:
-                raise SetupError("params", f"layer {number} needs weights {layer.weights.shape} "
-                                           f"and bias {layer.bias.shape}")
+                raise SetupError("params", "layer {layer} needs weights {weights} and bias {bias}",
+                                 layer=number, weights=layer.weights.shape, bias=layer.bias.shape)
             rows = layer.n_out * layer.pieces
             packed.append(np.concatenate([weights.reshape(rows, layer.n_in), bias.reshape(rows, 1)], axis=1))
         for layer, array in zip(self.layers, packed, strict=True):

@@ -62,7 +62,7 @@ class Schedule:
 
     def __post_init__(self) -> None:
         if self.kind not in vocabulary.SCHEDULES:
-            raise SetupError("schedule", f"kind must be one of {', '.join(vocabulary.SCHEDULES)}")
+            raise SetupError("schedule", "kind must be one of {names}", names=", ".join(vocabulary.SCHEDULES))
         if self.step_size < 1 or self.total < 1 or self.warmup < 0:
             raise SetupError("schedule", "step_size and total must be ≥ 1, warmup ≥ 0")
         if not 0.0 < self.gamma <= 1.0:
@@ -96,7 +96,8 @@ class OptimizerConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in vocabulary.OPTIMIZERS:
-            raise SetupError("optimizer", f"kind must be one of {', '.join(vocabulary.OPTIMIZERS)}")
+            raise SetupError("optimizer", "kind must be one of {names}",
+                             names=", ".join(vocabulary.OPTIMIZERS))
         if not (math.isfinite(self.learning_rate) and self.learning_rate >= 0.0):
             raise SetupError("learning_rate", "must be a finite number ≥ 0")
 

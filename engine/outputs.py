@@ -200,5 +200,5 @@ _UNITS: dict[str, OutputUnit] = {
 def get(name: str) -> OutputUnit:
     """The output unit called `name` (one of OUTPUT_UNITS)."""
     if name not in _UNITS:
-        raise SetupError("output_unit", f"must be one of {', '.join(OUTPUT_UNITS)}")
+        raise SetupError("output_unit", "must be one of {names}", names=", ".join(OUTPUT_UNITS))
     return _UNITS[name]

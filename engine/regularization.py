@@ -30,7 +30,8 @@ class Regularization:
 
     def __post_init__(self) -> None:
         if self.kind not in vocabulary.REGULARIZATIONS:
-            raise SetupError("regularization", f"kind must be one of {', '.join(vocabulary.REGULARIZATIONS)}")
+            raise SetupError("regularization", "kind must be one of {names}",
+                             names=", ".join(vocabulary.REGULARIZATIONS))
         if not (math.isfinite(self.rate) and self.rate >= 0.0):
             raise SetupError("regularization", "rate must be a finite number ≥ 0")
 

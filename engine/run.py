@@ -48,9 +48,9 @@ MAX_EDIT = 1e6  # the largest |value| a hand edit may set
 def check_unit(unit: Any, count: int) -> Unit:
     """`unit` as a Unit and `count` as 1..MAX_COUNT, or ValueError naming the field."""
     if unit not in UNITS:
-        raise SetupError("unit", f"must be one of {', '.join(UNITS)}")
+        raise SetupError("unit", "must be one of {names}", names=", ".join(UNITS))
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
-        raise SetupError("count", f"must be a whole number from 1 to {MAX_COUNT}")
+        raise SetupError("count", "must be a whole number from 1 to {high}", high=MAX_COUNT)
     return unit
 
 
@@ -131,8 +131,8 @@ class Run:
         if the new data needs another number of output units, before anything changes."""
         n_targets = n_targets_for(dataset, self.config.output_unit)
         if n_targets != self.network_config.n_targets:
-            raise SetupError("dataset", f"the network has {self.network_config.n_targets} target(s), "
-                                        f"the new data needs {n_targets}")
+            raise SetupError("dataset", "the network has {n} target(s), the new data needs {needed}",
+                             n=self.network_config.n_targets, needed=n_targets)
         if self._in_batch is not None:
             self._restore(self.history.top)
         n_train = int(dataset.train_index.shape[0])
@@ -429,7 +429,7 @@ class Run:
     def rewind_to(self, index: int) -> None:
         """Go back to history point `index` (0 = the oldest held; see `history`)."""
         if not 0 <= index < len(self.history):
-            raise SetupError("index", f"history holds points 0..{len(self.history) - 1}")
+            raise SetupError("index", "history holds points 0..{last}", last=len(self.history) - 1)
         self.history.truncate(index + 1)
         self._restore(self.history.top)
         self._shown = None
@@ -484,7 +484,8 @@ class Run:
         the batch's start boundary). Clears `diverged`."""
         self.network.check_parameter(layer, unit, input, piece)
         if not (math.isfinite(value) and abs(value) <= MAX_EDIT):
-            raise SetupError("value", f"must be a finite number between -{MAX_EDIT:g} and {MAX_EDIT:g}")
+            raise SetupError("value", "must be a finite number between -{bound} and {bound}",
+                             bound=format(MAX_EDIT, "g"))
         if self._in_batch is not None:
             self._restore(self.history.top)
         self.network.set_parameter(layer, unit, input, value, piece)
@@ -509,7 +510,8 @@ class Run:
         """Continue from an exported point: history restarts there; `cursor` replays the batch in
         progress. SetupError names the field (cursor, state) if the point does not fit this run."""
         if point.optimizer_kind != self._optimizer_config.kind:
-            raise SetupError("state.optimizer.kind", f"expected {self._optimizer_config.kind!r}")
+            raise SetupError("state.optimizer.kind", "expected {kind}",
+                             kind=repr(self._optimizer_config.kind))
         self.metrics = MetricsLog.restored(metrics)
         self._restart_at(point)
         if cursor is not None:
@@ -522,7 +524,7 @@ class Run:
             last = len(self._in_batch.sequence) - 2
             if not 0 <= cursor <= last:
                 self._restore(point)
-                raise SetupError("cursor", f"expected 0..{last}")
+                raise SetupError("cursor", "expected 0..{last}", last=last)
             self._goto(cursor)
         self.step_id = step_id
         self.diverged = diverged

@@ -203,7 +203,7 @@ def _dataset_from(doc: Any, config: RunConfig) -> Dataset | None:
     if task == "regression" and names:
         raise RunFormatError("data.class_names: a regression has no classes")
     if task == "classification" and (problem := class_names_problem(names)):
-        raise RunFormatError(f"data.class_names: {problem}")
+        raise RunFormatError(f"data.class_names: {problem.message}")
     points = _array(_get(doc, "points", "data"), "data.points", bound=1e9)
     n = points.shape[0] if points.ndim == 2 else -1
     if points.ndim != 2 or points.shape[1] != 2 or not 2 <= n <= MAX_POINTS:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from engine.errors import SetupError
+from engine.errors import Phrase, SetupError
 
 Targets = Literal["two_classes", "classes", "regression"]
 
@@ -55,7 +55,8 @@ class Parameter:
         whole_ok = not self.whole or float(value).is_integer()
         if not (math.isfinite(value) and self.low <= value <= self.high and whole_ok):
             title = ACTIVATIONS[activation].title
-            raise SetupError(self.name, f"{title}'s {self.symbol} ({self.meaning}) is {self.allowed}")
+            raise SetupError(self.name, "{title}'s {symbol} ({meaning}) is {allowed}", title=Phrase(title),
+                             symbol=self.symbol, meaning=Phrase(self.meaning), allowed=Phrase(self.allowed))
         return value
 
 

@@ -7,15 +7,18 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
 from tests.conftest import ROOT
 
-METHODS = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [("app/**.py", "python"), ("engine/**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS = {"templates/**.html": {"trimmed": "true"}}
+# babel.cfg's command: gettext's markers, and the engine's refusals by the argument that is their template
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "SetupError": (2,), "ExpressionError": (1,), "GraphError": (1,),
+            "CSVError": (1,), "fail": (2,)}
 
 
 def extracted() -> list[tuple[str | tuple[str, ...], list[tuple[str, int]]]]:
     """(msgid, or (singular, plural), and where it is) for every marked message, in file order."""
     found: dict[str | tuple[str, ...], list[tuple[str, int]]] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
-        str(ROOT), METHODS, OPTIONS, keywords={**DEFAULT_KEYWORDS, "N_": None}
+        str(ROOT), METHODS, OPTIONS, keywords=KEYWORDS
     ):
         key = message if isinstance(message, str) else tuple(m for m in message if m)
         if key:

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from app import convert
+from app.i18n import said
 from app.jsonbody import StrictJSONRoute
 from app.limits import advance_within
 from app.ownership import Key, OwnerOnly, create_owned
-from app.refusals import plain
+from app.refusals import csv_words, plain
 from app.schemas import (
     ERROR_RESPONSES,
     ConfigPatch,
@@ -30,6 +31,7 @@ from app.schemas import (
     WeightEdit,
 )
 from app.sessions import SESSION_ID_RE, Session, SessionError, SessionManager
+from engine.csvdata import CSVError
 from engine.errors import SetupError
 
 
@@ -241,7 +243,10 @@ async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | No
 
 async def session_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SessionError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    detail = exc.detail
+    if isinstance(exc.__cause__, CSVError) and isinstance(detail, dict):  # in the request's language
+        detail = {**detail, "message": csv_words(exc.__cause__)}
+    return JSONResponse({"detail": detail}, status_code=exc.status_code)
 
 
 async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -261,7 +266,7 @@ async def value_error(request: Request, exc: Exception) -> JSONResponse:
     (`index: no point 9; ...`): a 422 with that field split out when it is there. A SetupError carries
     its field; other ValueErrors (the serializer's, the setup form's) are split at the first ": "."""
     if isinstance(exc, SetupError):
-        return JSONResponse({"detail": {"field": exc.field, "message": exc.message}}, status_code=422)
+        return JSONResponse({"detail": {"field": exc.field, "message": said(exc)}}, status_code=422)
     message = str(exc)
     field, sep, rest = message.partition(": ")
     if sep and field and " " not in field.strip(".[]") and len(field) <= 60:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from app.graph_view import PRESETS, kind_of, label_of, page_context
+from app.i18n import said
 from app.jsonbody import StrictJSONRoute
 from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
@@ -75,7 +76,7 @@ class GraphResponse(BaseModel):
 
 def expression_error(error: ExpressionError) -> HTTPException:
     field = f"values.{error.variable}" if error.variable else "expression"
-    detail = {"field": field, "message": error.message, "column": error.column, "variable": error.variable}
+    detail = {"field": field, "message": said(error), "column": error.column, "variable": error.variable}
     return HTTPException(status_code=422, detail=detail)
 
 
@@ -83,8 +84,8 @@ def expression_error(error: ExpressionError) -> HTTPException:
 def api_graph(body: GraphRequest) -> GraphResponse:
     for name, value in body.values.items():
         if not math.isfinite(value):
-            message = f"the value of {name!r} must be a finite number"
-            raise expression_error(ExpressionError(message, variable=name))
+            raise expression_error(ExpressionError("the value of {name} must be a finite number",
+                                                   variable=name, name=repr(name)))
     try:
         graph = build_graph(body.expression, body.values)
     except ExpressionError as error:

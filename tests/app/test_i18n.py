@@ -98,3 +98,48 @@ def test_a_refusal_is_said_in_the_page_language_with_the_field_and_numbers_as_th
     assert "Point not added: x1: 'abc' is not a number" in html.unescape(en.text)
     back = client.post(f"/ui/{sid}/back", data={"unit": "micro"}, headers={"Accept-Language": ZH})
     assert "无法后退" in back.text  # the start of the run: nothing before it
+
+
+def _zh_session(client: TestClient, query: str = "hidden=3") -> str:
+    page = client.get(f"/?{query}", headers={"Accept-Language": ZH}).text
+    return re.search(r'data-session="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def test_an_engine_refusal_on_a_chinese_page_is_in_chinese_with_the_engines_numbers(client: TestClient) -> None:
+    sid = _zh_session(client)
+    gone = client.post(f"/ui/{sid}/points/remove", data={"index": "9999"}, headers={"Accept-Language": ZH})
+    assert gone.status_code == 422
+    # the engine's SetupError: its template translated, then its own numbers filled in
+    found = re.search(r"index: 没有点 9999；数据集的点是 0\.\.(\d+)<", html.unescape(gone.text))
+    assert found, gone.text
+    english = html.unescape(client.post(f"/ui/{sid}/points/remove", data={"index": "9999"}).text)
+    assert f"index: no point 9999; the dataset has points 0..{found.group(1)}<" in english
+    graph = client.get("/graph/view", params={"expression": "x ** 20", "values": "x = 1"},
+                       headers={"Accept-Language": ZH})
+    assert graph.status_code == 422  # the expression parser's ExpressionError, its column and numbers kept
+    assert "第 6 列: 指数 20 太大；需要 |p| &lt;= 10</p>" in graph.text
+    shown = client.get("/graph/view", params={"expression": "x ** 20", "values": "x = 1"}).text
+    assert "column 6: the exponent 20 is too large; |p| &lt;= 10</p>" in shown
+    zero = client.get("/graph/view", params={"expression": "1 / (x - 2)", "values": "x = 2"},
+                      headers={"Accept-Language": ZH})
+    assert "在 1 / (x - 2) 中：÷：除以零" in html.unescape(zero.text)  # a GraphError inside an ExpressionError
+
+
+def test_a_bad_csv_is_refused_in_chinese_naming_its_row_and_column(client: TestClient) -> None:
+    sid = _zh_session(client)
+    rows = "x1,x2,label\n0,0,0\n1,abc,1\n0.5,0.5,0\n1,1,1\n"
+    answer = client.post(f"/ui/{sid}/csv", files={"file": ("p.csv", rows.encode(), "text/csv")},
+                         headers={"Accept-Language": ZH})
+    assert answer.status_code == 422
+    assert "file: 第 3 行，'x2' 列：'abc' 不是数字" in html.unescape(answer.text)
+
+
+def test_the_json_api_says_engine_refusals_in_the_language_it_is_asked_for_else_english(
+    client: TestClient,
+) -> None:
+    body = {"expression": "log(x)", "values": {"x": -1.5}}
+    english = client.post("/api/graph", json=body).json()["detail"]
+    assert english["message"] == "in log(x): log: log of -1.5 is undefined (needs a positive number)"
+    chinese = client.post("/api/graph", json=body, headers={"Accept-Language": ZH}).json()["detail"]
+    assert chinese["message"] == "在 log(x) 中：log：-1.5 的对数无定义（需要正数）"
+    assert chinese["column"] == english["column"] == 1

@@ -126,3 +126,22 @@ def test_the_graph_page_in_chinese_has_no_english_words_from_start_to_end(
         assert [found for found in map(_english, texts) if found] == []
     finally:
         context.close()
+
+
+def test_a_refused_expression_on_the_chinese_graph_page_is_said_in_chinese_with_its_numbers(
+    browser: Any, live_server: str
+) -> None:
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/graph?preset=lecture")
+        page.locator("#graph-expression").fill("log(x) + x ** 12")
+        page.locator("#graph-values").fill("x = 2")
+        page.locator("#graph-expression").press("Enter")
+        error = page.locator(".graph-error")
+        error.wait_for()
+        text = error.inner_text()
+        assert "指数 12 太大；需要 |p| <= 10" in text and "第 15 列" in text  # the engine's numbers
+        assert _english(page.locator(".graph-page").inner_text()) == []
+    finally:
+        context.close()
