@@ -105,7 +105,9 @@ def _zh_session(client: TestClient, query: str = "hidden=3") -> str:
     return re.search(r'data-session="([^"]+)"', page).group(1)  # type: ignore[union-attr]
 
 
-def test_an_engine_refusal_on_a_chinese_page_is_in_chinese_with_the_engines_numbers(client: TestClient) -> None:
+def test_an_engine_refusal_on_a_chinese_page_is_in_chinese_with_the_engines_numbers(
+    client: TestClient,
+) -> None:
     sid = _zh_session(client)
     gone = client.post(f"/ui/{sid}/points/remove", data={"index": "9999"}, headers={"Accept-Language": ZH})
     assert gone.status_code == 422
@@ -122,7 +124,7 @@ def test_an_engine_refusal_on_a_chinese_page_is_in_chinese_with_the_engines_numb
     assert "column 6: the exponent 20 is too large; |p| &lt;= 10</p>" in shown
     zero = client.get("/graph/view", params={"expression": "1 / (x - 2)", "values": "x = 2"},
                       headers={"Accept-Language": ZH})
-    assert "在 1 / (x - 2) 中：÷：除以零" in html.unescape(zero.text)  # a GraphError inside an ExpressionError
+    assert "在 1 / (x - 2) 中：÷：除以零" in html.unescape(zero.text)  # a GraphError in an ExpressionError
 
 
 def test_a_bad_csv_is_refused_in_chinese_naming_its_row_and_column(client: TestClient) -> None:
