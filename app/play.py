@@ -72,7 +72,8 @@ async def play_loop(session: Playing, host: Host) -> None:
     """Advance `speed` units per second in ticks of at most the current frame rate per second.
 
     The rate is `host.rate.fps`: stream_max_fps on a quiet server, lower under load (limits.FrameRate);
-    a lower rate means more steps per tick, so play keeps its speed while frames get fewer. Fractions
+    a lower rate means more steps per tick, so play keeps its speed while frames get fewer (and past the
+    rate's floor every run plays at `host.rate.play_share` of its speed: FrameRate). Fractions
     of a step accumulate across ticks; the work per tick is capped (max_step_count) so one tick never
     holds the session lock for long, and a slow machine simply plays slower. Time is `host.clock`'s
     (a test drives it by hand). The loop never changes `session.play_task`: only
@@ -88,8 +89,10 @@ async def play_loop(session: Playing, host: Host) -> None:
 
     while True:
         started = clock.time()
-        tick = 1.0 / min(session.play_speed, host.rate.fps)
-        pending = min(pending + session.play_speed * tick, float(cap))
+        # an overloaded server plays every run a little slower (FrameRate.play_share)
+        speed = session.play_speed * host.rate.play_share
+        tick = 1.0 / min(speed, host.rate.fps)
+        pending = min(pending + speed * tick, float(cap))
         count = int(pending)
         if count >= 1:
             pending -= count

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     load_cpu_low: float = Field(default=0.75, gt=0)
     load_lag_high_seconds: float = Field(default=0.04, gt=0)
     load_min_ticks_per_second: float = Field(default=200.0, ge=0)
+    # Past that, with frames at stream_min_fps and the overload still on, every run plays slower (down to
+    # this share of its chosen speed) rather than sending its frames later; clicks stay fast.
+    load_min_play_share: float = Field(default=0.5, gt=0, le=1)
 
 
 def get_settings() -> Settings:

@@ -34,14 +34,21 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_TIME = re.compile(rb"-?[0-9][0-9.eE+-]*")  # a frame's "t": the server's publish time
+UPDATES = re.compile(rb'"updates":([0-9]+)')  # a frame's batches trained so far
 STEP_SESSIONS = 4        # sessions that only take step requests while the others play
 STEP_INTERVAL = 0.1      # seconds between step requests on each of them
+# an idle pooled connection is dropped before the server or proxy closes it (uvicorn's keep_alive_seconds
+# and HAProxy's timeout http-keep-alive are 5 s): reusing one they had just closed failed as
+# 'Server disconnected without sending a response' (1-3 DELETEs per round behind HAProxy, none of
+# which reached it: its log had every request answered). Browsers retry such a request; httpx does not.
+KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass
 class StreamStats:
     arrivals: list[float] = field(default_factory=list)  # client clock, seconds
     lags: list[tuple[float, float]] = field(default_factory=list)  # (arrival, now - the frame's "t")
+    updates: list[tuple[float, int]] = field(default_factory=list)  # (arrival, the frame's "updates")
     bytes: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -58,6 +65,9 @@ class RoundResult:
     cpu_percent: float
     client_cpu_percent: float
     rss_mb: float
+    # batches trained per second by each playing run (from its frames' "updates"): the speed asked for,
+    # or less where the server slows play down under overload (app/limits.py FrameRate.play_share)
+    play_rate: list[float] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -150,6 +160,9 @@ async def read_stream_raw(base: str, path: str, headers: dict[str, str] | None, 
             number = SERVER_TIME.match(seen, at + 4) if count and at >= 0 else None
             if number is not None:
                 stats.lags.append((now, now - float(number[0])))
+            trained = [int(m[1]) for m in UPDATES.finditer(seen)] if count else []
+            if trained:
+                stats.updates.append((now, trained[-1]))
             tail = seen[-16:]
     except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError) as error:
         if not stop.is_set():
@@ -191,7 +204,8 @@ async def gather_ok(label: str, requests: list[Awaitable[httpx.Response]], ok: i
 
 async def one_round(base: str, pid: int | list[int], n: int, seconds: float, speed: float, unit: str,
                     hidden: list[int], reader: str = "raw") -> RoundResult:
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None,
+                          keepalive_expiry=KEEPALIVE_SECONDS)
     timeout = httpx.Timeout(30.0)
     errors: list[str] = []
     body = {"hidden": [{"units": units} for units in hidden]}
@@ -228,9 +242,13 @@ async def one_round(base: str, pid: int | list[int], n: int, seconds: float, spe
         await gather_ok("delete", [client.delete(f"/api/sessions/{sid}") for sid in ids], 204, errors)
 
     fps, gaps, lags, total_bytes, frames = [], [], [], 0, 0
+    play_rate: list[float] = []
     for stats in streams.values():
         errors += stats.errors
         inside = [t for t in stats.arrivals if window_start <= t <= window_end]
+        trained = [(t, u) for t, u in stats.updates if window_start <= t <= window_end]
+        if len(trained) >= 2 and trained[-1][0] > trained[0][0]:
+            play_rate.append((trained[-1][1] - trained[0][1]) / (trained[-1][0] - trained[0][0]))
         fps.append(len(inside) / (window_end - window_start))
         gaps += [(b - a) * 1e3 for a, b in itertools.pairwise(inside)]
         lags += [lag * 1e3 for at, lag in stats.lags if window_start <= at <= window_end]
@@ -238,7 +256,7 @@ async def one_round(base: str, pid: int | list[int], n: int, seconds: float, spe
         frames += len(stats.arrivals)
     return RoundResult(n, fps, gaps, lags, [s * 1e3 for s in latencies], total_bytes / max(frames, 1),
                        errors, 100 * (cpu_end - cpu_start) / (window_end - window_start),
-                       100 * (own_end - own_start) / (window_end - window_start), rss)
+                       100 * (own_end - own_start) / (window_end - window_start), rss, play_rate)
 
 
 def start_server(port: int, data_dir: str, profile: str | None = None) -> subprocess.Popen[bytes]:
@@ -284,7 +302,7 @@ def main() -> None:
                   f"{STEP_SESSIONS} extra sessions step a batch every {STEP_INTERVAL * 1e3:.0f} ms")
             print(f"{'N':>5}{'fps/client mean':>17}{'p5':>7}{'gap p95 ms':>12}{'lag p95 ms':>12}"
                   f"{'step p50 ms':>13}{'p95':>8}{'B/frame':>9}{'errors':>8}{'server CPU':>12}"
-                  f"{'client CPU':>12}{'CPU ms/frame':>14}{'RSS MB':>8}{'load avg':>10}")
+                  f"{'client CPU':>12}{'CPU ms/frame':>14}{'RSS MB':>8}{'load avg':>10}{'batches/s':>11}")
             for n in args.sizes:
                 load = os.getloadavg()[0]  # the machine's, before this round (the bench's own included)
                 r = asyncio.run(one_round(f"http://127.0.0.1:{port}", server.pid, n, args.seconds,
@@ -293,8 +311,8 @@ def main() -> None:
                       f"{p(r.gaps_ms, 0.95):>12.0f}{p(r.lag_ms, 0.95):>12.0f}{p(r.step_ms, 0.5):>13.1f}"
                       f"{p(r.step_ms, 0.95):>8.1f}{r.frame_bytes:>9.0f}{len(r.errors):>8}"
                       f"{r.cpu_percent:>11.0f}%{r.client_cpu_percent:>11.0f}%"
-                      f"{10 * r.cpu_percent / max(sum(r.fps), 1e-9):>14.2f}{r.rss_mb:>8.0f}{load:>10.1f}",
-                      flush=True)
+                      f"{10 * r.cpu_percent / max(sum(r.fps), 1e-9):>14.2f}{r.rss_mb:>8.0f}{load:>10.1f}"
+                      f"{statistics.fmean(r.play_rate) if r.play_rate else 0:>11.1f}", flush=True)
                 if r.errors:
                     counts = {e: r.errors.count(e) for e in sorted(set(r.errors))}
                     print("      errors:", ", ".join(f"{e} ×{c}" for e, c in counts.items())[:300])

@@ -3,9 +3,10 @@ real PostgreSQL (tests/scaleout/cluster.py starts them: deploy/haproxy.cfg, Debi
 
 Run: OPENBLAS_NUM_THREADS=1 python bench/scaleout_bench.py [--sizes 100 200 300] [--seconds 10]
 Prints per N and per process count: frames/s per client, p95 frame lag, p95 step latency, errors, the
-processes' CPU (100 % = one core) and the 2-process figures as ratios of the 1-process ones measured in
-this same run. The load client, HAProxy and PostgreSQL share the machine's cores with the servers, and
-other jobs on the machine change every figure: the load average is printed beside each round.
+batches each playing run trained per second (asked: 20), the processes' CPU (100 % = one core) and the
+2-process figures as ratios of the 1-process ones measured in this same run. The load client, HAProxy
+and PostgreSQL share the machine's cores with the servers, and other jobs on the machine change every
+figure: the load average is printed beside each round.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ BENCH_ENV = {"sessions_per_client_per_minute": "100000", "requests_per_client_pe
 def row(label: str, r: RoundResult, load: float) -> str:
     return (f"{label:>14}{r.n:>5}{statistics.fmean(r.fps) if r.fps else 0:>10.1f}{p(r.fps, 0.05):>7.1f}"
             f"{p(r.lag_ms, 0.95):>12.0f}{p(r.step_ms, 0.95):>13.1f}{len(r.errors):>8}"
-            f"{r.cpu_percent:>11.0f}%{r.rss_mb:>9.0f}{load:>10.1f}")
+            f"{r.cpu_percent:>11.0f}%{r.rss_mb:>9.0f}{load:>10.1f}"
+            f"{statistics.fmean(r.play_rate) if r.play_rate else 0:>11.1f}")
 
 
 def main() -> None:
@@ -48,7 +50,7 @@ def main() -> None:
     results: dict[tuple[int, int], RoundResult] = {}
     try:
         print(f"{'processes':>14}{'N':>5}{'fps/client':>10}{'p5':>7}{'lag p95 ms':>12}{'step p95 ms':>13}"
-              f"{'errors':>8}{'server CPU':>12}{'RSS MB':>9}{'load avg':>10}", flush=True)
+              f"{'errors':>8}{'server CPU':>12}{'RSS MB':>9}{'load avg':>10}{'batches/s':>11}", flush=True)
         for count in args.processes:
             with tempfile.TemporaryDirectory() as work:
                 names = tuple(f"app{i + 1}" for i in range(count))

@@ -77,6 +77,32 @@ def test_the_rate_holds_inside_the_band_and_climbs_back_when_load_drops() -> Non
     assert climb == sorted(climb) and climb[-1] == 20.0  # and never past stream_max_fps
 
 
+def test_past_the_frame_floor_an_overload_slows_play_and_the_speed_comes_back_first() -> None:
+    rate = _rate(min_play_share=0.5)
+    rate.update(LoadSample(cpu=1.5, loop_lag=0.01, ticks_per_second=3000))
+    assert (rate.fps, rate.play_share) == (10.0, 1.0)  # frames go first, the speed stays
+    rate.update(LoadSample(cpu=0.9, loop_lag=0.01, ticks_per_second=3000))
+    assert rate.fps == 10.0 and rate.play_share == pytest.approx(0.75 / 0.9)  # then play, in proportion
+    for _ in range(5):
+        rate.update(LoadSample(cpu=1.5, loop_lag=0.3, ticks_per_second=3000))
+    assert (rate.fps, rate.play_share) == (10.0, 0.5)  # never below its floor
+    rate.update(LoadSample(cpu=0.6, loop_lag=0.005, ticks_per_second=1000))  # inside the band: holds
+    assert (rate.fps, rate.play_share) == (10.0, 0.5)
+    back = [(rate.update(LoadSample(cpu=0.3, loop_lag=0.002, ticks_per_second=1000)), rate.play_share)
+            for _ in range(8)]
+    # +25 % a window, the speed first: 0.5 -> 0.625 -> 0.78 -> 0.98 -> 1
+    assert [share for _, share in back[:4]] == pytest.approx([0.625, 0.78125, 0.9765625, 1.0])
+    assert all(fps == 10.0 for fps, _ in back[:4])
+    assert back[4] == (12.5, 1.0) and back[-1] == (20.0, 1.0)  # then the frames
+
+
+def test_a_server_without_a_play_floor_keeps_every_runs_speed() -> None:
+    rate = _rate()  # min_play_share defaults to 1: only frames are shed
+    for _ in range(4):
+        rate.update(LoadSample(cpu=2.0, loop_lag=0.3, ticks_per_second=5000))
+    assert (rate.fps, rate.play_share) == (10.0, 1.0)
+
+
 def test_a_measured_window_reports_the_ticks_counted_and_a_small_lag() -> None:
     async def scenario() -> LoadSample:
         monitor = LoadMonitor(_rate(), window=0.2)
@@ -123,6 +149,22 @@ def test_play_at_a_lowered_rate_keeps_its_speed_with_more_steps_per_tick_and_few
     # maps at 4 * 10/20 = 2 per second: the first watched tick, then every 5th tick (4 per second at 10
     # ticks/s would be every 3rd)
     assert maps == 1 + (ticks - 1) // 5
+
+
+def test_play_slowed_by_the_play_share_trains_that_share_of_its_batches(tmp_path: Path) -> None:
+    async def scenario(manager: SessionManager, clock: ManualClock) -> tuple[int, int]:
+        for _ in range(3):  # an overload that goes on past the frame floor
+            manager.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))
+        assert (manager.rate.fps, manager.rate.play_share) == (10.0, 0.5)
+        session = await manager.create(lambda: Run(RunConfig()), "test")
+        await manager.play(session, "batch", 20)
+        await clock.advance(0.999, other_tasks)
+        return manager.monitor.ticks, session.run.updates
+
+    ticks, updates = run_on_clock(tmp_path, scenario, stream_max_fps=20, stream_min_fps=10,
+                                  load_min_play_share=0.5)
+    assert ticks == 10  # the frame rate stays at its floor
+    assert updates == 10  # 20 batches/s asked, half given: one batch a tick
 
 
 def test_a_cheap_read_runs_inline_after_it_was_measured_once_in_a_thread() -> None:
