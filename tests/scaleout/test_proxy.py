@@ -158,7 +158,9 @@ def test_kill_9_one_process_and_its_runs_go_on_in_the_other_with_every_manual_st
         events = read_events(client, f"/api/sessions/{playing.id}/stream", 3,
                              headers={"Last-Event-ID": str(last_seen)})
         assert events[0][0] == "snapshot"
-        assert events[0][1] >= saved_while_playing  # restored from that save, not from the start
+        # restored from that save, not from the start (once, at load 20, this saw 3 >= 5: the processes'
+        # logs say whether a hand-over before the kill was involved)
+        assert events[0][1] >= saved_while_playing, cluster.logs()
         assert [name for name, _, _ in events[1:]] == ["frame", "frame"]
         assert events[0][1] < events[1][1] < events[2][1]
         # the survivor's own runs were never touched
