@@ -83,11 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> JSONResponse:
         """200 {"status": "ok"}; 503 {"status": "degraded", "detail": ...} while saves fail (a full or
         read-only disk), so a container's health check and a load balancer see it."""
-        problem = app.state.sessions.store_error
-        process = app.state.sessions.leases.holder  # which process answered (behind a proxy)
+        sessions = app.state.sessions
+        problem = sessions.store_error
+        process = sessions.leases.holder  # which process answered (behind a proxy)
+        # what load control sheds now (app/limits.py FrameRate): frames per second of every stream, and
+        # the share of its chosen speed every run plays at (1 unless overloaded past the frame floor)
+        load = {"frames_per_second": round(sessions.rate.fps, 1),
+                "play_speed_share": round(sessions.rate.play_share, 2)}
         if problem is None:
-            return JSONResponse({"status": "ok", "version": __version__, "process": process})
-        return JSONResponse({"status": "degraded", "version": __version__, "process": process,
+            return JSONResponse({"status": "ok", "version": __version__, "process": process, "load": load})
+        return JSONResponse({"status": "degraded", "version": __version__, "process": process, "load": load,
                              "detail": "sessions cannot be saved to disk; changes are kept in memory"},
                             status_code=503)
 

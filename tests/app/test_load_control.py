@@ -230,3 +230,18 @@ def test_a_stream_past_the_per_client_cap_is_a_429_naming_it_until_one_closes(tm
             time.sleep(0.2)
     finally:
         stop_server(server)
+
+
+def test_healthz_says_what_load_control_sheds_now(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    # a measuring window of an hour: the server's own monitor changes nothing during the test
+    app = create_app(Settings(data_dir=tmp_path, stream_max_fps=20, stream_min_fps=10,
+                              load_min_play_share=0.5, load_window_seconds=3600))
+    with TestClient(app) as client:
+        assert client.get("/healthz").json()["load"] == {"frames_per_second": 20.0, "play_speed_share": 1.0}
+        for _ in range(3):  # an overload past the frame floor
+            app.state.sessions.rate.update(LoadSample(cpu=2.0, loop_lag=0.2, ticks_per_second=5000))
+        assert client.get("/healthz").json()["load"] == {"frames_per_second": 10.0, "play_speed_share": 0.5}
