@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,20 @@ def row(label: str, r: RoundResult, load: float) -> str:
             f"{p(r.lag_ms, 0.95):>12.0f}{p(r.step_ms, 0.95):>13.1f}{len(r.errors):>8}"
             f"{r.cpu_percent:>11.0f}%{r.rss_mb:>9.0f}{load:>10.1f}"
             f"{statistics.fmean(r.play_rate) if r.play_rate else 0:>11.1f}")
+
+
+def shed(cluster: Cluster) -> str:
+    """Each process's frame rate and play-speed share (its /healthz "load", app/limits.py FrameRate)."""
+    parts = []
+    for name, app in cluster.apps.items():
+        try:
+            with urllib.request.urlopen(f"{app.url}/healthz", timeout=5) as answer:
+                load = json.loads(answer.read())["load"]
+            fps, share = load['frames_per_second'], load['play_speed_share']
+            parts.append(f"{name} {fps:g} frames/s, speed x{share:g}")
+        except (OSError, KeyError, ValueError) as error:
+            parts.append(f"{name} ? ({type(error).__name__})")
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -64,6 +80,7 @@ def main() -> None:
                         r = asyncio.run(one_round(cluster.url, pids, n, args.seconds, 20.0, "batch", [4, 2]))
                         results[(count, n)] = r
                         print(row(f"{count} via proxy", r, load), flush=True)
+                        print("      load control as the round ended:", shed(cluster), flush=True)
                         if r.errors:
                             kinds = {e: r.errors.count(e) for e in sorted(set(r.errors))}
                             print("      errors:", ", ".join(f"{e} ×{c}" for e, c in kinds.items())[:300])
