@@ -1,5 +1,5 @@
 # Stepwise: the playground served by uvicorn on port 8000, as an unprivileged user.
-FROM python:3.12-slim
+FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Start/stop a private Docker engine and build the local stand-in for python:3.12-slim.
+# Start/stop a private Docker engine and build the local stand-in for python:3.12-slim-bookworm.
 #
 # Sourced by .ci/run (and usable by hand: `source .ci/docker-engine.sh; start_dockerd; ...; stop_dockerd`).
-# Docker Hub is unreachable from these machines, so `FROM python:3.12-slim` is satisfied by an image
+# Docker Hub is unreachable from these machines, so `FROM python:3.12-slim-bookworm` is satisfied by an image
 # built here: a Debian bookworm minbase rootfs (debootstrap, from the mirror apt already uses) plus this
 # machine's pyenv CPython 3.12 copied to /usr/local, trusting the machine's extra CA certificates so pip
 # inside `docker build` reaches PyPI through the TLS-terminating proxy.
@@ -11,7 +11,10 @@ CI_CACHE="${STEPWISE_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stepwise-ci}"
 DOCKER_ROOT="$CI_CACHE/docker"           # kept between runs so the base image and layers are cached
 DOCKER_RUN_DIR="$CI_CACHE/run"
 DOCKERD_PID=""
-BASE_TAG="python:3.12-slim"
+# bookworm, not plain python:3.12-slim: that tag moved to Debian 13 (trixie) in August 2025, which packages
+# neither PostgreSQL 15 nor HAProxy 2.6 (deploy/*.Dockerfile); every image here names the release it is on
+BASE_TAG="python:3.12-slim-bookworm"
+OLD_BASE_TAG="python:3.12-slim"          # what this script tagged its stand-in before
 
 start_dockerd() {
   mkdir -p "$DOCKER_ROOT" "$DOCKER_RUN_DIR"
@@ -73,6 +76,12 @@ find_python312() {
 build_base_image() {
   if docker image inspect "$BASE_TAG" >/dev/null 2>&1; then
     echo "base image $BASE_TAG already built (cached in $DOCKER_ROOT)"
+    return 0
+  fi
+  if docker image inspect "$OLD_BASE_TAG" >/dev/null 2>&1 \
+     && docker image inspect local/debian:bookworm >/dev/null 2>&1; then
+    docker tag "$OLD_BASE_TAG" "$BASE_TAG"  # the same bookworm stand-in, built by this script before
+    echo "base image $BASE_TAG: the cached stand-in, tagged"
     return 0
   fi
   local python_dir mirror work

@@ -1,6 +1,6 @@
 # HAProxy from Debian's packages on the same base as the app (no Docker Hub needed: see compose.yaml),
 # running deploy/haproxy.cfg as an unprivileged user on port 8080.
-FROM python:3.12-slim
+FROM python:3.12-slim-bookworm
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends haproxy=2.6.* \

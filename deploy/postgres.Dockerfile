@@ -1,6 +1,6 @@
 # PostgreSQL 15 from Debian's packages on the same base as the app (no Docker Hub needed: see
 # compose.yaml); the cluster is made on first start in the /var/lib/postgresql/data volume.
-FROM python:3.12-slim
+FROM python:3.12-slim-bookworm
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15=15.* \

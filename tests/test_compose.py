@@ -1,5 +1,6 @@
 """compose.yaml, as a school's IT would start it: two app replicas behind the HAProxy image, sharing the
-PostgreSQL image, every image built here (python:3.12-slim is CI's local stand-in: .ci/docker-engine.sh).
+PostgreSQL image, every image built here (python:3.12-slim-bookworm is CI's local stand-in:
+.ci/docker-engine.sh).
 
 A run made through the proxy is served by the stack, both replicas answer, and the run survives a
 restart of every app container (it lives in PostgreSQL's volume, not in a process)."""

@@ -46,7 +46,7 @@ def image() -> str:
         if in_ci():
             pytest.fail(reason)  # CI starts its own dockerd; not reaching it is a real failure
         pytest.skip(reason)
-    # No --pull: python:3.12-slim may be a locally built stand-in (see .ci/docker-engine.sh).
+    # No --pull: python:3.12-slim-bookworm may be a locally built stand-in (see .ci/docker-engine.sh).
     build = docker("build", "-t", IMAGE, str(ROOT), timeout=900, check=False)
     assert build.returncode == 0, f"docker build failed:\n{build.stdout[-4000:]}\n{build.stderr[-4000:]}"
     return IMAGE
