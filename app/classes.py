@@ -8,6 +8,11 @@ Everything is a record in the store (app/store.py RecordStore), so it survives a
                                                       "presenting": run id or null}
     kind "member"      key CODE/STUDENT        value {"nickname", "session": run id, "joined_at"}
     kind "handin"      key CODE/TIME/STUDENT   value {"nickname", "note", "snapshot": code, "at", figures}
+    kind "studentclass" key STUDENT            value CODE (the class this browser joined last)
+
+A member works on one run at a time, the one their tile shows: the run they got when they joined, then
+each run they open from a lesson or start to compare (`follow`). Their earlier runs stay theirs
+("memberrun"): hand-ins from there still count.
 
 Codes come from app/snapshots.py (8 characters without look-alikes). A class's join code is public (on
 the board); its teacher key is a secret (32 random bytes) given once at creation and then kept in the
@@ -141,7 +146,33 @@ class ClassRecords:
         member = Member(student, nickname, session_id)
         await self._put("member", f"{room.code}/{student}", asdict(member))
         await self._put("memberrun", session_id, {"class": room.code, "student": student})
+        await self._put("studentclass", student, room.code)
         return member
+
+    async def follow(self, room: ClassRoom, member: Member, session_id: str) -> None:
+        """`session_id` is the member's run now (a lesson they opened, a copy to compare): their tile
+        shows it; the runs before stay theirs."""
+        member.session = session_id
+        await self._put("member", f"{room.code}/{member.student}", asdict(member))
+        await self._put("memberrun", session_id, {"class": room.code, "student": member.student})
+
+    async def follow_student(self, key: str | None, session_id: str) -> None:
+        """A run this browser (owner `key`) just made for a lesson becomes its member's run in the class
+        it joined last; nothing for a browser in no class."""
+        if key is None:
+            return
+        student = student_of(key)
+        code = await self._get("studentclass", student)
+        room = await self.get_class(code) if isinstance(code, str) else None
+        member = await self.member(room, student) if room is not None else None
+        if room is not None and member is not None:
+            await self.follow(room, member, session_id)
+
+    async def carry_on(self, session_id: str, copy_id: str) -> None:
+        """A copy made from the member's run (to compare) is their run from now on."""
+        found = await self.member_of_run(session_id)
+        if found is not None and found[1].session == session_id:
+            await self.follow(found[0], found[1], copy_id)
 
     async def member_of_run(self, session_id: str) -> tuple[ClassRoom, Member] | None:
         """The class and member whose own run this is, or None."""
@@ -157,7 +188,9 @@ class ClassRecords:
         return None if value is None else Member(**value)
 
     async def members(self, room: ClassRoom) -> list[Member]:
-        return [Member(**value) for _, value in await self._list("member", f"{room.code}/")]
+        """In the order they joined (a member who moved to another run keeps their place)."""
+        found = [Member(**value) for _, value in await self._list("member", f"{room.code}/")]
+        return sorted(found, key=lambda member: member.joined_at)
 
     async def hand_in(self, room: ClassRoom, hand_in: HandIn) -> None:
         key = f"{room.code}/{hand_in.at:017.6f}/{hand_in.student}"
@@ -165,6 +198,11 @@ class ClassRecords:
 
     async def hand_ins(self, room: ClassRoom) -> list[HandIn]:
         return [HandIn(**value) for _, value in await self._list("handin", f"{room.code}/")]
+
+
+def student_of(key: str | None) -> str:
+    """A student's id in a class: a digest of their browser's owner key (the same browser, the same one)."""
+    return digest(key or "")[:20]
 
 
 class Attempts:

@@ -2,7 +2,9 @@
 
 A tile is read from the student's run as the stream last showed it (its broadcaster's newest frame:
 no engine call), plus its setup in words; the small boundary picture is the frame's output heat map
-(48x48 bytes, base64) and travels only when it changed since the dashboard's last update.
+(48x48 bytes, base64) and travels only when it changed since the dashboard's last update. A student
+following a lesson has its progress on the tile too (app/progress.py `summary`: lesson, step, tasks
+solved / tried), read from the store, so it is the same whichever process holds the run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import csv
 import io
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
@@ -22,7 +25,10 @@ from app.sessions import Session, SessionError, SessionManager
 
 CSV_WAIT_SECONDS = 3.0  # for the figures of runs other processes hold (app/dashboard_fanout.py)
 CSV_COLUMNS = ("nickname", "joined", "setup", "epoch", "train_loss", "test_loss", "train_accuracy",
-               "test_accuracy", "hand_ins", "last_hand_in", "last_note", "last_snapshot")
+               "test_accuracy", "hand_ins", "last_hand_in", "last_note", "last_snapshot", "lesson",
+               "lesson_step", "tasks_solved", "tasks_tried", "tasks")
+# run ids -> the lesson summary of each run that follows one (app/progress.py ProgressBook.summaries)
+Lessons = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
 
 def setup_words(config: dict[str, Any]) -> str:
@@ -85,10 +91,12 @@ async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, in
 
 
 async def tiles(sessions: SessionManager, members: list[Member], sent_maps: dict[str, int],
-                remote: RemoteTiles | None, *, wait: float = 0.0) -> list[dict[str, Any]]:
+                remote: RemoteTiles | None, *, wait: float = 0.0,
+                lessons: Lessons | None = None) -> list[dict[str, Any]]:
     """Every member's tile: runs held by another process (PostgreSQL) through `remote` (never taken
     from it: its student's page keeps its process), the rest here. `wait`: seconds to wait for the
-    figures of runs held elsewhere that have none yet (the CSV; the dashboard shows them next second)."""
+    figures of runs held elsewhere that have none yet (the CSV; the dashboard shows them next second).
+    `lessons`: the lesson progress of the members' runs, put on each tile as "lesson" (None: none)."""
     elsewhere: set[str] = set()
     others = [m.session for m in members if m.session not in sessions.sessions]
     if remote is not None and others:
@@ -99,9 +107,11 @@ async def tiles(sessions: SessionManager, members: list[Member], sent_maps: dict
             while (any(run not in remote.figures for run in elsewhere)
                    and asyncio.get_running_loop().time() < deadline):
                 await asyncio.sleep(0.05)
-    return [await tile(sessions, member, sent_maps,
-                       (remote.figures.get(member.session, {}) if remote is not None else {})
-                       if member.session in elsewhere else None)
+    followed = await lessons([m.session for m in members]) if lessons is not None else {}
+    return [{**await tile(sessions, member, sent_maps,
+                          (remote.figures.get(member.session, {}) if remote is not None else {})
+                          if member.session in elsewhere else None),
+             "lesson": followed.get(member.session)}
             for member in members]
 
 
@@ -117,9 +127,9 @@ def _cell(value: Any) -> str:
 
 
 async def results_csv(sessions: SessionManager, classes: ClassRecords, room: ClassRoom,
-                      remote: RemoteTiles | None = None) -> str:
+                      remote: RemoteTiles | None = None, lessons: Lessons | None = None) -> str:
     members = await classes.members(room)
-    figures_of = await tiles(sessions, members, {}, remote, wait=CSV_WAIT_SECONDS)
+    figures_of = await tiles(sessions, members, {}, remote, wait=CSV_WAIT_SECONDS, lessons=lessons)
     hand_ins = await classes.hand_ins(room)
     by_student: dict[str, list[HandIn]] = {}
     for item in hand_ins:
@@ -130,10 +140,12 @@ async def results_csv(sessions: SessionManager, classes: ClassRecords, room: Cla
     for member, figures in zip(members, figures_of, strict=True):
         mine = by_student.get(member.student, [])
         last = mine[-1] if mine else None
+        lesson = figures.get("lesson") or {}
         writer.writerow([_cell(v) for v in (
             member.nickname, time.strftime("%Y-%m-%d %H:%M", time.localtime(member.joined_at)),
             figures.get("setup"), figures.get("epoch"), figures.get("train_loss"), figures.get("test_loss"),
             figures.get("train_accuracy"), figures.get("test_accuracy"), len(mine),
             time.strftime("%H:%M:%S", time.localtime(last.at)) if last else "",
-            last.note if last else "", f"/s/{last.snapshot}" if last else "")])
+            last.note if last else "", f"/s/{last.snapshot}" if last else "", lesson.get("title"),
+            lesson.get("step"), lesson.get("solved"), lesson.get("tried"), lesson.get("tasks"))])
     return buffer.getvalue()

@@ -172,6 +172,8 @@ def js_messages() -> dict[str, str]:
         "one_student": gettext("{n} student"), "students": gettext("{n} students"),
         "run_gone": gettext("run gone"), "not_presented": gettext("could not present that run"),
         "tile_figures": gettext("epoch {epoch} · loss {train} / {test} · acc {acc} / {test_acc}"),
+        "tile_lesson": gettext("lesson {number}, step {step} of {steps}"),
+        "tile_tasks": gettext("({solved} solved, {tried} tried, of {tasks} tasks)"),
         "dashboard_dropped": gettext(
             "The live connection dropped or was refused (too many open streams?); retrying…"),
     }

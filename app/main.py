@@ -14,7 +14,6 @@ from app.dashboard_fanout import RemoteTiles
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
 from app.methods import HeadAsGet, add_method_handlers
-from app.progress import ProgressBook
 from app.routes import (
     api,
     api_docs,
@@ -72,9 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     i18n.install(app.state.templates.env)
     app.state.templates.env.globals["js_messages"] = i18n.js_messages
     app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
-    # the lessons of lessons/ (a refused file is listed on /lessons with its line), progress by run
-    app.state.lessons = lessons.load_library(settings)
-    app.state.lesson_progress = ProgressBook(store)  # kept with the run, in the store's records
+    lessons.add_lessons(app, settings, store)  # lessons/ and uploaded ones, progress kept with each run
     app.state.comparisons = Comparisons()  # runs pinned side by side (app/compare.py)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)

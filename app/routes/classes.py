@@ -31,12 +31,13 @@ from app.classes import (
     ClassRecords,
     HandIn,
     clean_text,
+    student_of,
 )
 from app.dashboard import hand_in_row, results_csv, tile
 from app.dashboard import tiles as all_tiles
 from app.i18n import N_, gettext
 from app.jsonbody import StrictJSONRoute
-from app.ownership import OwnerOnly, create_owned, digest, is_owner, key_for_new_run, presented_key
+from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
 from app.schemas import ERROR_RESPONSES
 from app.sessions import SessionError
@@ -233,7 +234,7 @@ async def present_student(code: str, student: str, request: Request) -> HTMLResp
 async def results(code: str, request: Request) -> Response:
     room = await _teacher_room(request, code)
     text = await results_csv(request.app.state.sessions, records(request), room,
-                             request.app.state.remote_tiles)
+                             request.app.state.remote_tiles, request.app.state.lesson_summaries)
     return Response(text, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="stepwise-class-{spelled(room.code)}.csv"'})
 
@@ -255,7 +256,8 @@ async def dashboard_stream(code: str, request: Request) -> EventSourceResponse:
             while not await request.is_disconnected():
                 members = await records(request).members(room)
                 tiles = await all_tiles(sessions, members[:MAX_MEMBERS], sent_maps,
-                                        request.app.state.remote_tiles)
+                                        request.app.state.remote_tiles,
+                                        lessons=request.app.state.lesson_summaries)
                 yield ServerSentEvent(json.dumps({"tiles": tiles}, allow_nan=False), event="tiles")
                 hand_ins = await records(request).hand_ins(room)
                 if len(hand_ins) != handed:
@@ -365,11 +367,6 @@ async def hand_in(s: Current, request: Request, note: FormText = "") -> HTMLResp
     await records(request).hand_in(room, item)
     return HTMLResponse(f'<span id="handed-in">Handed in at {time.strftime("%H:%M", time.localtime(item.at))}'
                         f' (snapshot {spelled(snapshot)}).</span>')
-
-
-def student_of(key: str | None) -> str:
-    """A student's id in a class: a digest of their browser's owner key (the same browser, the same one)."""
-    return digest(key or "")[:20]
 
 
 async def class_target(request: Request, typed: str) -> str | None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app import compare, convert
+from app.classes import ClassRecords
 from app.compare import Comparisons
 from app.ownership import OwnerOnly, create_owned, key_for_new_run
 from app.progress import ProgressBook
@@ -41,6 +42,8 @@ async def pin(request: Request, s: Current, sessions: Manager) -> Response:
     followed = await progress_book.get(s.id)
     if followed is not None:
         await progress_book.start(made.id, followed.slug, like=followed)
+    classes: ClassRecords = request.app.state.classes
+    await classes.carry_on(s.id, made.id)  # a class member's tile follows them to the copy
     answer.headers["HX-Redirect"] = f"/?{urlencode({'session': made.id})}"
     return answer
 

@@ -16,14 +16,16 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import convert, curve_view, lessons, tasks
+from app.classes import ClassRecords
 from app.lessons import Lesson, LessonError, Library
-from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run
+from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
 from app.progress import Progress, ProgressBook
 from app.routes.api import Current, Manager
 from app.routes.pages import render_page
 from app.schemas import ConfigPatch
 from app.sessions import Session, SessionError, SessionManager
 from app.settings import Settings
+from app.store import RecordStore
 from app.urlstate import setup_query
 from engine.stepper import Run
 
@@ -40,6 +42,23 @@ def load_library(settings: Settings) -> Library:
     uploaded = lessons.load_dir(settings.data_dir / UPLOADED_DIR)
     merged = {**uploaded.lessons, **built_in.lessons}  # a built-in lesson's name cannot be taken
     return Library(merged, built_in.refused + uploaded.refused)
+
+
+def add_lessons(app: Any, settings: Settings, store: RecordStore) -> None:
+    """The lessons (a refused file is listed on /lessons with its line), progress kept with each run in
+    the store's records, and the class dashboard's view of that progress."""
+    app.state.lessons = load_library(settings)
+    app.state.lesson_progress = ProgressBook(store)
+
+    async def lesson_of(slug: str) -> Lesson | None:
+        found: Library = app.state.lessons
+        return found.lessons.get(slug)
+
+    async def summaries(session_ids: list[str]) -> dict[str, dict[str, Any]]:
+        book: ProgressBook = app.state.lesson_progress
+        return await book.summaries(session_ids, lesson_of)
+
+    app.state.lesson_summaries = summaries
 
 
 def library(request: Request) -> Library:
@@ -114,8 +133,12 @@ async def open_lesson(request: Request, slug: str, sessions: Manager) -> Respons
     setup = lessons.step_setup(lesson, 0)
     convert.check_caps(setup, sessions.settings)
     redirect = RedirectResponse("/", status_code=303)
-    made = await create_owned(request, redirect, lambda: convert.built(setup), await key_for_new_run(request))
+    key = await key_for_new_run(request)
+    made = await create_owned(request, redirect, lambda: convert.built(setup), key)
     await book(request).start(made.id, slug)
+    # a student in a class does the lesson as a class member: the teacher's dashboard follows this run
+    classes: ClassRecords = request.app.state.classes
+    await classes.follow_student(presented_key(request), made.id)
     redirect.headers["location"] = f"/?{setup_query(setup)}&{urlencode({'session': made.id})}"
     return redirect
 

@@ -14,7 +14,7 @@
       tile.type = "button"; tile.className = "tile"; tile.id = `tile-${t.student}`;
       tile.dataset.student = t.student;
       tile.innerHTML = '<canvas width="48" height="48" class="tile-map"></canvas><span class="tile-name"></span>' +
-        '<span class="tile-setup"></span><span class="tile-figures"></span>';
+        '<span class="tile-setup"></span><span class="tile-figures"></span><span class="tile-lesson" hidden></span>';
       box.appendChild(tile);
     }
     return tile;
@@ -23,6 +23,26 @@
   // The page's words in its language (base.html's <html data-messages>, app/i18n.py js_messages).
   const WORDS = JSON.parse(document.documentElement.dataset.messages || "{}");
   const say = (key, fallback) => WORDS[key] || fallback;
+
+  const MARKS = { solved: "✓", tried: "✗", open: "·" };
+
+  // A student following a lesson: which one, the step shown, each task solved (✓), tried (✗) or open (·).
+  function showLesson(tile, lesson) {
+    const line = tile.querySelector(".tile-lesson");
+    line.hidden = !lesson;
+    if (!lesson) { delete tile.dataset.lesson; return; }
+    line.title = lesson.title;
+    line.textContent = `${say("tile_lesson", "lesson {number}, step {step} of {steps}")
+      .replace("{number}", String(lesson.number)).replace("{step}", String(lesson.step))
+      .replace("{steps}", String(lesson.steps))} · ${lesson.marks.map((m) => MARKS[m]).join(" ")} ${
+      say("tile_tasks", "({solved} solved, {tried} tried, of {tasks} tasks)")
+        .replace("{solved}", String(lesson.solved)).replace("{tried}", String(lesson.tried))
+        .replace("{tasks}", String(lesson.tasks))}`;
+    tile.dataset.lesson = lesson.slug;
+    tile.dataset.lessonStep = String(lesson.step);
+    tile.dataset.solved = String(lesson.solved);
+    tile.dataset.tried = String(lesson.tried);
+  }
 
   function showTiles(tiles) {
     const box = document.getElementById("tiles");
@@ -36,6 +56,7 @@
       tile.classList.toggle("gone", !!t.gone);
       tile.classList.toggle("playing", !!t.playing);
       tile.classList.toggle("diverged", !!t.diverged);
+      showLesson(tile, t.gone ? null : t.lesson);
       if (t.gone) { tile.querySelector(".tile-figures").textContent = say("run_gone", "run gone"); continue; }
       tile.querySelector(".tile-setup").textContent = t.setup;
       tile.querySelector(".tile-figures").textContent =
