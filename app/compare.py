@@ -2,27 +2,34 @@
 with whatever the student changed; their loss curves overlaid, decision boundaries side by side, and a
 table of final train / validation / test loss and accuracy.
 
-A comparison is a list of session ids (in memory, like lesson progress). Pinning copies the run's whole
+Which runs a comparison holds is kept in the store (app/comparisons.py). Pinning copies the run's whole
 setup (same seeds, so the same data and the same initial weights; uploaded or edited points are kept)
-from epoch 0. Everything shown is read from the runs: the chart's points (Run.history_metrics), the
-heat-map bytes the page draws (engine/maps.py through app/frames.map_cache), the three splits
-(engine/validation.py). This module only scales them to pixels, colours and the printed numbers.
+from epoch 0. Runs are read where they are (`StoredRuns`): a run this process holds, live; one another
+process holds (or nobody), from the store's copy, never taken from its process (the class dashboard
+does not take students' runs either). Everything shown is read from the runs: the chart's points
+(Run.history_metrics), the heat-map bytes the page draws (engine/maps.py through app/frames.map_cache),
+the three splits (engine/validation.py). This module only scales them to pixels, colours and the printed
+numbers.
 """
 
 from __future__ import annotations
 
-import secrets
+import json
 import struct
 import zlib
 from base64 import b64encode
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 
+from app.convert import config_dict
 from app.frames import map_cache
-from engine import printed
+from app.sessions import SessionError, SessionManager
+from engine import printed, serialize
 from engine.stepper import Run
 from engine.validation import three_splits
 
@@ -31,40 +38,6 @@ RUN_COLOURS = ("#1b5e9c", "#c4541a", "#2e7d32", "#7b2cbf")  # run 1..4 in the ch
 NEG, MID, POS = (245, 147, 34), (232, 234, 235), (8, 119, 189)  # stepwise.js's scale (−1, 0, +1)
 CLASS_RGB = ((245, 147, 34), (8, 119, 189), (44, 162, 95), (158, 88, 184), (214, 96, 77), (77, 77, 77))
 CHART_W, CHART_H, PAD = 560, 220, 36
-
-
-@dataclass
-class Comparison:
-    id: str
-    sessions: list[str] = field(default_factory=list)
-
-
-class Comparisons:
-    """Comparisons by id, and which comparison each session belongs to (one each)."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, Comparison] = {}
-        self._of_session: dict[str, str] = {}
-
-    def of(self, session_id: str) -> Comparison | None:
-        found = self._of_session.get(session_id)
-        return self._by_id.get(found) if found is not None else None
-
-    def get(self, comparison_id: str) -> Comparison | None:
-        return self._by_id.get(comparison_id)
-
-    def pin(self, session_id: str) -> Comparison:
-        """The comparison `session_id` belongs to, made with it as run 1 if it has none."""
-        found = self.of(session_id)
-        if found is None:
-            found = Comparison(secrets.token_urlsafe(9), [session_id])
-            self._by_id[found.id] = found
-            self._of_session[session_id] = found.id
-        return found
-
-    def add(self, comparison: Comparison, session_id: str) -> None:
-        comparison.sessions.append(session_id)
-        self._of_session[session_id] = comparison.id
 
 
 def copy_from_start(run: Run) -> Run:
@@ -179,3 +152,42 @@ def view(runs: list[tuple[str, Measured]]) -> dict[str, Any]:
              "accuracy": m.accuracy, "points": m.points, "image": m.image}
             for i, (sid, m) in enumerate(runs, 1)]
     return {"rows": rows, "chart": _curves([m.curve for _, m in runs])}
+
+
+class StoredRuns:
+    """What the comparison shows of each run, read where the run is. A run this process holds is measured
+    live, under its lock. Any other run is measured from the store's copy (the state its holder saved:
+    after every manual step, on pause, every save interval while it plays), without taking its lease, so
+    a comparison open on one process never pulls a student's run away from the process that serves
+    their page. The copy's measurement is kept while the stored document stays the same."""
+
+    MAX_KEPT = 64
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[str, tuple[str, Measured]] = OrderedDict()  # run id -> (document, seen)
+
+    async def measured(self, sessions: SessionManager, session_id: str) -> Measured | None:
+        """The run measured now, or None when it is gone (deleted, or pruned from the store)."""
+        session = sessions.sessions.get(session_id)
+        if session is not None and session.gone is None:
+            try:
+                return await sessions.read(session, lambda run: measure(run, config_dict(run)))
+            except SessionError:
+                pass  # handed over or evicted meanwhile: the store has what it saved
+        document = await anyio.to_thread.run_sync(sessions.store.load, session_id)
+        if document is None:
+            return None
+        kept = self._kept.get(session_id)
+        if kept is not None and kept[0] == document:
+            self._kept.move_to_end(session_id)
+            return kept[1]
+
+        def from_store() -> Measured:
+            run = serialize.import_run(json.loads(document))
+            return measure(run, config_dict(run))
+
+        seen = await anyio.to_thread.run_sync(from_store)
+        self._kept[session_id] = (document, seen)
+        while len(self._kept) > self.MAX_KEPT:
+            self._kept.popitem(last=False)
+        return seen

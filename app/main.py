@@ -9,7 +9,8 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import __version__, access_log, i18n, ownership
 from app.backends import Backends
-from app.compare import Comparisons
+from app.compare import StoredRuns
+from app.comparisons import Comparisons
 from app.dashboard_fanout import RemoteTiles
 from app.limits import BodySizeLimit
 from app.live_inspector import LiveInspector
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.globals["js_messages"] = i18n.js_messages
     app.state.live_inspector = LiveInspector(app.state.templates)  # the stream carries it while live
     lessons.add_lessons(app, settings, store)  # lessons/ and uploaded ones, progress kept with each run
-    app.state.comparisons = Comparisons()  # runs pinned side by side (app/compare.py)
+    app.state.comparisons = Comparisons(store)  # runs pinned side by side, in the store's records
+    app.state.compared_runs = StoredRuns()  # each compared run read where it is (app/compare.py)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     api_docs.mount_swagger_files(app)
 

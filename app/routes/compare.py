@@ -1,5 +1,9 @@
 """Compare runs (app/compare.py): pin a run and start a copy from the same data and initial weights, then
-/compare/{id} shows every run of the comparison: loss curves overlaid, boundaries side by side, a table."""
+/compare/{id} shows every run of the comparison: loss curves overlaid, boundaries side by side, a table.
+
+Which runs a comparison holds is kept in the store (app/comparisons.py), so any process serves its page;
+each run is read where it is (app/compare.py `StoredRuns`: live here, else the store's copy), never pulled
+over from the process that holds it."""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app import compare, convert
+from app import compare
 from app.classes import ClassRecords
-from app.compare import Comparisons
+from app.comparisons import Comparisons
 from app.ownership import OwnerOnly, create_owned, key_for_new_run
 from app.progress import ProgressBook
 from app.routes.api import Current, Manager
@@ -30,14 +34,14 @@ async def pin(request: Request, s: Current, sessions: Manager) -> Response:
     """Pin this run (run 1 of a new comparison, or its place in the one it is in) and start a copy of it
     from epoch 0: same setup, data and initial weights. The browser goes to the copy, where the student
     changes one thing; a lesson followed here carries on there. 409 when the comparison holds 4 runs."""
-    found = comparisons(request).pin(s.id)
+    found = await comparisons(request).pin(s.id)
     if len(found.sessions) >= compare.MAX_RUNS:
         raise SessionError(409, {"field": "compare", "message": "a comparison holds up to "
                                  f"{compare.MAX_RUNS} runs; open it and compare these"})
     copy = await sessions.read(s, compare.copy_from_start)
     answer = Response(status_code=204)
     made = await create_owned(request, answer, lambda: copy, await key_for_new_run(request))
-    comparisons(request).add(found, made.id)
+    await comparisons(request).add(found, made.id)
     progress_book: ProgressBook = request.app.state.lesson_progress
     followed = await progress_book.get(s.id)
     if followed is not None:
@@ -51,7 +55,7 @@ async def pin(request: Request, s: Current, sessions: Manager) -> Response:
 @router.get("/ui/{session_id}/compare", response_class=HTMLResponse)
 async def link(request: Request, session_id: str) -> HTMLResponse:
     """A link to this run's comparison, or nothing when it is in none."""
-    found = comparisons(request).of(session_id)
+    found = await comparisons(request).of(session_id)
     if found is None:
         return HTMLResponse("")
     return HTMLResponse(f'<a class="button small" id="compare-link" href="/compare/{found.id}">'
@@ -59,24 +63,21 @@ async def link(request: Request, session_id: str) -> HTMLResponse:
 
 
 async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
-    found = comparisons(request).get(comparison_id)
+    found = await comparisons(request).get(comparison_id[:40])
     if found is None:
-        raise SessionError(404, {"field": "comparison", "message": "no such comparison (they last as long "
-                                 "as the server runs)"})
+        raise SessionError(404, {"field": "comparison", "message": "no such comparison"})
     sessions: SessionManager = request.app.state.sessions
+    reader: compare.StoredRuns = request.app.state.compared_runs
     measured = []
-    for session_id in found.sessions:
-        try:
-            session = await sessions.get(session_id)
-        except SessionError:
-            continue  # a run that expired: the others are still compared
-        measured.append((session_id, await sessions.read(
-            session, lambda run: compare.measure(run, convert.config_dict(run)))))
+    for session_id in found.sessions[:compare.MAX_RUNS]:
+        seen = await reader.measured(sessions, session_id)
+        if seen is not None:  # None: a run that was deleted or pruned; the others are still compared
+            measured.append((session_id, seen))
     if not measured:
         raise SessionError(404, {"field": "comparison",
                                  "message": "the runs of this comparison have expired"})
-    return {"cid": comparison_id, "gone": len(found.sessions) - len(measured), "max_runs": compare.MAX_RUNS,
-            **compare.view(measured)}
+    return {"cid": found.id, "gone": len(found.sessions[:compare.MAX_RUNS]) - len(measured),
+            "max_runs": compare.MAX_RUNS, **compare.view(measured)}
 
 
 @router.get("/compare/{comparison_id}", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import convert, curve_view, lessons, tasks
 from app.classes import ClassRecords
+from app.lesson_shelf import MAX_UPLOADED, LessonShelf
 from app.lessons import Lesson, LessonError, Library
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
 from app.progress import Progress, ProgressBook
@@ -31,39 +32,32 @@ from engine.stepper import Run
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
 
-MAX_UPLOADED = 200  # lessons a running server accepts by upload (each at most lessons.MAX_LESSON_BYTES)
-UPLOADED_DIR = "lessons"  # under the data dir: uploaded lessons survive a restart
-
-
-def load_library(settings: Settings) -> Library:
-    """The lessons of the repository's lessons/ and those uploaded before (data dir); refused files are
-    kept in Library.refused and shown on /lessons."""
-    built_in = lessons.load_dir(settings.lessons_dir)
-    uploaded = lessons.load_dir(settings.data_dir / UPLOADED_DIR)
-    merged = {**uploaded.lessons, **built_in.lessons}  # a built-in lesson's name cannot be taken
-    return Library(merged, built_in.refused + uploaded.refused)
+OLD_UPLOADS = "lessons"  # under the data dir: where an older version kept uploaded lessons as files
 
 
 def add_lessons(app: Any, settings: Settings, store: RecordStore) -> None:
-    """The lessons (a refused file is listed on /lessons with its line), progress kept with each run in
-    the store's records, and the class dashboard's view of that progress."""
-    app.state.lessons = load_library(settings)
-    app.state.lesson_progress = ProgressBook(store)
-
-    async def lesson_of(slug: str) -> Lesson | None:
-        found: Library = app.state.lessons
-        return found.lessons.get(slug)
+    """The lessons: lessons/ (a refused file is listed on /lessons with its line) and the uploaded ones in
+    the store (app/lesson_shelf.py); progress kept with each run in the store's records, and the class
+    dashboard's view of that progress."""
+    shelf = LessonShelf(lessons.load_dir(settings.lessons_dir), store)
+    shelf.adopt_folder(settings.data_dir / OLD_UPLOADS)
+    app.state.lesson_shelf = shelf
+    app.state.lesson_progress = book = ProgressBook(store)
 
     async def summaries(session_ids: list[str]) -> dict[str, dict[str, Any]]:
-        book: ProgressBook = app.state.lesson_progress
-        return await book.summaries(session_ids, lesson_of)
+        return await book.summaries(session_ids, shelf.lesson)
 
     app.state.lesson_summaries = summaries
 
 
-def library(request: Request) -> Library:
-    found: Library = request.app.state.lessons
+def shelf(request: Request) -> LessonShelf:
+    found: LessonShelf = request.app.state.lesson_shelf
     return found
+
+
+async def library(request: Request) -> Library:
+    """Every lesson now, the uploaded ones read from the store (whichever process uploaded them)."""
+    return await shelf(request).library()
 
 
 def book(request: Request) -> ProgressBook:
@@ -84,7 +78,7 @@ def _render(request: Request, template: str, context: dict[str, Any], status: in
 @router.get("/lessons", response_class=HTMLResponse)
 async def lesson_list(request: Request) -> HTMLResponse:
     """Every lesson in order, the files refused at startup (file, line, reason) and the upload form."""
-    found = library(request)
+    found = await library(request)
     return _render(request, "lessons.html", {"lessons": found.ordered(), "refused": found.refused,
                                              "max_kb": lessons.MAX_LESSON_BYTES // 1024,
                                              "active_page": "lessons"})
@@ -105,16 +99,13 @@ async def upload(request: Request, file: UploadFile) -> Response:
         return _fragment(f"Not added: {error}", 422)
     except ValueError as error:
         return _fragment(f"Not added: {name}: {error}", 422)
-    found = library(request)
-    if slug in found.lessons:
-        return _fragment(f"Not added: a lesson named {slug} exists already; rename the file.", 409)
-    if len(found.lessons) >= MAX_UPLOADED:
-        return _fragment(f"Not added: this server holds at most {MAX_UPLOADED} lessons.", 409)
-    settings: Settings = request.app.state.settings
-    folder = settings.data_dir / UPLOADED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{slug}.yaml").write_bytes(data)
-    request.app.state.lessons = found.with_lesson(slug, lesson)
+    taken = _fragment(f"Not added: a lesson named {slug} exists already; rename the file.", 409)
+    if await shelf(request).lesson(slug) is not None:
+        return taken
+    if await shelf(request).count_uploaded() >= MAX_UPLOADED:
+        return _fragment(f"Not added: this server holds at most {MAX_UPLOADED} uploaded lessons.", 409)
+    if not await shelf(request).add(slug, data.decode("utf-8")):  # parse() has checked it is UTF-8
+        return taken  # taken meanwhile (another process), or a refused file of that name is kept
     return HTMLResponse(f'<span class="ok-text" role="status">Added: <a href="/lessons/{escape(slug)}">'
                         f'{escape(lesson.title)}</a></span>', status_code=201)
 
@@ -123,9 +114,9 @@ async def upload(request: Request, file: UploadFile) -> Response:
 async def open_lesson(request: Request, slug: str, sessions: Manager) -> Response:
     """A new run set up as the lesson's first step, with the lesson's panel; the browser goes to it.
     An unknown lesson: the list, 404, saying so."""
-    found = library(request)
-    lesson = found.lessons.get(slug)
+    lesson = await shelf(request).lesson(slug)
     if lesson is None:
+        found = await library(request)
         return _render(request, "lessons.html", {"lessons": found.ordered(), "refused": found.refused,
                                                  "max_kb": lessons.MAX_LESSON_BYTES // 1024,
                                                  "missing": f"There is no lesson named “{slug[:60]}”.",
@@ -147,7 +138,7 @@ async def _progress(request: Request, session_id: str) -> tuple[Lesson, Progress
     progress = await book(request).get(session_id)
     if progress is None:
         return None
-    lesson = library(request).lessons.get(progress.slug)
+    lesson = await shelf(request).lesson(progress.slug)
     return (lesson, progress) if lesson is not None else None
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import lessons
+from app.comparisons import Comparisons
+from app.lesson_shelf import LessonShelf
 from app.main import create_app
-from app.settings import Settings
+from app.settings import ROOT, Settings
 from app.store import DAY_SECONDS, SQLiteStore
 from app.store_postgres import PostgresStore
 from tests.app.test_store_pruning import Clock, _documents
+from tests.lessons.test_lesson_files import GOOD
 
 Opener = Callable[..., Any]
 
@@ -147,3 +152,43 @@ def test_a_run_its_owner_a_snapshot_and_a_class_survive_a_restart_of_the_app(
         forked = after.post(f"/api/snapshots/{code}/fork").json()
         assert after.get(f"/api/sessions/{forked['id']}/export").json() == exported
         assert "Night class" in after.get("/class/" + made.text.split('id="class-code">')[1][:9]).text
+
+
+def test_an_uploaded_lesson_is_one_record_every_opener_of_the_store_sees(open_store: Opener) -> None:
+    built_in = lessons.load_dir(ROOT / "lessons")
+    store = open_store()
+    shelf = LessonShelf(built_in, store)
+    assert asyncio.run(shelf.add("mine", GOOD)) is True
+    assert asyncio.run(shelf.add("mine", GOOD.replace("A tiny", "Another"))) is False  # the name is taken
+    assert asyncio.run(shelf.add("01-perceptron", GOOD)) is False  # a built-in name cannot be taken
+    store.close()
+    again = open_store()  # a restart, or the other process behind the proxy
+    other = LessonShelf(built_in, again)
+    found = asyncio.run(other.lesson("mine"))
+    assert found is not None and found.title == "A tiny lesson"
+    library = asyncio.run(other.library())
+    assert set(library.lessons) == {*built_in.lessons, "mine"}
+    assert asyncio.run(other.lesson("theirs")) is None
+    again.close()
+
+
+def test_a_comparison_is_kept_run_by_run_in_order_for_every_opener(open_store: Opener) -> None:
+    clock = Clock()
+    store = open_store(clock=clock)
+    table = Comparisons(store)
+    made = asyncio.run(table.pin("run-a"))
+    assert made.sessions == ["run-a"]
+    for run in ("run-b", "run-c"):
+        clock.now += 1
+        asyncio.run(table.add(made, run))
+    clock.now += 1
+    assert asyncio.run(table.pin("run-a")).id == made.id  # pinned again: the same comparison
+    store.close()
+    other = Comparisons(open_store(clock=clock))
+    found = asyncio.run(other.get(made.id))
+    assert found is not None and found.sessions == ["run-a", "run-b", "run-c"]
+    of_b = asyncio.run(other.of("run-b"))
+    assert of_b is not None and of_b.id == made.id
+    assert asyncio.run(other.of("run-z")) is None
+    assert asyncio.run(other.get("nothing")) is None and asyncio.run(other.get(f"{made.id}/run-a")) is None
+    other.records.close()

@@ -12,6 +12,7 @@ from app import lessons
 from app.lessons import LessonError
 from app.main import create_app
 from app.settings import ROOT, Settings
+from app.store import STORE_FILE, SQLiteStore
 
 GOOD = """\
 number: 42
@@ -114,9 +115,25 @@ def test_an_uploaded_lesson_is_checked_like_the_built_in_ones_and_survives_a_res
         added = client.post("/lessons/upload", files={"file": ("mine.yaml", GOOD)})
         assert added.status_code == 201 and 'href="/lessons/mine"' in added.text
         assert "A tiny lesson" in client.get("/lessons").text
-    assert (tmp_path / "lessons" / "mine.yaml").read_text() == GOOD
+    store = SQLiteStore(tmp_path / STORE_FILE)
+    assert store.get_record("lessonfile", "mine") == GOOD  # kept in the store, as sent
+    store.close()
+    assert not (tmp_path / "lessons").exists()  # not in one process's data dir
     with TestClient(create_app(settings)) as client:
         assert client.get("/lessons/mine", follow_redirects=False).status_code == 303
+
+
+def test_lessons_an_older_version_kept_as_files_move_into_the_store(tmp_path: Path) -> None:
+    folder = tmp_path / "lessons"  # where uploads used to go
+    folder.mkdir()
+    (folder / "old.yaml").write_text(GOOD)
+    (folder / "broken.yaml").write_text(GOOD.replace("number: 42", "number: -1"))
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        assert client.get("/lessons/old", follow_redirects=False).status_code == 303
+        assert "<code>broken.yaml</code>, line 1: number:" in client.get("/lessons").text
+    (folder / "old.yaml").unlink()
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        assert client.get("/lessons/old", follow_redirects=False).status_code == 303
 
 
 def test_the_documented_example_is_a_valid_lesson() -> None:
