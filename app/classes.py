@@ -146,8 +146,12 @@ class ClassRecords:
         member = Member(student, nickname, session_id)
         await self._put("member", f"{room.code}/{student}", asdict(member))
         await self._put("memberrun", session_id, {"class": room.code, "student": student})
-        await self._put("studentclass", student, room.code)
+        await self.back_in(room, student)
         return member
+
+    async def back_in(self, room: ClassRoom, student: str) -> None:
+        """The student joined `room` (again): the lessons they open from now on count for it."""
+        await self._put("studentclass", student, room.code)
 
     async def follow(self, room: ClassRoom, member: Member, session_id: str) -> None:
         """`session_id` is the member's run now (a lesson they opened, a copy to compare): their tile

@@ -282,6 +282,7 @@ async def join_page(code: str, request: Request) -> Response:
     key = presented_key(request)
     member = await records(request).member(room, student_of(key)) if key else None
     if member is not None:
+        await records(request).back_in(room, member.student)  # a student of several classes: this one now
         return RedirectResponse(f"/?{urlencode({'session': member.session})}", status_code=303)
     return render(request, "class_join.html", {"room": room, "code": spelled(room.code),
                                                "nickname_max": NICKNAME_MAX})
@@ -315,6 +316,7 @@ async def join(code: str, request: Request, nickname: FormText = "") -> Response
         session_id = session.id
     else:
         session_id = existing.session
+        await records(request).back_in(room, student)
     answer.headers["location"] = f"/?{urlencode({'session': session_id})}"
     return answer
 

@@ -4,13 +4,16 @@ every run's curves, boundaries and a table of train / validation / test numbers;
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 from fastapi.testclient import TestClient
 
 from app import convert
 from app.compare import copy_from_start, differences
+from app.main import create_app
 from app.schemas import SessionCreate
+from app.settings import Settings
 from engine import printed
 from engine.validation import three_splits
 
@@ -85,3 +88,19 @@ def test_a_comparison_holds_at_most_four_runs(client: TestClient) -> None:
     full = client.post(f"/ui/{first}/compare/pin")
     assert full.status_code == 409 and "up to 4 runs" in full.text
     assert client.get("/compare/nothing-here").status_code == 404
+
+
+def test_a_comparison_survives_a_restart_and_reads_its_runs_from_the_store(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        first, second, comparison = pinned_pair(client)
+        client.post(f"/api/sessions/{second}/step", json={"unit": "epoch", "count": 2})
+        expected = {sid: printed.loss(client.get(f"/api/sessions/{sid}").json()["loss"]["train"])
+                    for sid in (first, second)}
+    with TestClient(create_app(settings)) as again:
+        page = again.get(f"/compare/{comparison}")
+        assert page.status_code == 200
+        rows = dict(re.findall(r'<tr data-run="(\d)">(.*?)</tr>', page.text, re.S))
+        assert expected[first] in rows["1"] and expected[second] in rows["2"]
+        assert again.app.state.sessions.sessions == {}  # read from the store's copies, not loaded
+        assert "compare 2 runs" in again.get(f"/ui/{first}/compare").text

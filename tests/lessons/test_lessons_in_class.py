@@ -114,3 +114,19 @@ def test_a_copy_pinned_to_compare_carries_the_members_lesson_on_the_dashboard(tm
         # pinning the first run again starts a third copy, but she works on the second: the tile stays
         assert ada.post(f"/ui/{sid}/compare/pin").status_code == 204
         assert _tiles(teacher, code)["Ada"]["epoch"] == 2
+
+
+def test_a_student_of_two_classes_does_a_lesson_for_the_one_they_went_back_to(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    with TestClient(app) as teacher, TestClient(app) as ada:
+        monday, _ = _new_class(teacher, "Monday")
+        tuesday, _ = _new_class(teacher, "Tuesday")
+        _join(ada, monday, "Ada")
+        _join(ada, tuesday, "Ada T")
+        _open(ada)
+        assert _tiles(teacher, tuesday)["Ada T"]["lesson"]["number"] == 1
+        assert _tiles(teacher, monday)["Ada"]["lesson"] is None
+        assert ada.get(f"/c/{monday}", follow_redirects=False).status_code == 303  # back in Monday's
+        _open(ada, "02-hidden-layer")
+        assert _tiles(teacher, monday)["Ada"]["lesson"]["number"] == 2
+        assert _tiles(teacher, tuesday)["Ada T"]["lesson"]["number"] == 1
