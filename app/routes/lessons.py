@@ -1,7 +1,8 @@
 """Lessons in the page: the list (/lessons), uploading a lesson file, opening one as a run, and the player
 panel beside the network (/ui/{sid}/lesson...): step list, "Set up for me", the current task and its check.
 
-The lessons come from app/lessons.py (loaded at startup into app.state.lessons); checks from app/tasks.py,
+The lessons come from app/lesson_shelf.py (lessons/ loaded at startup, uploaded ones read from the store on
+every request, so every process behind the proxy has them); checks from app/tasks.py,
 always on the server, from the run as it is when the student presses Check. Progress is kept with the
 run (app/progress.py). The playground around the panel is the normal one and stays fully live.
 """
@@ -124,8 +125,7 @@ async def open_lesson(request: Request, slug: str, sessions: Manager) -> Respons
     setup = lessons.step_setup(lesson, 0)
     convert.check_caps(setup, sessions.settings)
     redirect = RedirectResponse("/", status_code=303)
-    key = await key_for_new_run(request)
-    made = await create_owned(request, redirect, lambda: convert.built(setup), key)
+    made = await create_owned(request, redirect, lambda: convert.built(setup), await key_for_new_run(request))
     await book(request).start(made.id, slug)
     # a student in a class does the lesson as a class member: the teacher's dashboard follows this run
     classes: ClassRecords = request.app.state.classes
