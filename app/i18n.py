@@ -15,12 +15,13 @@ import io
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from app import lesson_text
 from engine.errors import Phrase, WordedError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,20 +66,45 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalogue(current()).ngettext(singular, plural, n)
 
 
-def said(error: WordedError) -> str:
-    """An engine refusal (engine/errors.py) in the request's language: its template translated, then the
-    engine's own values filled in, so the numbers are the same in every language. A value that is words
-    itself (a Phrase, a refusal inside this one) is said the same way; the field is not part of it."""
+class Worded(Protocol):
+    """Words made of an English template and named values: an engine refusal (engine/errors.py), a
+    lesson's verdict (app/tasks.py)."""
+
+    @property
+    def template(self) -> str: ...
+
+    @property
+    def values(self) -> Any: ...
+
+
+def said(error: Worded, lesson: str | None = None) -> str:
+    """An engine refusal (engine/errors.py) or a lesson's verdict in the request's language: its template
+    translated, then its own values filled in, so the numbers are the same in every language. A value
+    that is words itself (a Phrase, a refusal inside this one, a lesson's option in the lesson named
+    `lesson`) is said the same way; the field is not part of it."""
     text = gettext(error.template)
     if not error.values:
         return text
-    return text.format_map({name: _said_value(value) for name, value in error.values.items()})
+    return text.format_map({name: _said_value(value, lesson) for name, value in error.values.items()})
 
 
-def _said_value(value: object) -> str:
+def _said_value(value: object, lesson: str | None) -> str:
     if isinstance(value, WordedError):
-        return said(value)
+        return said(value, lesson)
+    if isinstance(value, lesson_text.LessonPhrase):
+        return lesson_words(value, lesson) if lesson else str(value)
     return gettext(value) if isinstance(value, Phrase) else str(value)
+
+
+def lesson_words(text: str, lesson: str) -> str:
+    """A built-in lesson's words in the request's language (msgctxt "lesson <name>", app/lesson_text.py);
+    anything the catalogue does not hold for that lesson (an uploaded lesson) as it is written."""
+    return catalogue(current()).pgettext(lesson_text.context(lesson), text)
+
+
+def lesson_paragraphs(text: str, lesson: str) -> list[str]:
+    """A step's text as the panel shows it, paragraph by paragraph, each in the request's language."""
+    return [lesson_words(paragraph, lesson) for paragraph in lesson_text.paragraphs(text)]
 
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
@@ -144,6 +170,9 @@ def install(env: Any) -> None:
     env.filters["translated"] = gettext  # a message made in English once (inspector.PLAYING), shown in the
     # request's language; any other text passes through unchanged (no %-formatting, unlike `_`)
     env.filters["said"] = said  # an engine refusal (ExpressionError on the graph page) in this language
+    env.filters["verdict_said"] = said  # a lesson's verdict: said(verdict, lesson name)
+    env.filters["lesson"] = lesson_words  # a built-in lesson's words: text | lesson(name)
+    env.filters["lesson_paragraphs"] = lesson_paragraphs
     env.globals["current_language"] = current
     env.globals["languages"] = LANGUAGES
 
@@ -194,3 +223,11 @@ def vocabulary_messages() -> list[str]:
     parameters = [p for a in vocabulary.ACTIVATIONS.values() for p in a.parameters]
     found += [p.meaning for p in parameters] + [p.allowed for p in parameters]  # α, k tooltips
     return list(dict.fromkeys(found))
+
+
+def lesson_panel_messages() -> list[str]:
+    """How the lesson panel names the part of the page a step points at (app/lessons.py PANELS; that
+    module knows nothing of languages, so they are marked here): the catalogue must translate each."""
+    from app.lessons import PANELS
+
+    return [words for _, words in PANELS.values()]

@@ -9,19 +9,23 @@ app/inspector_text.py's rule), so a student who redoes a printed line by hand ge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from app.inspector_text import readable
+from app.lesson_text import LessonPhrase
 from app.lessons import ChoiceTask, NumberTask, RangeTask, TargetTask
 from engine import printed
+from engine.errors import N_, Phrase, WordedError
 from engine.expression import ExpressionError, build_graph
 from engine.stepper import Run
 from engine.validation import three_splits
 
 METRIC_WORDS = {
-    "train_loss": "training loss", "test_loss": "test loss", "validation_loss": "validation loss",
-    "accuracy": "training accuracy", "test_accuracy": "test accuracy",
-    "validation_accuracy": "validation accuracy",
+    "train_loss": N_("training loss"), "test_loss": N_("test loss"), "validation_loss": N_("validation loss"),
+    "accuracy": N_("training accuracy"), "test_accuracy": N_("test accuracy"),
+    "validation_accuracy": N_("validation accuracy"),
 }
 QUANTITY_WORDS = {"pre_activation": "weighted sum e", "activation": "output y", "delta": "δ",
                   "loss": "loss of this sample"}
@@ -29,14 +33,25 @@ QUANTITY_WORDS = {"pre_activation": "weighted sum e", "activation": "output y", 
 
 @dataclass(frozen=True)
 class Verdict:
-    """`solved`, and what to tell the student (what was checked, with the numbers the page shows)."""
+    """`solved`, and what to tell the student (what was checked, with the numbers the page shows):
+    `template` with `values`, as the engine's refusals are (engine/errors.py), so the panel says it in
+    the page's language with the same numbers (app/i18n.py `said`); `message` is it in English."""
 
     solved: bool
-    message: str
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template.format_map({k: str(v) for k, v in self.values.items()})
 
 
-class AnswerError(ValueError):
+class AnswerError(WordedError):
     """The typed answer is not a number (or no option was picked): a 422 naming the field `answer`."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.message = self._word(template, values)
+        super().__init__(self.message)
 
 
 def parse_number(text: str) -> float:
@@ -50,7 +65,8 @@ def parse_number(text: str) -> float:
         try:
             value = printed.shown(cleaned)
         except ValueError:
-            raise AnswerError(f"{text.strip()[:40]!r} is not a number; type it like 0.25 or −1.5") from None
+            raise AnswerError("{text} is not a number; type it like 0.25 or −1.5",
+                              text=repr(text.strip()[:40])) from None
     if value != value or value in (float("inf"), float("-inf")):
         raise AnswerError("type a finite number")
     return value
@@ -70,28 +86,36 @@ def _shown(metric: str, value: float) -> str:
 
 
 def check_target(task: TargetTask, run: Run) -> Verdict:
-    words = METRIC_WORDS[task.metric]
+    words = Phrase(METRIC_WORDS[task.metric])
     if run.diverged is not None:
         return Verdict(False, "The run diverged; reset it (or lower the learning rate) and train again.")
     hidden_units = sum(layer.units for layer in run.config.hidden)
     if task.max_hidden_units is not None and hidden_units > task.max_hidden_units:
-        return Verdict(False, f"The network has {hidden_units} hidden units; the task allows at most "
-                              f"{task.max_hidden_units}.")
+        return Verdict(False, "The network has {n} hidden units; the task allows at most {high}.",
+                       {"n": hidden_units, "high": task.max_hidden_units})
     if task.max_epochs is not None and run.epoch > task.max_epochs:
-        return Verdict(False, f"The run is at epoch {run.epoch}; the target must be reached within "
-                              f"{task.max_epochs} epochs. Reset and try again.")
+        return Verdict(False, "The run is at epoch {epoch}; the target must be reached within {high} "
+                       "epochs. Reset and try again.", {"epoch": run.epoch, "high": task.max_epochs})
     if run.epoch < task.min_epochs:
-        return Verdict(False, f"Train for at least {task.min_epochs} epochs first (now {run.epoch}).")
+        return Verdict(False, "Train for at least {low} epochs first (now {epoch}).",
+                       {"low": task.min_epochs, "epoch": run.epoch})
     value = _metric_value(run, task.metric)
     if value is None:
-        return Verdict(False, f"This run has no {words}: the data is regression, not classes.")
+        return Verdict(False, "This run has no {words}: the data is regression, not classes.",
+                       {"words": words})
     bound = task.below if task.below is not None else task.at_least
     assert bound is not None  # the model requires exactly one
     met = value < bound if task.below is not None else value >= bound
-    relation = "below" if task.below is not None else "at least"
-    said = f"{words} {_shown(task.metric, value)} at epoch {run.epoch}; the target is {relation} " \
-           f"{_shown(task.metric, bound)}"
-    return Verdict(met, f"Done: {said}." if met else f"Not yet: {said}.")
+    found = {"words": words, "value": _shown(task.metric, value), "epoch": run.epoch,
+             "bound": _shown(task.metric, bound)}
+    if task.below is not None and met:
+        return Verdict(True, "Done: {words} {value} at epoch {epoch}; the target is below {bound}.", found)
+    if task.below is not None:
+        return Verdict(False, "Not yet: {words} {value} at epoch {epoch}; the target is below {bound}.",
+                       found)
+    if met:
+        return Verdict(True, "Done: {words} {value} at epoch {epoch}; the target is at least {bound}.", found)
+    return Verdict(False, "Not yet: {words} {value} at epoch {epoch}; the target is at least {bound}.", found)
 
 
 def true_number(task: NumberTask, run: Run) -> float:
@@ -102,7 +126,7 @@ def true_number(task: NumberTask, run: Run) -> float:
         try:
             graph = build_graph(task.expression, task.values)
         except ExpressionError as error:
-            raise AnswerError(f"the lesson's expression cannot be computed: {error}") from None
+            raise AnswerError("the lesson's expression cannot be computed: {reason}", reason=error) from None
         if task.quantity == "graph_value":
             return graph.output.data
         leaf = next(node for node in graph.nodes if not node.op and node.name == task.gradient_of)
@@ -115,7 +139,8 @@ def true_number(task: NumberTask, run: Run) -> float:
         return float(trace.loss_per_sample[sample])
     assert task.layer is not None and task.unit is not None
     if task.layer > len(trace.layers):
-        raise AnswerError(f"this network has {len(trace.layers)} layers of weights; set the lesson up again")
+        raise AnswerError("this network has {n} layers of weights; set the lesson up again",
+                          n=len(trace.layers))
     layer = trace.layers[task.layer - 1]
     table = {"pre_activation": layer.pre_activation, "activation": layer.activation,
              "delta": layer.delta}[task.quantity]
@@ -130,9 +155,10 @@ def check_number(task: NumberTask, run: Run, answer: str) -> Verdict:
     decimals = task.decimals if task.decimals is not None else readable(value)
     expected = printed.fixed(value, decimals)
     if printed.fixed(typed, decimals) == expected:
-        return Verdict(True, f"Right: {expected}.")
-    return Verdict(False, f"Not quite: {printed.fixed(typed, decimals)} is not what the network has "
-                          f"(checked with {decimals} decimals). Redo the line and try again.")
+        return Verdict(True, "Right: {value}.", {"value": expected})
+    return Verdict(False, "Not quite: {typed} is not what the network has (checked with {decimals} "
+                   "decimals). Redo the line and try again.",
+                   {"typed": printed.fixed(typed, decimals), "decimals": decimals})
 
 
 def check_choice(task: ChoiceTask, answer: str) -> Verdict:
@@ -140,7 +166,7 @@ def check_choice(task: ChoiceTask, answer: str) -> Verdict:
         raise AnswerError("pick one of the options")
     if answer == task.answer:
         return Verdict(True, "Right.")
-    return Verdict(False, f"Not “{answer}”. Look again and try another.")
+    return Verdict(False, "Not “{answer}”. Look again and try another.", {"answer": LessonPhrase(answer)})
 
 
 def check_range(task: RangeTask, run: Run, answer: str) -> Verdict:
@@ -148,10 +174,13 @@ def check_range(task: RangeTask, run: Run, answer: str) -> Verdict:
     if task.diverged and run.diverged is None:
         return Verdict(False, "Show it first: the run has not diverged at the current settings.")
     if task.low <= typed <= task.high:
-        return Verdict(True, f"Yes: {printed.significant(typed)} is in the range found by experiment "
-                             f"({printed.significant(task.low)} to {printed.significant(task.high)}).")
-    side = "too small" if typed < task.low else "too large"
-    return Verdict(False, f"{printed.significant(typed)} is {side}; try more values around it.")
+        return Verdict(True, "Yes: {typed} is in the range found by experiment ({low} to {high}).",
+                       {"typed": printed.significant(typed), "low": printed.significant(task.low),
+                        "high": printed.significant(task.high)})
+    shown = {"typed": printed.significant(typed)}
+    if typed < task.low:
+        return Verdict(False, "{typed} is too small; try more values around it.", shown)
+    return Verdict(False, "{typed} is too large; try more values around it.", shown)
 
 
 def check(task: TargetTask | NumberTask | ChoiceTask | RangeTask, run: Run, answer: str) -> Verdict:

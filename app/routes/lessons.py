@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import convert, curve_view, lessons, tasks
 from app.classes import ClassRecords
+from app.i18n import gettext, said
 from app.lesson_shelf import MAX_UPLOADED, LessonShelf
 from app.lessons import Lesson, LessonError, Library
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
@@ -218,7 +219,7 @@ async def check(request: Request, s: Current, sessions: Manager,
     try:
         verdict = await sessions.read(s, lambda run: tasks.check(task, run, answer))
     except tasks.AnswerError as error:
-        return _fragment(f"Not checked: {error}", 422)
+        return _fragment(gettext("Not checked: {reason}").format(reason=said(error)), 422)
     progress.attempt(progress.step, verdict.solved)
     await book(request).save(s.id, progress)
     return await _panel(request, s, lesson, progress, verdict=verdict)

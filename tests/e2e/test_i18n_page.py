@@ -145,3 +145,37 @@ def test_a_refused_expression_on_the_chinese_graph_page_is_said_in_chinese_with_
         assert _english(page.locator(".graph-page").inner_text()) == []
     finally:
         context.close()
+
+
+# Beside KEPT, what the lessons write as the lecture does: f = Wx, MSE / BCE / CE, argmax, the MLP, and a
+# calculator's "hyp" key.
+LESSON_KEPT = KEPT | {"wx", "mse", "bce", "ce", "argmax", "mlp", "hyp"}
+STEP_SHOWN = "(start) => document.querySelector('#lesson-step-title')?.textContent.startsWith(start)"
+LESSONS = ("01-perceptron", "02-hidden-layer", "03-activations", "04-computation-graph", "05-forward",
+           "06-backward", "07-weight-update", "08-maximum-likelihood", "09-validation")
+
+
+def test_every_lessons_panel_in_chinese_has_no_english_at_any_step(browser: Any, live_server: str) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/lessons")
+        listed = page.locator("#lesson-list").inner_text()
+        assert "感知机" in listed and [w for w in WORD.findall(listed) if w.lower() not in LESSON_KEPT] == []
+        found: dict[str, list[str]] = {}
+        for slug in LESSONS:
+            page.goto(f"{live_server}/lessons/{slug}")
+            page.wait_for_selector("#lesson-panel")
+            for step in range(1, 31):
+                page.wait_for_function(STEP_SHOWN, arg=f"第 {step} 步")
+                # every word of the step, hints and options included (text_content reads closed <details>)
+                text = page.locator("#lesson-panel").text_content() or ""
+                english = [w for w in WORD.findall(text) if w.lower() not in LESSON_KEPT]
+                if english:
+                    found[f"{slug} step {step}"] = sorted(set(english))
+                if page.locator("#lesson-next").count() == 0:
+                    break
+                page.locator("#lesson-next").click()
+        assert found == {}
+    finally:
+        context.close()
