@@ -43,7 +43,7 @@ VALUE_ITEM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^=]+?)\s*\Z")
 
 # Geometry of the drawing (SVG user units).
 BOX_W, BOX_H, OP_R = 132, 34, 15
-VALUE_COL_W, OP_COL_W, ROW_H, MARGIN, LABEL_H = 150, 140, 78, 16, 16
+VALUE_COL_W, OP_COL_W, ROW_H, MARGIN, LABEL_H = 150, 200, 78, 16, 16  # an edge fits its 12-px label
 
 
 def fmt(x: float | None, digits: int = 4) -> str:

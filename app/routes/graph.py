@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.graph_view import PRESETS, kind_of, label_of, page_context
 from app.i18n import said
 from app.jsonbody import StrictJSONRoute
+from app.presentation import Presentation
 from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
 from app.views import current_graph_url
@@ -130,7 +131,8 @@ def graph_page(request: Request, expression: TextParam | None = None, values: Te
     """The page; `?expression=...&values=x = 1, y = 2` opens it preloaded (see app.graph_view.graph_url);
     `note` is the inspector's word on how far a neuron's graph goes."""
     expression, values = _resolve(expression, values, preset)
-    context = {**page_context(expression, values, step), "note": note}
+    context = {**page_context(expression, values, step), "note": note,
+               **Presentation.of_request(request).context()}  # ?view=projector: the larger drawing
     response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "graph.html", context)
     return response
 

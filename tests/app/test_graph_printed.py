@@ -70,7 +70,9 @@ def test_every_graph_step_can_be_redone_with_its_printed_numbers(client: TestCli
                 *_, computed, result = title.group(1).split(" = ")
                 assert_redone(computed, result, title.group(1))
                 checked["forward"] += 1
-            edge = rf'class="graph-edge-label"[^>]*>\s*({PRINTED}) × ({PRINTED}) = ({PRINTED})'
+            # the label's two lines: "upstream × local" over "= product"
+            edge = (rf'class="graph-edge-label"[^>]*><tspan[^>]*>({PRINTED}) × ({PRINTED})</tspan>\s*'
+                    rf'<tspan[^>]*>= ({PRINTED})</tspan>')
             for label in re.findall(edge, text):
                 assert_redone(f"{label[0]} × {label[1]}", label[2], "edge label")
                 checked["backward"] += 1

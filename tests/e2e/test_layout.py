@@ -174,3 +174,21 @@ def test_browser_zoom_to_200_percent_reflows_instead_of_scrolling_sideways(page:
         if path == "/":
             page.wait_for_function(READY)
         _no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("size", TOUCH, ids=lambda s: f"{s['width']}x{s['height']}")
+def test_a_lesson_on_a_tablet_or_phone_sits_above_the_playground_and_nothing_scrolls_sideways(
+    page: Any, live_server: str, size: dict[str, int]
+) -> None:
+    page.set_viewport_size(size)
+    page.goto(f"{live_server}/lessons/01-perceptron")
+    page.wait_for_function(READY)
+    page.wait_for_selector("#lesson-panel")
+    _no_sideways_scroll(page)
+    lesson = page.locator("#lesson-panel").bounding_box()
+    for panel in ("#lesson-panel", "#topbar", "#network-panel", "#inspector", "#output-panel"):
+        box = page.locator(panel).bounding_box()
+        assert box is not None and box["x"] >= 0, (panel, box)
+        assert box["x"] + box["width"] <= size["width"] + 0.5, (panel, box)
+    network = page.locator("#network-panel").bounding_box()
+    assert lesson is not None and network is not None and lesson["y"] + lesson["height"] <= network["y"]
