@@ -54,7 +54,9 @@ def wait_for_healthz(base_url: str, timeout: float, process: subprocess.Popen[An
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with code {process.returncode} before answering /healthz")
+            said = process.stdout.read().decode(errors="replace")[-2000:] if process.stdout else ""
+            raise RuntimeError(f"server exited with code {process.returncode} before answering /healthz:"
+                               f" {said}")
         try:
             with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
                 if response.status == 200:
