@@ -126,19 +126,25 @@ class LoadSample:
     `cpu`: process CPU seconds per wall second (1.0 = one core busy; the GIL keeps a process near one).
     `loop_lag`: p90 of how much later than asked a short sleep on the event loop woke up, seconds: the
     wait any request's next step sees. `ticks_per_second`: play ticks of all sessions together.
+    `tick_lateness`: the time play ticks really took from one to the next over the time they were meant
+    to (1 = on time; 1.5 = a run meant to tick 20 times a second ticked 13 times): a process that gets
+    less than a whole core (two processes and a proxy on two cores) falls behind before its CPU share
+    reaches cpu_high or its loop lags much.
     """
 
     cpu: float
     loop_lag: float
     ticks_per_second: float
+    tick_lateness: float = 1.0
 
 
 class FrameRate:
     """The frame rate every stream and play tick uses now, adapted to the measured load.
 
     Streaming is the one load the server can shed without refusing anybody: a frame is the full
-    visible state, so fewer of them is a coarser animation, never lost work. Over the high marks the rate
-    goes down in proportion to the overshoot (at most halved per window, never below min_fps); under the
+    visible state, so fewer of them is a coarser animation, never lost work. Over the high marks (CPU,
+    event-loop lag, play ticks falling behind their schedule) the rate goes down in proportion to the
+    overshoot (at most halved per window, never below min_fps); under the
     low marks it goes back up (at most +25 % per window) toward the middle of the band; inside the band
     it holds, so it does not oscillate. A server that plays only a few sessions is never throttled:
     their frames are too small a share of the work to make room for anything.
@@ -152,12 +158,14 @@ class FrameRate:
     """
 
     def __init__(self, *, max_fps: float, min_fps: float, cpu_high: float, cpu_low: float,
-                 lag_high: float, min_ticks_per_second: float, min_play_share: float = 1.0) -> None:
+                 lag_high: float, min_ticks_per_second: float, min_play_share: float = 1.0,
+                 lateness_high: float = 1.25) -> None:
         self.max_fps = max_fps
         self.min_fps = min(min_fps, max_fps)
         self.cpu_high = cpu_high
         self.cpu_low = min(cpu_low, cpu_high)
         self.lag_high = lag_high
+        self.lateness_high = lateness_high
         self.min_ticks_per_second = min_ticks_per_second
         self.fps = max_fps
         self.min_play_share = min(min_play_share, 1.0)
@@ -174,8 +182,10 @@ class FrameRate:
         self.last = sample
         # lag counts only while this process is busy itself: lag with a quiet process means other
         # processes hold the cores, and fewer frames here would not give requests their turn sooner
-        lag_pressure = sample.loop_lag / self.lag_high if sample.cpu >= self.cpu_low else 0.0
-        pressure = max(sample.cpu / self.cpu_high, lag_pressure)
+        busy = sample.cpu >= self.cpu_low
+        lag_pressure = sample.loop_lag / self.lag_high if busy else 0.0
+        late_pressure = sample.tick_lateness / self.lateness_high if busy else 0.0  # the same reason
+        pressure = max(sample.cpu / self.cpu_high, lag_pressure, late_pressure)
         if pressure > 1.0:
             if sample.ticks_per_second >= self.min_ticks_per_second:
                 cut = min(pressure, 2.0)
@@ -183,7 +193,8 @@ class FrameRate:
                     self.fps = max(self.min_fps, self.fps / cut)
                 else:  # frames at their floor: the plays slow down instead
                     self.play_share = max(self.min_play_share, self.play_share / cut)
-        elif sample.cpu < self.cpu_low and sample.loop_lag < self.lag_high / 2:
+        elif (sample.cpu < self.cpu_low and sample.loop_lag < self.lag_high / 2
+              and sample.tick_lateness < (1.0 + self.lateness_high) / 2):
             target = (self.cpu_high + self.cpu_low) / 2
             # an idle process (cpu ~ 0) jumps by the full step; load grows about linearly with the rate
             growth = min(1.25, target / sample.cpu) if sample.cpu > 0 else 1.25
@@ -215,22 +226,32 @@ class LoadMonitor:
         self.rate = rate
         self.window = window
         self.ticks = 0
+        self.tick_seconds_taken = 0.0  # from each play tick to the same run's next one, summed
+        self.tick_seconds_meant = 0.0  # what those intervals were meant to be
 
     def count_tick(self) -> None:
         self.ticks += 1
+
+    def count_interval(self, taken: float, meant: float) -> None:
+        """A play loop's interval from one tick to its next: `taken` seconds where `meant` were meant."""
+        self.tick_seconds_taken += taken
+        self.tick_seconds_meant += meant
 
     async def measure(self) -> LoadSample:
         """One window's LoadSample (takes `window` seconds of wall time)."""
         loop = asyncio.get_running_loop()
         start, cpu_start, ticks_start = loop.time(), time.process_time(), self.ticks
+        taken_start, meant_start = self.tick_seconds_taken, self.tick_seconds_meant
         lags: list[float] = []
         while loop.time() - start < self.window:
             before = loop.time()
             await asyncio.sleep(self.PROBE_SECONDS)
             lags.append(max(0.0, loop.time() - before - self.PROBE_SECONDS))
         wall = loop.time() - start
+        meant = self.tick_seconds_meant - meant_start
+        lateness = (self.tick_seconds_taken - taken_start) / meant if meant > 0 else 1.0
         return LoadSample(cpu=(time.process_time() - cpu_start) / wall, loop_lag=quantile(lags, 0.9),
-                          ticks_per_second=(self.ticks - ticks_start) / wall)
+                          ticks_per_second=(self.ticks - ticks_start) / wall, tick_lateness=lateness)
 
     async def run_forever(self) -> None:
         while True:

@@ -86,12 +86,16 @@ async def play_loop(session: Playing, host: Host) -> None:
     last_maps = 0.0
     ticks_since_maps = 1 << 30
     unit = session.play_unit
+    previous: tuple[float, float] | None = None  # the last tick's start and the interval it was meant for
 
     while True:
         started = clock.time()
+        if previous is not None:  # how far behind its own schedule this run falls: load control's cue
+            host.monitor.count_interval(started - previous[0], previous[1])
         # an overloaded server plays every run a little slower (FrameRate.play_share)
         speed = session.play_speed * host.rate.play_share
         tick = 1.0 / min(speed, host.rate.fps)
+        previous = (started, tick)
         pending = min(pending + speed * tick, float(cap))
         count = int(pending)
         if count >= 1:

@@ -129,7 +129,7 @@ class SessionManager:
             max_fps=settings.stream_max_fps, min_fps=settings.stream_min_fps,
             cpu_high=settings.load_cpu_high, cpu_low=settings.load_cpu_low,
             lag_high=settings.load_lag_high_seconds, min_ticks_per_second=settings.load_min_ticks_per_second,
-            min_play_share=settings.load_min_play_share,
+            min_play_share=settings.load_min_play_share, lateness_high=settings.load_tick_lateness_high,
         )
         self.monitor = LoadMonitor(self.rate, settings.load_window_seconds)
         self._monitor: asyncio.Task[None] | None = None

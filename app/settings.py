@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Past that, with frames at stream_min_fps and the overload still on, every run plays slower (down to
     # this share of its chosen speed) rather than sending its frames later; clicks stay fast.
     load_min_play_share: float = Field(default=0.5, gt=0, le=1)
+    # Play ticks taking this many times their interval (1.25: 25 % behind schedule) count as overload too:
+    # a process that gets less than a core (processes and a proxy sharing the cores) falls behind long
+    # before its own CPU share reaches load_cpu_high (measured: 87 % of a core, ticks ~1.7x late).
+    load_tick_lateness_high: float = Field(default=1.25, gt=1)
 
 
 def get_settings() -> Settings:

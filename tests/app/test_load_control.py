@@ -103,6 +103,39 @@ def test_a_server_without_a_play_floor_keeps_every_runs_speed() -> None:
     assert (rate.fps, rate.play_share) == (10.0, 1.0)
 
 
+def test_ticks_falling_behind_their_schedule_lower_the_rate_though_cpu_and_lag_look_fine() -> None:
+    rate = _rate(lateness_high=1.25)
+    # 0.7 of a core (inside the CPU band) and little loop lag, but every tick took 1.5x its interval:
+    # a process that cannot get a whole core
+    rate.update(LoadSample(cpu=0.7, loop_lag=0.005, ticks_per_second=1500, tick_lateness=1.5))
+    assert rate.fps == pytest.approx(20.0 / (1.5 / 1.25))
+    quiet = _rate(lateness_high=1.25)  # late ticks while this process is quiet: other processes' doing
+    quiet.update(LoadSample(cpu=0.3, loop_lag=0.005, ticks_per_second=1500, tick_lateness=1.5))
+    assert quiet.fps == 20.0
+    # and the rate climbs back only once the ticks are near their schedule again
+    rate.update(LoadSample(cpu=0.3, loop_lag=0.002, ticks_per_second=1000, tick_lateness=1.2))
+    assert rate.fps == pytest.approx(20.0 / 1.2)
+    rate.update(LoadSample(cpu=0.3, loop_lag=0.002, ticks_per_second=1000, tick_lateness=1.05))
+    assert rate.fps == 20.0  # +25 %, up to stream_max_fps
+
+
+def test_a_window_reports_how_far_behind_schedule_the_play_ticks_were() -> None:
+    async def scenario() -> LoadSample:
+        monitor = LoadMonitor(_rate(), window=0.05)
+        monitor.count_interval(0.06, 0.05)  # counted before the window: not in it
+        task = asyncio.ensure_future(monitor.measure())
+        await asyncio.sleep(0)  # the window has started
+        monitor.count_interval(0.075, 0.05)
+        monitor.count_interval(0.05, 0.05)
+        return await task
+
+    assert asyncio.run(scenario()).tick_lateness == pytest.approx(0.125 / 0.1)
+
+
+def test_a_window_without_play_ticks_is_on_time() -> None:
+    assert asyncio.run(LoadMonitor(_rate(), window=0.02).measure()).tick_lateness == 1.0
+
+
 def test_a_measured_window_reports_the_ticks_counted_and_a_small_lag() -> None:
     async def scenario() -> LoadSample:
         monitor = LoadMonitor(_rate(), window=0.2)
