@@ -104,3 +104,20 @@ def test_a_comparison_survives_a_restart_and_reads_its_runs_from_the_store(tmp_p
         assert expected[first] in rows["1"] and expected[second] in rows["2"]
         assert again.app.state.sessions.sessions == {}  # read from the store's copies, not loaded
         assert "compare 2 runs" in again.get(f"/ui/{first}/compare").text
+
+
+def test_the_compare_page_in_chinese_has_no_english_and_the_same_numbers(client: TestClient) -> None:
+    first, _second, comparison = pinned_pair(client)
+    client.post(f"/api/sessions/{first}/step", json={"unit": "epoch", "count": 2})
+    english = client.get(f"/compare/{comparison}").text
+    chinese = client.get(f"/compare/{comparison}", headers={"Accept-Language": "zh-CN"}).text
+    section = re.search(r'<section class="panel compare-page".*?</section>', chinese, re.S)
+    assert section is not None
+    # what a reader sees: the text between tags and the alt / aria-label words, not markup or ids
+    shown = " ".join(re.findall(r">([^<]+)<", section.group(0)) + re.findall(r'(?:alt|aria-label)="([^"]*)"',
+                                                                          section.group(0)))
+    assert "比较运行" in shown and "尚无改动" in shown
+    assert re.findall(r"[A-Za-z][A-Za-z]+", shown) == []
+    # numbers are the same in both languages
+    assert re.findall(r'<td class="num">([^<]*)</td>', chinese) == re.findall(r'<td class="num">([^<]*)</td>',
+                                                                                 english)
