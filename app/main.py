@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        address_per_second=settings.requests_per_address_per_second,
                        address_burst=settings.requests_address_burst,
                        run_per_second=settings.requests_per_run_per_second,
-                       run_burst=settings.requests_run_burst)
+                       run_burst=settings.requests_run_burst,
+                       # the session manager's clock, as its own creation bucket's: a test moves both
+                       clock=lambda: app.state.sessions.clock.time())
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
     add_method_handlers(app)  # a 405 lists every method of the path

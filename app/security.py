@@ -19,6 +19,8 @@ import hashlib
 import json
 import math
 import re
+import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -109,11 +111,13 @@ class RateLimit:
 
     def __init__(self, app: ASGIApp, per_second: float = 50.0, burst: int = 200,
                  address_per_second: float | None = None, address_burst: int | None = None,
-                 run_per_second: float | None = None, run_burst: int | None = None) -> None:
+                 run_per_second: float | None = None, run_burst: int | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
-        self.clients = TokenBuckets(per_second, burst)
-        self.addresses = TokenBuckets(address_per_second or per_second * 10, address_burst or burst * 10)
-        self.runs = TokenBuckets(run_per_second or per_second * 2, run_burst or burst * 2)
+        self.clients = TokenBuckets(per_second, burst, clock)
+        self.addresses = TokenBuckets(address_per_second or per_second * 10, address_burst or burst * 10,
+                                      clock)
+        self.runs = TokenBuckets(run_per_second or per_second * 2, run_burst or burst * 2, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(self.EXEMPT):
