@@ -9,6 +9,17 @@ from typing import Any
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
+def open_dashboard(teacher: Any, server: str, name: str) -> str:
+    """A teacher creates the class `name` and opens its dashboard; the class's code."""
+    teacher.goto(f"{server}/class")
+    teacher.fill("input[name=name]", name)
+    teacher.click("text=create the class")
+    code: str = teacher.locator("#class-code").inner_text()
+    teacher.click("#open-dashboard")
+    teacher.locator("#tiles").wait_for()
+    return code
+
+
 def _open_own(page: Any, server: str) -> str:
     page.goto(f"{server}/")
     page.wait_for_function("() => window.Stepwise && window.Stepwise.stats.framesApplied > 0")
@@ -189,12 +200,7 @@ def test_the_dashboard_shows_joined_students_live_and_their_hand_ins_arrive(
     students = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2)]
     try:
         teacher = teacher_ctx.new_page()
-        teacher.goto(f"{live_server}/class")
-        teacher.fill("input[name=name]", "Lecture 6 <deep nets>")
-        teacher.click("text=create the class")
-        code = teacher.locator("#class-code").inner_text()
-        teacher.click("#open-dashboard")
-        teacher.locator("#tiles").wait_for()
+        code = open_dashboard(teacher, live_server, "Lecture 6 <deep nets>")
         pages = []
         for ctx, nickname in zip(students, ("Ada", "<img src=x onerror=1>"), strict=True):
             page = ctx.new_page()

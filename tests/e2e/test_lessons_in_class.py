@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.test_class_ownership import open_dashboard
 from tests.e2e.test_lessons_followed import POLL_MS, check, choose, next_step, panel_step
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -25,12 +26,7 @@ def test_a_students_lesson_reaches_the_teachers_dashboard(browser: Any, live_ser
     student_ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         teacher = teacher_ctx.new_page()
-        teacher.goto(f"{live_server}/class")
-        teacher.fill("input[name=name]", "Lecture 6, lessons")
-        teacher.click("text=create the class")
-        code = teacher.locator("#class-code").inner_text()
-        teacher.click("#open-dashboard")
-        teacher.locator("#tiles").wait_for()
+        code = open_dashboard(teacher, live_server, "Lecture 6, lessons")
 
         student = student_ctx.new_page()
         student.goto(f"{live_server}/c/{code}")
