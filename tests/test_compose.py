@@ -7,18 +7,16 @@ restart of every app container (it lives in PostgreSQL's volume, not in a proces
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import free_port, in_ci
@@ -50,26 +48,12 @@ def compose(env: dict[str, str], *args: str, timeout: float = 120,
     return result
 
 
-def request(base: str, method: str, path: str, body: dict[str, Any] | None = None,
-            token: str | None = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    ask = urllib.request.Request(f"{base}{path}", data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(ask, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def wait_until(condition: Any, what: str, logs: Any, timeout: float = UP_TIMEOUT) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             value = condition()
-        except (OSError, urllib.error.URLError, ValueError):
+        except (httpx.HTTPError, ValueError):  # not up yet: refused, reset or not JSON
             value = None
         if value:
             return value
@@ -100,9 +84,9 @@ def logs_of(env: dict[str, str]) -> Any:
     return lambda: compose(env, "logs", "--no-color", "--tail", "40", check=False).stdout[-6000:]
 
 
-def healthz(base: str) -> dict[str, Any] | None:
-    status, body = request(base, "GET", "/healthz")
-    return body if status == 200 else None
+def healthz(client: httpx.Client) -> dict[str, Any] | None:
+    answer = client.get("/healthz")
+    return answer.json() if answer.status_code == 200 else None  # type: ignore[no-any-return]
 
 
 def test_two_replicas_behind_the_proxy_serve_and_keep_a_run_through_a_restart(
@@ -110,27 +94,28 @@ def test_two_replicas_behind_the_proxy_serve_and_keep_a_run_through_a_restart(
 ) -> None:
     base, env = stack
     logs = logs_of(env)
-    wait_until(lambda: healthz(base), "the proxy to answer /healthz", logs)
-    # requests without a run go round robin: both replicas answer (each names its own process)
-    processes: set[str] = set()
-    wait_until(lambda: processes.add(healthz(base)["process"]) or len(processes) == 2,  # type: ignore[index]
-               "both app replicas to answer through the proxy", logs)
-
     token = secrets.token_urlsafe(32)
-    status, created = request(base, "POST", "/api/sessions", {"hidden": [{"units": 3}]}, token)
-    assert status == 201, created
-    run = created["id"]
-    for _ in range(3):
-        status, stepped = request(base, "POST", f"/api/sessions/{run}/step", {"unit": "batch"}, token)
-        assert status == 200, stepped
-    status, before = request(base, "GET", f"/api/sessions/{run}/export", token=token)
-    assert status == 200 and before["step_id"] == stepped["step_id"]
+    with httpx.Client(base_url=base, timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
+        wait_until(lambda: healthz(client), "the proxy to answer /healthz", logs)
+        # requests without a run go round robin: both replicas answer (each names its own process)
+        processes: set[str] = set()
+        wait_until(lambda: processes.add(healthz(client)["process"]) or len(processes) == 2,  # type: ignore[index]
+                   "both app replicas to answer through the proxy", logs)
 
-    # every app container stopped (SIGTERM: saves and lets the leases go) and started again
-    compose(env, "restart", "app", timeout=300)
-    wait_until(lambda: request(base, "GET", f"/api/sessions/{run}/export", token=token)[0] == 200,
-               "the run to be served again after the restart", logs)
-    status, after = request(base, "GET", f"/api/sessions/{run}/export", token=token)
-    assert after == before  # bit for bit, from PostgreSQL's volume
-    status, again = request(base, "POST", f"/api/sessions/{run}/step", {"unit": "batch"}, token)
-    assert status == 200 and again["step_id"] == before["step_id"] + 1
+        created = client.post("/api/sessions", json={"hidden": [{"units": 3}]})
+        assert created.status_code == 201, created.text
+        run = created.json()["id"]
+        for _ in range(3):
+            stepped = client.post(f"/api/sessions/{run}/step", json={"unit": "batch"})
+            assert stepped.status_code == 200, stepped.text
+        before = client.get(f"/api/sessions/{run}/export")
+        assert before.status_code == 200 and before.json()["step_id"] == stepped.json()["step_id"]
+
+        # every app container stopped (SIGTERM: saves and lets the leases go) and started again
+        compose(env, "restart", "app", timeout=300)
+        wait_until(lambda: client.get(f"/api/sessions/{run}/export").status_code == 200,
+                   "the run to be served again after the restart", logs)
+        after = client.get(f"/api/sessions/{run}/export")
+        assert after.json() == before.json()  # bit for bit, from PostgreSQL's volume
+        again = client.post(f"/api/sessions/{run}/step", json={"unit": "batch"})
+        assert again.status_code == 200 and again.json()["step_id"] == before.json()["step_id"] + 1
