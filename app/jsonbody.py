@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.errors import N_, Phrase, WordedError
+
 # Bodies over this many bytes are parsed in a worker thread: measured, json.loads of 2 MB of numbers
 # takes ~20 ms, a turn of the event loop every other request waits for; 64 KB is ~0.5 ms.
 OFF_LOOP_BYTES = 64 * 1024
@@ -35,8 +37,24 @@ Schema = dict[str, Any]
 PARSING = anyio.CapacityLimiter(2)
 
 
-class NotJSONError(ValueError):
-    """Why bytes are not the JSON the API takes, in words (the page's import says it as is)."""
+# What json.loads says is wrong, as its words (CPython's json.decoder), marked so the catalogue says them
+# in Chinese too; a reason not listed here is shown as json wrote it.
+JSON_REASONS = frozenset((
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"),
+    N_("Expecting ',' delimiter"), N_("Expecting ':' delimiter"), N_("Extra data"),
+    N_("Unterminated string starting at"), N_("Invalid control character at"), N_("Invalid \\escape"),
+    N_("Invalid \\uXXXX escape"), N_("Illegal trailing comma before end of object"),
+    N_("Illegal trailing comma before end of array")))
+
+
+class NotJSONError(WordedError):
+    """Why bytes are not the JSON the API takes: a template and values (engine/errors.py), so the page's
+    import says it in the page's language; json's own reason ("Expecting value") in the words of
+    JSON_REASONS, or as json wrote it."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.message = self._word(template, values)
+        super().__init__(self.message)
 
 
 def _refused(loc: tuple[str | int, ...], kind: str, message: str) -> RequestValidationError:
@@ -53,11 +71,12 @@ def parse(body: bytes) -> Any:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise NotJSONError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        raise NotJSONError("JSON nested deeper than {depth} levels", depth=MAX_DEPTH) from None
     except json.JSONDecodeError as error:
-        raise NotJSONError(f"not JSON ({error.msg} at line {error.lineno})") from None
+        raise NotJSONError("not JSON ({reason} at line {line})", line=error.lineno,
+                           reason=Phrase(error.msg) if error.msg in JSON_REASONS else error.msg) from None
     if _depth(value) > MAX_DEPTH:
-        raise NotJSONError(f"JSON nested deeper than {MAX_DEPTH} levels")
+        raise NotJSONError("JSON nested deeper than {depth} levels", depth=MAX_DEPTH)
     return value
 
 

@@ -44,7 +44,13 @@ class WordedError(ValueError):
 
     def _word(self, template: str, values: Mapping[str, Value]) -> str:
         self.template, self.values = template, dict(values)
-        return template.format_map({k: str(v) for k, v in values.items()}) if values else template
+        return template.format_map({k: _english(v) for k, v in values.items()}) if values else template
+
+
+def _english(value: Value) -> str:
+    """A value in the English message: a refusal inside this one is its words without its field (as
+    app/i18n.py `said` says it), every other value as str() prints it."""
+    return value.message if isinstance(value, SetupError) else str(value)
 
 
 class SetupError(WordedError):

@@ -13,13 +13,16 @@ Document (format "stepwise-run", version 1), all JSON-safe (floats written by `j
     step_id, diverged, metrics (columns, at most EXPORT_METRICS points, the newest kept)
 
 Only the current point travels, not the rewind history: an imported run cannot go back past it. A
-malformed or tampered document raises RunFormatError (a ValueError) whose message starts with the field.
+malformed or tampered document raises RunFormatError: a SetupError whose field is the path in the
+document (`state.params[1].weights`) and whose words are a template and values (engine/errors.py), so
+the app says them in the page's language; str() is "path: message" in English.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ from numpy.typing import NDArray
 
 from engine import activations
 from engine.data import DataConfig, Dataset, class_names_problem
+from engine.errors import SetupError
 from engine.history import Snapshot, flatten
 from engine.metrics import Divergence, Metrics
 from engine.network import LayerConfig
@@ -40,8 +44,26 @@ MAX_POINTS = 100_000
 _METRIC_COLUMNS = tuple(f.name for f in dataclasses.fields(Metrics))
 
 
-class RunFormatError(ValueError):
-    """A run document that cannot be imported; the message names the field first ("state.epoch: …")."""
+class RunFormatError(SetupError):
+    """A run document that cannot be imported: `field` is the path of what is wrong ("state.epoch",
+    "document" for the whole), `message` says why ("expected a whole number from 0 to 9")."""
+
+
+def _inner(error: Exception, path: str, names: Collection[str] | None = ()) -> RunFormatError:
+    """A check's own refusal (a config class's SetupError, the run's) as the document's. Its field, when
+    it is one of `names` (the fields of the object at `path`; None: any), is the path ("batch_size:
+    must be a whole number of at least 1"); another is said after `path` ("config: units: every hidden
+    layer needs at least one unit"). A TypeError is text where a number belongs: Python's own words
+    ("'<' not supported between …") are not a student's."""
+    if isinstance(error, RunFormatError):
+        return error
+    if isinstance(error, SetupError):
+        if error.field is None:
+            return RunFormatError(path, error.template, **error.values)
+        if names is None or error.field in names:
+            return RunFormatError(error.field, error.template, **error.values)
+        return RunFormatError(path, "{name}: {reason}", name=error.field, reason=error)
+    return RunFormatError(path, "a value here is of the wrong kind (say text where a number belongs)")
 
 
 # ---- export ---------------------------------------------------------------------------------------------
@@ -108,15 +130,17 @@ def export_run(run: Run) -> dict[str, Any]:
 
 def _get(doc: Any, key: str, path: str) -> Any:
     if not isinstance(doc, dict):
-        raise RunFormatError(f"{path or 'document'}: expected an object")
+        raise RunFormatError(path or "document", "expected an object")
     if key not in doc:
-        raise RunFormatError(f"{path + '.' if path else ''}{key}: missing")
+        # (a path is made before its raise: pybabel warns of an f-string among a message's arguments)
+        where = f"{path}.{key}" if path else key
+        raise RunFormatError(where, "missing")
     return doc[key]
 
 
 def _int(value: Any, path: str, low: int = 0, high: int = 2**63 - 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RunFormatError(f"{path}: expected a whole number from {low} to {high}")
+        raise RunFormatError(path, "expected a whole number from {low} to {high}", low=low, high=high)
     return value
 
 
@@ -125,53 +149,53 @@ def _array(value: Any, path: str, shape: tuple[int, ...] | None = None, bound: f
     try:
         array = np.array(value, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
-        raise RunFormatError(f"{path}: expected numbers in a rectangular list") from None
+        raise RunFormatError(path, "expected numbers in a rectangular list") from None
     if shape is not None and array.shape != shape:
-        raise RunFormatError(f"{path}: expected shape {shape}, got {array.shape}")
+        raise RunFormatError(path, "expected shape {shape}, got {got}", shape=shape, got=array.shape)
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise RunFormatError(f"{path}: contains a number that is not finite")
+        raise RunFormatError(path, "contains a number that is not finite")
     if array.size and np.max(np.abs(array)) >= bound:
-        raise RunFormatError(f"{path}: contains a number beyond ±{bound:g}")
+        raise RunFormatError(path, "contains a number beyond ±{bound}", bound=format(bound, "g"))
     return array
 
 
 def _dataclass(cls: type, value: Any, path: str, nested: dict[str, Any] | None = None) -> Any:
     """cls(**value) with unknown keys refused and the class's own ValueError prefixed with the path."""
     if not isinstance(value, dict):
-        raise RunFormatError(f"{path}: expected an object")
+        raise RunFormatError(path, "expected an object")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(value) - names)
     if unknown:
-        raise RunFormatError(f"{path}.{unknown[0]}: unknown field")
+        raise RunFormatError(path + "." + unknown[0], "unknown field")
     kwargs = dict(value)
     for name, build in (nested or {}).items():
         if name in kwargs:
             kwargs[name] = build(kwargs[name], f"{path}.{name}")
     try:
         return cls(**kwargs)
-    except RunFormatError:
-        raise
     except (TypeError, ValueError) as error:
-        message = str(error)
-        raise RunFormatError(message if message.split(":")[0] in names else f"{path}: {message}") from None
+        raise _inner(error, path, names) from None
 
 
 def config_from_dict(value: Any, path: str = "config") -> RunConfig:
     """dataclasses.asdict(RunConfig) -> RunConfig, checked (RunFormatError naming the field)."""
     def hidden(items: Any, where: str) -> tuple[LayerConfig, ...]:
         if not isinstance(items, list):
-            raise RunFormatError(f"{where}: expected a list of layers")
+            raise RunFormatError(where, "expected a list of layers")
         layers = tuple(_dataclass(LayerConfig, item, f"{where}[{i}]") for i, item in enumerate(items))
         for i, layer in enumerate(layers):
             try:
                 activations.get(layer.activation, layer.alpha, layer.pieces)
-            except (TypeError, ValueError) as error:
-                raise RunFormatError(f"{where}[{i}].{error}") from None
+            except (TypeError, ValueError) as error:  # said under the layer: hidden[0].activation
+                if isinstance(error, SetupError) and error.field:
+                    field = f"{where}[{i}].{error.field}"
+                    raise RunFormatError(field, error.template, **error.values) from None
+                raise _inner(error, f"{where}[{i}]") from None
         return layers
 
     def features(items: Any, where: str) -> tuple[str, ...]:
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise RunFormatError(f"{where}: expected a list of feature names")
+            raise RunFormatError(where, "expected a list of feature names")
         return tuple(items)
 
     def optimizer(item: Any, where: str) -> OptimizerConfig:
@@ -193,35 +217,35 @@ def _dataset_from(doc: Any, config: RunConfig) -> Dataset | None:
     if source == "generated":
         return None
     if source not in ("csv", "edited"):
-        raise RunFormatError("data.source: expected generated, csv or edited")
+        raise RunFormatError("data.source", "expected generated, csv or edited")
     task = _get(doc, "task", "data")
     if task not in ("classification", "regression"):
-        raise RunFormatError("data.task: expected classification or regression")
+        raise RunFormatError("data.task", "expected classification or regression")
     names = _get(doc, "class_names", "data")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise RunFormatError("data.class_names: expected a list of names")
+        raise RunFormatError("data.class_names", "expected a list of names")
     if task == "regression" and names:
-        raise RunFormatError("data.class_names: a regression has no classes")
+        raise RunFormatError("data.class_names", "a regression has no classes")
     if task == "classification" and (problem := class_names_problem(names)):
-        raise RunFormatError(f"data.class_names: {problem.message}")
+        raise RunFormatError("data.class_names", problem.template, **problem.values)
     points = _array(_get(doc, "points", "data"), "data.points", bound=1e9)
     n = points.shape[0] if points.ndim == 2 else -1
     if points.ndim != 2 or points.shape[1] != 2 or not 2 <= n <= MAX_POINTS:
-        raise RunFormatError(f"data.points: expected 2 to {MAX_POINTS} points of 2 numbers")
+        raise RunFormatError("data.points", "expected 2 to {high} points of 2 numbers", high=MAX_POINTS)
     labels = _array(_get(doc, "labels", "data"), "data.labels", (n,), bound=1e9)
     if task == "classification":
         if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < len(names))):
-            raise RunFormatError(f"data.labels: expected class indices 0..{len(names) - 1}")
+            raise RunFormatError("data.labels", "expected class indices 0..{last}", last=len(names) - 1)
         labels = labels.astype(np.int64)
     train = _array(_get(doc, "train_index", "data"), "data.train_index", dtype=np.int64, bound=MAX_POINTS + 1)
     test = _array(_get(doc, "test_index", "data"), "data.test_index", dtype=np.int64, bound=MAX_POINTS + 1)
     both = np.concatenate([train.ravel(), test.ravel()])
     if train.ndim != 1 or test.ndim != 1 or not train.size or not test.size or \
             not np.array_equal(np.sort(both), np.arange(n)):
-        raise RunFormatError("data.train_index: train and test indices must split the points, each once")
+        raise RunFormatError("data.train_index", "train and test indices must split the points, each once")
     extent = _array(_get(doc, "extent", "data"), "data.extent", (4,), bound=1e9)
     if not (extent[0] < extent[1] and extent[2] < extent[3]):
-        raise RunFormatError("data.extent: expected [xmin, xmax, ymin, ymax] with min < max")
+        raise RunFormatError("data.extent", "expected [xmin, xmax, ymin, ymax] with min < max")
     data_config = _dataclass(DataConfig, _get(doc, "config", "data"), "data.config")
     return Dataset(points=points, labels=labels, task=task, class_names=tuple(names), train_index=train,
                    test_index=test, extent=tuple(float(v) for v in extent),  # type: ignore[arg-type]
@@ -232,7 +256,7 @@ def _decode_tree(value: Any, path: str) -> Any:
     if isinstance(value, dict) and set(value) == {"shape", "data"}:
         shape = value["shape"]
         if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
-            raise RunFormatError(f"{path}.shape: expected a list of sizes")
+            raise RunFormatError(path + ".shape", "expected a list of sizes")
         data = _array(value["data"], f"{path}.data", (int(np.prod(shape, dtype=np.int64)),), bound=1e300)
         return data.reshape(shape)
     if isinstance(value, dict):
@@ -240,7 +264,7 @@ def _decode_tree(value: Any, path: str) -> Any:
     if isinstance(value, list):
         return [_decode_tree(item, f"{path}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, float) and not math.isfinite(value):
-        raise RunFormatError(f"{path}: not a finite number")
+        raise RunFormatError(path, "not a finite number")
     return value
 
 
@@ -277,27 +301,27 @@ def _retype(template: Any, value: Any) -> Any:
 def import_run(doc: Any) -> Run:
     """A Run that continues exactly where the exported one was. RunFormatError names what is wrong."""
     if _get(doc, "format", "") != FORMAT:
-        raise RunFormatError(f"format: expected {FORMAT!r}")
+        raise RunFormatError("format", "expected {format}", format=repr(FORMAT))
     if _get(doc, "version", "") != VERSION:
-        raise RunFormatError(f"version: this server reads version {VERSION}")
+        raise RunFormatError("version", "this server reads version {version}", version=VERSION)
     config = config_from_dict(_get(doc, "config", ""))
     dataset = _dataset_from(_get(doc, "data", ""), config)
     try:
         run = Run(config, dataset=dataset)
-    except ValueError as error:
-        raise RunFormatError(f"config: {error}") from None
+    except (TypeError, ValueError) as error:  # a value the config classes let through that the run refuses
+        raise _inner(error, "config") from None
 
     state = _get(doc, "state", "")
     kind = _get(state, "kind", "state")
     if kind not in ("start", "batch", "edit"):
-        raise RunFormatError("state.kind: expected start, batch or edit")
+        raise RunFormatError("state.kind", "expected start, batch or edit")
     epoch = _int(_get(state, "epoch", "state"), "state.epoch")
     batch = _int(_get(state, "batch", "state"), "state.batch", 0, run.batches_per_epoch - 1)
     updates = _int(_get(state, "updates", "state"), "state.updates")
     layers = _get(state, "params", "state")
     live = run.network.get_params()
     if not isinstance(layers, list) or len(layers) != len(live):
-        raise RunFormatError(f"state.params: expected {len(live)} layers")
+        raise RunFormatError("state.params", "expected {n} layers", n=len(live))
     params = [
         (_array(_get(layer, "weights", f"state.params[{i}]"), f"state.params[{i}].weights", w.shape),
          _array(_get(layer, "bias", f"state.params[{i}]"), f"state.params[{i}].bias", b.shape))
@@ -305,17 +329,18 @@ def import_run(doc: Any) -> Run:
     ]
     optimizer = _get(state, "optimizer", "state")
     if _get(optimizer, "kind", "state.optimizer") != config.optimizer.kind:
-        raise RunFormatError(f"state.optimizer.kind: expected {config.optimizer.kind!r} as in the config")
+        raise RunFormatError("state.optimizer.kind", "expected {kind} as in the config",
+                             kind=repr(config.optimizer.kind))
     template = run.optimizer.get_state()
     optimizer_state = _decode_tree(_get(optimizer, "state", "state.optimizer"), "state.optimizer.state")
     if not _same_structure(template, optimizer_state):
-        raise RunFormatError(f"state.optimizer.state: does not fit a {config.optimizer.kind} optimiser "
-                             "of this network")
+        raise RunFormatError("state.optimizer.state", "does not fit a {kind} optimiser of this network",
+                             kind=config.optimizer.kind)
     rng_state = _get(state, "rng", "state")
     try:
         run.rng.bit_generator.state = rng_state
     except (TypeError, ValueError, KeyError, OverflowError):
-        raise RunFormatError("state.rng: not a valid random generator state") from None
+        raise RunFormatError("state.rng", "not a valid random generator state") from None
 
     params_vector, params_layout = flatten(params)
     state_vector, state_layout = flatten(_retype(template, optimizer_state))
@@ -330,8 +355,8 @@ def import_run(doc: Any) -> Run:
     step_id = _int(_get(doc, "step_id", ""), "step_id")
     try:
         run.load_point(point, cursor=cursor, step_id=step_id, metrics=metrics, diverged=divergence)
-    except ValueError as error:
-        raise RunFormatError(str(error)) from None
+    except ValueError as error:  # a SetupError naming the field (cursor, state.optimizer.kind)
+        raise _inner(error, "state", None) from None
     return run
 
 
@@ -339,16 +364,17 @@ def _metrics_from(value: Any) -> list[Metrics]:
     if value is None:
         return []
     if not isinstance(value, dict):
-        raise RunFormatError("metrics: expected an object of columns")
+        raise RunFormatError("metrics", "expected an object of columns")
     columns = [_get(value, name, "metrics") for name in _METRIC_COLUMNS]
     if not all(isinstance(c, list) for c in columns) or len({len(c) for c in columns}) != 1:
-        raise RunFormatError("metrics: expected columns of equal length")
+        raise RunFormatError("metrics", "expected columns of equal length")
     points = []
     for i, row in enumerate(zip(*columns, strict=True)):
         for name, item in zip(_METRIC_COLUMNS, row, strict=True):
             ok = item is None if name in ("accuracy", "test_accuracy") and item is None else \
                 isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item)
             if not ok:
-                raise RunFormatError(f"metrics.{name}[{i}]: expected a finite number")
+                where = f"metrics.{name}[{i}]"
+                raise RunFormatError(where, "expected a finite number")
         points.append(Metrics(*row))
     return points

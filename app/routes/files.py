@@ -52,7 +52,7 @@ async def _document(data: bytes) -> dict[str, Any]:
     try:
         document = await parse_off_loop(data)
     except NotJSONError as error:
-        raise SetupError("file", str(error)) from None
+        raise SetupError("file", error.template, **error.values) from None
     if not isinstance(document, dict):
         raise SetupError("file", "not an exported Stepwise run (expected a JSON object)")
     return document

@@ -6,19 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.i18n_messages import KEPT, WORD
+from tests.i18n_messages import english_words as _english
+
 READY = "() => window.Stepwise && window.Stepwise.stats.framesApplied > 0"
 PARTS = ("#topbar", "#setup", "#data-panel", "#network-panel", "#output-panel", "#inspector")
-# Names the lecture itself writes in Latin letters (functions, optimizers, file formats) and math.
-KEPT = {"tanh", "relu", "elu", "leaky", "sigmoid", "softmax", "softplus", "swish", "maxout", "sgd", "adam",
-        "l1", "l2", "csv", "x1", "x2", "label", "json", "log", "exp", "sign", "sin", "max", "stepwise",
-        "abs", "cs231n", "w0", "w1", "w2", "x0", "api"}
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _english(text: str) -> list[str]:
-    """Latin words of two letters or more that are not a kept name (single letters are math: e, y, w)."""
-    return sorted({w for w in WORD.findall(text) if w.lower() not in KEPT})
 
 
 def _step(page: Any) -> None:
