@@ -15,7 +15,7 @@ import io
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -77,6 +77,14 @@ class Worded(Protocol):
     def values(self) -> Any: ...
 
 
+@runtime_checkable
+class SaysItself(Protocol):
+    """A value of a template that says itself in the request's language (app/refusals.py Invalid: a
+    pydantic error in a lesson file's refusal, said by the words the app has for pydantic's)."""
+
+    def said(self) -> str: ...
+
+
 def said(error: Worded, lesson: str | None = None) -> str:
     """An engine refusal (engine/errors.py) or a lesson's verdict in the request's language: its template
     translated, then its own values filled in, so the numbers are the same in every language. A value
@@ -91,6 +99,8 @@ def said(error: Worded, lesson: str | None = None) -> str:
 def _said_value(value: object, lesson: str | None) -> str:
     if isinstance(value, WordedError):
         return said(value, lesson)
+    if isinstance(value, SaysItself):
+        return value.said()
     if isinstance(value, lesson_text.LessonPhrase):
         return lesson_words(value, lesson) if lesson else str(value)
     return gettext(value) if isinstance(value, Phrase) else str(value)

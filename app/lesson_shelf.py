@@ -6,8 +6,9 @@ startup) and the ones teachers uploaded, kept in the store as records (app/store
 so every process behind the proxy offers the same lessons and a restart loses none. Each request reads
 the uploaded ones from the store again (one small read for one lesson, one for the list); a text is
 parsed once per process and then reused while it stays the same (`_parsed`), so reading through costs
-a query, not a YAML parse. An upload is written with `replace=False`: two processes taking the same
-name at once, one wins and the other answers 409.
+a query, not a YAML parse (a refused text's LessonError too: it holds its words as a template and
+values, said in each reader's language where it is shown). An upload is written with `replace=False`:
+two processes taking the same name at once, one wins and the other answers 409.
 
 Uploads kept as files in the data dir by an older version (lessons/ there) are put into the store once,
 at startup, so they are not lost.

@@ -7,6 +7,9 @@ of its own (merged over the lesson's: what "Set up for me" applies) and an optio
 
 `load_dir` reads every *.yaml of a directory at startup: a bad file is reported (LessonError: file name,
 line, what is wrong) and skipped, the good ones load. `parse` is the same check for one uploaded file.
+This module knows nothing of languages (a parse is cached and shown to readers of every language): each
+refusal is an English template with its values (engine/errors.py WordedError), said in the reader's
+language where it is shown (app/routes/lessons.py `file_refusal`, lessons.html).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.refusals import Invalid
 from app.schemas import ConfigPatch, SessionCreate
+from engine.errors import SetupError, WordedError
 
 MAX_LESSON_BYTES = 64 * 1024  # an uploaded lesson file; the nine lessons of the lecture are 2-5 kB each
 MAX_STEPS = 30
@@ -79,9 +84,9 @@ class TargetTask(TaskBase):
     @model_validator(mode="after")
     def _one_bound(self) -> TargetTask:
         if (self.below is None) == (self.at_least is None):
-            raise ValueError("a target task needs exactly one of 'below' or 'at_least'")
+            raise SetupError(None, "a target task needs exactly one of 'below' or 'at_least'")
         if self.metric.endswith("accuracy") and self.at_least is not None and not 0 <= self.at_least <= 1:
-            raise ValueError("an accuracy target is a fraction from 0 to 1 (0.9 = 90 %)")
+            raise SetupError(None, "an accuracy target is a fraction from 0 to 1 (0.9 = 90 %)")
         return self
 
 
@@ -103,11 +108,13 @@ class NumberTask(TaskBase):
     def _where(self) -> NumberTask:
         if self.quantity.startswith("graph"):
             if self.expression is None:
-                raise ValueError(f"quantity {self.quantity} needs an 'expression' (and its 'values')")
+                raise SetupError(None, "quantity {quantity} needs an 'expression' (and its 'values')",
+                                 quantity=self.quantity)
             if self.quantity == "graph_gradient" and self.gradient_of not in self.values:
-                raise ValueError("graph_gradient needs 'gradient_of', one of the names in 'values'")
+                raise SetupError(None, "graph_gradient needs 'gradient_of', one of the names in 'values'")
         elif self.quantity != "loss" and (self.layer is None or self.unit is None):
-            raise ValueError(f"quantity {self.quantity} needs 'layer' and 'unit' (counted from 1)")
+            raise SetupError(None, "quantity {quantity} needs 'layer' and 'unit' (counted from 1)",
+                             quantity=self.quantity)
         return self
 
 
@@ -120,14 +127,14 @@ class ChoiceTask(TaskBase):
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError("each option may appear once")
+            raise SetupError(None, "each option may appear once")
         return value
 
     @field_validator("answer")
     @classmethod
     def _answer_is_an_option(cls, value: str, info: ValidationInfo) -> str:
         if value not in info.data.get("options", [value]):  # (bad options are reported on their own)
-            raise ValueError("'answer' must be one of the 'options', written the same way")
+            raise SetupError(None, "'answer' must be one of the 'options', written the same way")
         return value
 
 
@@ -143,7 +150,7 @@ class RangeTask(TaskBase):
     @model_validator(mode="after")
     def _ordered(self) -> RangeTask:
         if not self.low <= self.high:
-            raise ValueError("'low' must not be above 'high'")
+            raise SetupError(None, "'low' must not be above 'high'")
         return self
 
 
@@ -164,8 +171,8 @@ class Step(Strict):
     @classmethod
     def _own_site(cls, value: str | None) -> str | None:
         if value is not None and not (value.startswith("/") and not value.startswith("//")):
-            raise ValueError("a link is a path on this site, starting with one '/' "
-                             "(say /graph?expression=...)")
+            raise SetupError(None, "a link is a path on this site, starting with one '/' "
+                                   "(say /graph?expression=...)")
         return value
 
 
@@ -180,7 +187,7 @@ class Lesson(Strict):
 
 def step_setup(lesson: Lesson, index: int) -> SessionCreate:
     """The whole setup of step `index`: the latest step setup at or before it merged over the lesson's
-    (so "Set up for me" on a step without one restores the one before). ValueError when invalid."""
+    (so "Set up for me" on a step without one restores the one before). SetupError when invalid."""
     merged: dict[str, Any] = lesson.setup.model_dump()
     for step in lesson.steps[: index + 1]:
         if step.setup is not None:
@@ -191,22 +198,27 @@ def step_setup(lesson: Lesson, index: int) -> SessionCreate:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"step {index + 1}'s setup over the lesson's is not valid "
-                         f"({where}: {first['msg']})") from None
+        raise SetupError(None, "step {step}'s setup over the lesson's is not valid ({where}: {problem})",
+                         step=index + 1, where=where, problem=Invalid(first)) from None
 
 
-@dataclass(frozen=True)
-class LessonError(Exception):
+class LessonError(WordedError):
     """Why a lesson file was refused: its name, the line (1-based, None when the file as a whole is
-    wrong) and the reason in words."""
+    wrong) and the reason: `template` and `values` (a field path as the author wrote it, a pydantic
+    error said in the reader's words: app/refusals.py Invalid), `reason` in English."""
 
-    file: str
-    line: int | None
-    reason: str
+    def __init__(self, file: str, line: int | None, template: str, **values: object) -> None:
+        self.file, self.line = file, line
+        self.reason = self._word(template, values)
+        where = f"{file}, line {line}" if line is not None else file
+        super().__init__(f"{where}: {self.reason}")
 
-    def __str__(self) -> str:
-        where = f"{self.file}, line {self.line}" if self.line is not None else self.file
-        return f"{where}: {self.reason}"
+    def __reduce__(self) -> tuple[object, ...]:  # rebuilt from its parts (a copied exception)
+        return (_lesson_error, (self.file, self.line, self.template, self.values))
+
+
+def _lesson_error(file: str, line: int | None, template: str, values: dict[str, object]) -> LessonError:
+    return LessonError(file, line, template, **values)
 
 
 def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
@@ -229,38 +241,44 @@ def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-def _words(error: dict[str, Any]) -> str:
-    """pydantic's message with the field path in front, without the 'Value error, ' prefix."""
+def _refused(file: str, line: int | None, error: dict[str, Any]) -> LessonError:
+    """One pydantic error as the file's refusal: the field path in front ('steps.1.txt: unknown field
+    …'), pydantic's words said where they are shown (app/refusals.py Invalid)."""
     loc = list(error["loc"])
     # the discriminator's tag pydantic puts after 'task' is not a field the author wrote
     path = ".".join(str(part) for i, part in enumerate(loc)
                     if not (i > 0 and loc[i - 1] == "task" and part in TASK_KINDS))
-    message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown field (a typo?); docs/lessons.md lists the fields"
+        return LessonError(file, line, "{path}: unknown field (a typo?); docs/lessons.md lists the fields",
+                           path=path)
     if error["type"] == "missing":
-        message = "this field is required"
-    return f"{path}: {message}" if path else message
+        return LessonError(file, line, "{path}: this field is required", path=path)
+    if not path:
+        return LessonError(file, line, "{problem}", problem=Invalid(error))
+    return LessonError(file, line, "{path}: {problem}", path=path, problem=Invalid(error))
 
 
 def parse(text: str | bytes, file: str) -> Lesson:
     """One lesson file's text -> Lesson, or LessonError naming `file`, the line and the reason."""
     if isinstance(text, bytes):
         if len(text) > MAX_LESSON_BYTES:
-            raise LessonError(file, None, f"the file is larger than {MAX_LESSON_BYTES // 1024} kB")
+            raise LessonError(file, None, "the file is larger than {kb} kB", kb=MAX_LESSON_BYTES // 1024)
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise LessonError(file, None, f"not UTF-8 text (byte {error.start})") from None
+            raise LessonError(file, None, "not UTF-8 text (byte {byte})", byte=error.start) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise LessonError(file, line, f"not valid YAML: {error.problem or error.context}") from None
+        # what is wrong in the parser's own words ("mapping values are not allowed here"): PyYAML's text,
+        # a third party's, shown as it wrote it in every language (its line is ours to say)
+        problem = error.problem or error.context
+        raise LessonError(file, line, "not valid YAML: {problem}", problem=problem) from None
     except yaml.YAMLError as error:
-        raise LessonError(file, None, f"not valid YAML: {error}") from None
+        raise LessonError(file, None, "not valid YAML: {problem}", problem=error) from None
     if not isinstance(data, dict):
         raise LessonError(file, 1, "a lesson file is a YAML mapping (title:, number:, steps: ...)")
     try:
@@ -268,12 +286,13 @@ def parse(text: str | bytes, file: str) -> Lesson:
     except ValidationError as error:
         # a typo'd field name is also a missing one: say the typo, the cause
         first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        raise LessonError(file, _line_of(root, first["loc"]), _words(dict(first))) from None
+        raise _refused(file, _line_of(root, first["loc"]), dict(first)) from None
     for index in range(len(lesson.steps)):
         try:
             step_setup(lesson, index)  # a step's setup over the lesson's must be a whole valid setup
-        except ValueError as error:
-            raise LessonError(file, _line_of(root, ("steps", index, "setup")), str(error)) from None
+        except SetupError as error:
+            line = _line_of(root, ("steps", index, "setup"))
+            raise LessonError(file, line, error.template, **error.values) from None
     return lesson
 
 
@@ -293,10 +312,10 @@ class Library:
 
 
 def slug_for(file_name: str) -> str:
-    """'01-perceptron.yaml' -> '01-perceptron'; ValueError when the name cannot be a slug."""
+    """'01-perceptron.yaml' -> '01-perceptron'; SetupError when the name cannot be a slug."""
     stem = Path(file_name).name.removesuffix(".yaml").removesuffix(".yml").lower()
     if not SLUG.match(stem):
-        raise ValueError("the file name is letters, digits and '-' (up to 60), ending in .yaml")
+        raise SetupError(None, "the file name is letters, digits and '-' (up to 60), ending in .yaml")
     return stem
 
 
@@ -312,6 +331,6 @@ def load_dir(directory: Path) -> Library:
             lessons[slug] = parse(path.read_bytes(), path.name)
         except LessonError as error:
             refused.append(error)
-        except ValueError as error:
-            refused.append(LessonError(path.name, None, str(error)))
+        except SetupError as error:
+            refused.append(LessonError(path.name, None, error.template, **error.values))
     return Library(lessons, tuple(refused))

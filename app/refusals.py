@@ -7,7 +7,7 @@ JSON API answers the same refusals as `{"detail": ...}` (app/routes/api.py). Pyd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +60,35 @@ def plain(error: Any) -> str:
         "literal_error": gettext("must be one of %(choices)s") % {"choices": ctx.get("expected")},
         "missing": gettext("is required"),
         "extra_forbidden": gettext("is not a field of this form"),
+        # what a lesson file (app/lessons.py) meets beside these
+        "string_type": gettext("must be text"),
+        "string_too_short": gettext("must be at least %(n)s characters long") % {"n": ctx.get("min_length")},
+        "string_too_long": gettext("must be at most %(n)s characters long") % {"n": ctx.get("max_length")},
+        "too_short": gettext("must have at least %(n)s items") % {"n": ctx.get("min_length")},
+        "too_long": gettext("must have at most %(n)s items") % {"n": ctx.get("max_length")},
+        "list_type": gettext("must be a list"),
+        "int_type": gettext("must be a whole number"),
+        "float_type": gettext("must be a number"),
+        "bool_parsing": gettext("must be true or false"),
+        "union_tag_invalid": gettext("must be one of %(choices)s") % {"choices": ctx.get("expected_tags")},
     }.get(str(kind), str(error.get("msg", "is not valid")))
     return words
+
+
+class Invalid:
+    """One pydantic error kept as a value of a refusal's template (a lesson file's, app/lessons.py, whose
+    parse is shared by readers of every language): said where it is shown, in the reader's words
+    (`plain`; a refusal a validator raised is said as itself); str() is pydantic's own message."""
+
+    def __init__(self, error: Mapping[str, Any]) -> None:
+        self.error = dict(error)
+
+    def __str__(self) -> str:
+        return str(self.error.get("msg", "is not valid")).removeprefix("Value error, ")
+
+    def said(self) -> str:
+        inner = (self.error.get("ctx") or {}).get("error")
+        return said(inner) if isinstance(inner, WordedError) else plain(self.error)
 
 
 def _field(errors: Sequence[Any]) -> str | None:

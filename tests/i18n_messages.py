@@ -17,7 +17,7 @@ OPTIONS = {"templates/**.html": {"trimmed": "true"}}
 # argument that is their template
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "SetupError": (2,), "ExpressionError": (1,), "GraphError": (1,),
             "CSVError": (1,), "fail": (2,), "Verdict": (2,), "AnswerError": (1,),
-            "RunFormatError": (2,), "NotJSONError": (1,)}
+            "RunFormatError": (2,), "NotJSONError": (1,), "LessonError": (3,)}
 
 Key = tuple[str | None, str | tuple[str, ...]]  # (msgctxt, msgid or (singular, plural))
 
@@ -38,7 +38,7 @@ def extracted() -> list[tuple[Key, list[tuple[str, int]]]]:
 # Names the lecture itself writes in Latin letters (functions, optimizers, file formats) and math.
 KEPT = {"tanh", "relu", "elu", "leaky", "sigmoid", "softmax", "softplus", "swish", "maxout", "sgd", "adam",
         "l1", "l2", "csv", "x1", "x2", "label", "json", "log", "exp", "sign", "sin", "max", "stepwise",
-        "abs", "cs231n", "w0", "w1", "w2", "x0", "api"}
+        "abs", "cs231n", "w0", "w1", "w2", "x0", "api", "yaml"}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 
 

@@ -30,6 +30,7 @@ from app.sessions import Session, SessionError, SessionManager
 from app.settings import Settings
 from app.store import RecordStore
 from app.urlstate import setup_query
+from engine.errors import SetupError
 from engine.stepper import Run
 
 router = APIRouter(tags=["lessons"], include_in_schema=False)
@@ -71,6 +72,15 @@ def _fragment(text: str, status: int, css: str = "error-text") -> HTMLResponse:
     return HTMLResponse(f'<span class="{css}" role="status">{escape(text)}</span>', status_code=status)
 
 
+def file_refusal(error: LessonError) -> str:
+    """A refused lesson file in the reader's language: "file, line 8: reason" (the reason's template
+    translated, then its own values: the field path as the author wrote it, the same numbers)."""
+    if error.line is None:
+        return gettext("{file}: {reason}").format(file=error.file, reason=said(error))
+    return gettext("{file}, line {line}: {reason}").format(file=error.file, line=error.line,
+                                                           reason=said(error))
+
+
 def _render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     response: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, context,
                                                                           status_code=status)
@@ -93,22 +103,26 @@ async def upload(request: Request, file: UploadFile) -> Response:
     name = file.filename or "lesson.yaml"
     data = await file.read(lessons.MAX_LESSON_BYTES + 1)
     if len(data) > lessons.MAX_LESSON_BYTES:
-        return _fragment(f"Not added: {name} is larger than {lessons.MAX_LESSON_BYTES // 1024} kB.", 413)
+        too_big = gettext("Not added: {name} is larger than {kb} kB.")
+        return _fragment(too_big.format(name=name, kb=lessons.MAX_LESSON_BYTES // 1024), 413)
     try:
         slug = lessons.slug_for(name)
         lesson = lessons.parse(data, name)
     except LessonError as error:
-        return _fragment(f"Not added: {error}", 422)
-    except ValueError as error:
-        return _fragment(f"Not added: {name}: {error}", 422)
-    taken = _fragment(f"Not added: a lesson named {slug} exists already; rename the file.", 409)
+        return _fragment(gettext("Not added: {reason}").format(reason=file_refusal(error)), 422)
+    except SetupError as error:  # the file's name
+        return _fragment(gettext("Not added: {name}: {reason}").format(name=name, reason=said(error)), 422)
+    taken = _fragment(gettext("Not added: a lesson named {slug} exists already; rename the file.")
+                      .format(slug=slug), 409)
     if await shelf(request).lesson(slug) is not None:
         return taken
     if await shelf(request).count_uploaded() >= MAX_UPLOADED:
-        return _fragment(f"Not added: this server holds at most {MAX_UPLOADED} uploaded lessons.", 409)
+        full = gettext("Not added: this server holds at most {n} uploaded lessons.")
+        return _fragment(full.format(n=MAX_UPLOADED), 409)
     if not await shelf(request).add(slug, data.decode("utf-8")):  # parse() has checked it is UTF-8
         return taken  # taken meanwhile (another process), or a refused file of that name is kept
-    return HTMLResponse(f'<span class="ok-text" role="status">Added: <a href="/lessons/{escape(slug)}">'
+    added = escape(gettext("Added:"))  # the title as the teacher wrote it
+    return HTMLResponse(f'<span class="ok-text" role="status">{added} <a href="/lessons/{escape(slug)}">'
                         f'{escape(lesson.title)}</a></span>', status_code=201)
 
 
@@ -121,7 +135,8 @@ async def open_lesson(request: Request, slug: str, sessions: Manager) -> Respons
         found = await library(request)
         return _render(request, "lessons.html", {"lessons": found.ordered(), "refused": found.refused,
                                                  "max_kb": lessons.MAX_LESSON_BYTES // 1024,
-                                                 "missing": f"There is no lesson named “{slug[:60]}”.",
+                                                 "missing": gettext("There is no lesson named “{name}”.")
+                                                 .format(name=slug[:60]),
                                                  "active_page": "lessons"}, status=404)
     setup = lessons.step_setup(lesson, 0)
     convert.check_caps(setup, sessions.settings)

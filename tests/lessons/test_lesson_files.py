@@ -91,7 +91,7 @@ def test_the_server_starts_with_the_good_lessons_and_lists_the_refused_file(tmp_
         page = client.get("/lessons")
         assert page.status_code == 200
         assert 'href="/lessons/good"' in page.text and "A tiny lesson" in page.text
-        said = "<code>bad.yaml</code>, line 1: number: Input should be greater than or equal to 1"
+        said = "<code>bad.yaml</code>, line 1: number: must be a whole number 1 or more"  # plain words
         assert said in page.text
         assert client.get("/lessons/bad", follow_redirects=False).status_code == 404
         assert client.get("/lessons/good", follow_redirects=False).status_code == 303
