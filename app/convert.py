@@ -9,6 +9,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from app.frames import r4
+from app.i18n import N_, said
+from app.refusals import plain
 from app.schemas import ConfigPatch, OptimizerSpec, PointAdd, SessionCreate
 from app.sessions import SessionError
 from app.settings import Settings
@@ -21,24 +23,24 @@ from engine.optim import OptimizerConfig, Regularization, Schedule
 from engine.stepper import Run, RunConfig
 
 LIVE_FIELDS = frozenset({"optimizer", "regularization"})
+POINTS_CAP = N_("at most {limit} points")
 
 
 def check_caps(config: SessionCreate, settings: Settings) -> None:
     """Settings may be stricter than the schema's own bounds; refuse with 422 naming the field."""
     if len(config.hidden) > settings.max_hidden_layers:
         limit = settings.max_hidden_layers
-        raise SessionError(422, {"field": "hidden", "message": f"at most {limit} hidden layers"})
+        raise SessionError(422, {"field": "hidden", "message": N_("at most {limit} hidden layers")},
+                           limit=limit)
     for index, layer in enumerate(config.hidden):
         if layer.units > settings.max_units:
-            raise SessionError(
-                422, {"field": f"hidden.{index}.units", "message": f"at most {settings.max_units} units"}
-            )
+            raise SessionError(422, {"field": f"hidden.{index}.units",
+                                     "message": N_("at most {limit} units")}, limit=settings.max_units)
     if config.dataset.name != engine_data.CUSTOM and DataConfig(
         name=config.dataset.name, n_samples=config.dataset.n_samples
     ).size > settings.max_samples:
-        raise SessionError(
-            422, {"field": "dataset.n_samples", "message": f"at most {settings.max_samples} samples"}
-        )
+        raise SessionError(422, {"field": "dataset.n_samples", "message": N_("at most {limit} samples")},
+                           limit=settings.max_samples)
 
 
 def _optimizer_config(spec: OptimizerSpec) -> OptimizerConfig:
@@ -65,7 +67,8 @@ def validated(data: dict[str, Any]) -> SessionCreate:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first.get("loc", ())) or None
-        raise SessionError(422, {"field": field, "message": str(first.get("msg", "invalid"))}) from None
+        # pydantic's words made plain, in the request's language already (refusals.plain)
+        raise SessionError(422, {"field": field, "message": plain(first)}) from None
 
 
 def patch_fields(patch: ConfigPatch) -> dict[str, Any]:
@@ -84,8 +87,8 @@ def checked_batch_size(run: Run) -> Run:
     """A batch larger than the training set could never fill: refuse it, naming batch_size."""
     n_train = int(run.dataset.train_index.shape[0])
     if run.config.batch_size > n_train:
-        words = f"a whole number from 1 to {n_train} (the number of training points)"
-        raise SessionError(422, {"field": "batch_size", "message": words})
+        raise SessionError(422, {"field": "batch_size", "message": N_(
+            "a whole number from 1 to {n_train} (the number of training points)")}, n_train=n_train)
     return run
 
 
@@ -125,7 +128,8 @@ def rebuilt(run: Run, patch: ConfigPatch, settings: Settings) -> Run:
     check_caps(merged, settings)
     config = run_config(merged)
     if config.dataset.name == engine_data.CUSTOM and run.config.dataset.name != engine_data.CUSTOM:
-        raise SessionError(422, {"field": "dataset.name", "message": "custom data comes from a CSV upload"})
+        raise SessionError(422, {"field": "dataset.name",
+                                 "message": N_("custom data comes from a CSV upload")})
     return checked_batch_size(run.rebuild(config))
 
 
@@ -145,7 +149,7 @@ def state_fields(run: Run) -> dict[str, Any]:
         "batch": run.batch,
         "sample": run.sample,
         "phase": event.kind if event is not None else None,
-        "diverged": run.diverged.message if run.diverged is not None else None,
+        "diverged": said(run.diverged) if run.diverged is not None else None,
         "loss": {"train": r4(measured.train_loss), "test": r4(measured.test_loss), "reg": r4(measured.reg)},
         "config": config_dict(run),
     }
@@ -198,8 +202,7 @@ def import_checked(document: dict[str, Any], settings: Settings) -> Run:
     run = serialize.import_run(document)
     check_caps(validated(config_dict(run)), settings)
     if run.dataset.n_samples > settings.max_samples:
-        raise SessionError(422, {"field": "data.points",
-                                 "message": f"at most {settings.max_samples} points"})
+        raise SessionError(422, {"field": "data.points", "message": POINTS_CAP}, limit=settings.max_samples)
     return run
 
 
@@ -219,7 +222,7 @@ def with_dataset(run: Run, dataset: Dataset, config: RunConfig | None = None) ->
 def add_point(run: Run, point: PointAdd, settings: Settings) -> Run:
     """The engine's add_point: label = class index (or name) or the regression value."""
     if run.dataset.n_samples >= settings.max_samples:
-        raise SessionError(422, {"field": "x1", "message": f"at most {settings.max_samples} points"})
+        raise SessionError(422, {"field": "x1", "message": POINTS_CAP}, limit=settings.max_samples)
     label: float | int = int(point.label) if float(point.label).is_integer() else point.label
     return with_dataset(run, engine_data.add_point(run.dataset, point.x1, point.x2, label, point.split))
 

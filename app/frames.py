@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 
 from engine import maps as heat_maps
 from engine import printed
-from engine.metrics import Metrics
+from engine.errors import Phrase
+from engine.metrics import Divergence, Metrics
 from engine.stepper import Run
 
 # Phases in which the deltas / gradients of the focus sample exist and are shown.
@@ -163,10 +164,21 @@ def build_frame(run: Run) -> dict[str, Any]:
         "lr_text": printed.rate(rate),  # as the first paint prints it (the page keeps no second formatter)
         "updates": run.updates,
         "point": current_point(run),
-        "diverged": diverged.message if diverged is not None else None,
+        "diverged": diverged.message if diverged is not None else None,  # English (API clients, logs)
+        "divergence": divergence_figures(diverged),  # the same words' figures, for the page's language
         "can_back": run.can_back,  # false at the oldest point history keeps: Back is disabled
         "maps": None,
     }
+
+
+def divergence_figures(diverged: Divergence | None) -> dict[str, Any] | None:
+    """The figures of the divergence words (engine/divergence.py DIVERGED) for stepwise.js to fill into
+    those words in the page's language (app/i18n.py js_messages "diverged"): a loss that is not finite is
+    null, said by the page as "not a finite number". None when not diverged, or for a run imported with
+    its English words only (the page then shows `diverged` as it is)."""
+    if diverged is None or diverged.learning_rate is None:
+        return None
+    return {name: None if isinstance(value, Phrase) else value for name, value in diverged.values.items()}
 
 
 def chart_point(point: Metrics) -> list[Any]:

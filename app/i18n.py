@@ -22,6 +22,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from app import lesson_text
+from engine import divergence
 from engine.errors import Phrase, WordedError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +214,8 @@ def js_messages() -> dict[str, str]:
         "tile_figures": gettext("epoch {epoch} · loss {train} / {test} · acc {acc} / {test_acc}"),
         "tile_lesson": gettext("lesson {number}, step {step} of {steps}"),
         "tile_tasks": gettext("({solved} solved, {tried} tried, of {tasks} tasks)"),
+        # a diverged run's words, filled in from the frame's `divergence` figures (app/frames.py)
+        "diverged": gettext(divergence.DIVERGED), "not_finite": gettext(divergence.NOT_FINITE),
         "dashboard_dropped": gettext(
             "The live connection dropped or was refused (too many open streams?); retrying…"),
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.i18n import N_, gettext
 from engine.stepper import Run
 
 
@@ -21,7 +22,9 @@ class BodyTooLarge(HTTPException):
     def __init__(self, cap: int) -> None:
         # starlette types detail as str, but its handler sends any JSON-able value: keep the field shape
         super().__init__(413)
-        self.detail = {"field": "body", "message": f"the request body is larger than {cap} bytes"}  # type: ignore[assignment]
+        # raised and answered inside the request (app/i18n.py Language is outside): its language is known
+        words = gettext("the request body is larger than {cap} bytes").format(cap=cap)
+        self.detail = {"field": "body", "message": words}  # type: ignore[assignment]
 
 
 class BodySizeLimit:
@@ -311,12 +314,12 @@ class StreamSlots:
     def take(self, client: str) -> tuple[Callable[[], None] | None, dict[str, object] | None]:
         """(release, None) when a slot was taken (release is idempotent), or (None, detail) naming the cap."""
         if self.count >= self.total:
-            return None, {"field": "stream_max_total", "limit": self.total,
-                          "message": f"the server has {self.total} streams open, its limit; try again soon"}
+            return None, {"field": "stream_max_total", "limit": self.total,  # the words' {limit}
+                          "message": N_("the server has {limit} streams open, its limit; try again soon")}
         if self.open.get(client, 0) >= self.per_client:
             return None, {"field": "stream_max_per_client", "limit": self.per_client,
-                          "message": f"this address has {self.per_client} streams open, its limit; "
-                                     "close a tab or try again soon"}
+                          "message": N_("this address has {limit} streams open, its limit; "
+                                        "close a tab or try again soon")}
         self.open[client] = self.open.get(client, 0) + 1
         self.count += 1
         released = False

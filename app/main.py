@@ -55,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)  # innermost: HEAD runs as GET everywhere, its body dropped
     imports = {path: settings.max_import_bytes for path in ("/api/sessions/import", "/ui/import")}
     app.add_middleware(BodySizeLimit, cap=settings.max_body_bytes, larger=imports)
-    app.add_middleware(i18n.Language)  # the request's language, for every template and message
     # Added last = outermost: refusals (413, 429) carry the security headers too.
     app.add_middleware(RateLimit, per_second=settings.requests_per_client_per_second,
                        burst=settings.requests_burst,
@@ -65,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        run_burst=settings.requests_run_burst,
                        # the session manager's clock, as its own creation bucket's: a test moves both
                        clock=lambda: app.state.sessions.clock.time())
+    # the request's language, for every template and message (a 429's and a 413's words too)
+    app.add_middleware(i18n.Language)
     app.add_middleware(SecurityHeaders)
     api.add_error_handlers(app)
     add_method_handlers(app)  # a 405 lists every method of the path

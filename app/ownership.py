@@ -26,7 +26,9 @@ import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from app.i18n import N_, gettext
 from app.leases import RUN_HEADER
+from app.refusals import detail_said
 from app.sessions import SessionError
 from app.store import RecordStore
 
@@ -37,9 +39,9 @@ KIND = "owner"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 COOKIE_MAX_AGE = 400 * 86_400  # the longest a browser keeps a cookie (Chromium caps at 400 days)
 
-READ_ONLY = ("This run belongs to someone else: you can watch it but not change it. "
+READ_ONLY = N_("This run belongs to someone else: you can watch it but not change it. "
              "Make your own copy to change it.")
-API_READ_ONLY = ("this run belongs to someone else: send its owner's token as 'Authorization: Bearer "
+API_READ_ONLY = N_("this run belongs to someone else: send its owner's token as 'Authorization: Bearer "
                  "<token>' or 'X-Stepwise-Token: <token>' (POST /api/sessions answers it as 'token'), "
                  "or fork it (POST /api/sessions/{id}/fork) to get a run of your own")
 
@@ -148,9 +150,9 @@ async def not_owner(request: Request, exc: Exception) -> Response:
     """403: JSON for the API, a message the page swaps next to the control for a /ui fragment."""
     assert isinstance(exc, NotOwnerError)
     if request.url.path.startswith("/ui/"):
-        return HTMLResponse(f'<span class="error-text" data-field="token">{escape(READ_ONLY)}</span>',
-                            status_code=403)
-    return JSONResponse({"detail": exc.detail}, status_code=403)
+        words = escape(gettext(READ_ONLY))
+        return HTMLResponse(f'<span class="error-text" data-field="token">{words}</span>', status_code=403)
+    return JSONResponse({"detail": detail_said(exc)}, status_code=403)
 
 
 def add_owner_checks(app: Any, records: RecordStore) -> None:

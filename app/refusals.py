@@ -99,10 +99,8 @@ def _field(errors: Sequence[Any]) -> str | None:
 def refusal(error: Exception) -> Refusal:
     """What a refused page request says. Engine refusals (SetupError) carry their field; the session
     manager's (SessionError) a detail dict with field and message, or a plain message."""
-    if isinstance(error, SessionError) and isinstance(error.__cause__, CSVError):  # convert.load_csv's
-        return Refusal(error.status_code, "file", f"file: {csv_words(error.__cause__)}")
     if isinstance(error, SessionError):
-        detail = error.detail
+        detail = detail_said(error)
         if isinstance(detail, dict):  # said as the engine's and pydantic's are: 'field: what is wrong'
             field, message = detail.get("field"), str(detail.get("message") or detail)
             return Refusal(error.status_code, str(field) if field else None,
@@ -113,11 +111,21 @@ def refusal(error: Exception) -> Refusal:
         return Refusal(422, _field(errors), "; ".join(_words(e) for e in errors[:3]))
     if isinstance(error, SetupError):  # the field as it is, the words in the page's language
         return Refusal(422, error.field, f"{error.field}: {said(error)}" if error.field else said(error))
-    if isinstance(error, HTTPException):
+    if isinstance(error, HTTPException):  # a detail dict (app/limits.py BodyTooLarge) names its field
+        if isinstance(error.detail, dict):
+            field = error.detail.get("field")
+            return Refusal(error.status_code, field, f"{field}: {error.detail.get('message')}")
         return Refusal(error.status_code, None, str(error.detail))
     if isinstance(error, WordedError):
         return Refusal(422, None, said(error))
     return Refusal(422, None, str(error))  # another ValueError of the engine (a document's field)
+
+
+def detail_said(error: SessionError) -> Any:
+    """The refusal's detail in the request's language: its words (a template, app/sessions.py) translated
+    and filled in with its values; a CSV file's refusal with the row and column it names."""
+    words = csv_words(error.__cause__) if isinstance(error.__cause__, CSVError) else said(error)
+    return {**error.detail, "message": words} if isinstance(error.detail, dict) else words
 
 
 def csv_words(error: CSVError) -> str:

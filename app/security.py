@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.i18n import gettext
 from app.limits import TokenBuckets
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -128,7 +129,7 @@ class RateLimit:
         key = _client_key(scope)
         run = RUN_IN_PATH.match(str(scope.get("path", "")))
         if run is not None and (wait := self.runs.take(run[1])) > 0.0:
-            message = "too many requests to this run from all its viewers; slow down"
+            message = gettext("too many requests to this run from all its viewers; slow down")
         else:
             wait = self.clients.take(f"k:{key}" if key else f"a:{address}")
             if wait <= 0.0:
@@ -136,7 +137,7 @@ class RateLimit:
             if wait <= 0.0:
                 await self.app(scope, receive, send)
                 return
-            message = "too many requests from this browser or address; slow down"
+            message = gettext("too many requests from this browser or address; slow down")
         body = json.dumps({"detail": {"field": None, "message": message}}).encode()
         await send(
             {

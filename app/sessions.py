@@ -21,6 +21,7 @@ import anyio.to_thread
 from app import frames
 from app.broadcast import Broadcaster
 from app.clock import Clock, MonotonicClock
+from app.i18n import N_
 from app.leases import Leases, LocalLeases, Play, RunHeldElsewhereError, acquire, on_this_loop
 from app.limits import FrameRate, LoadMonitor, StreamSlots, TokenBuckets
 from app.play import play_loop
@@ -36,7 +37,7 @@ INLINE_READ_SECONDS = 0.002
 # back (ids are 192 random bits, never reused); the oldest are forgotten past this many
 DELETED_REMEMBERED = 100_000
 BUILDS_AT_ONCE = 2
-NOT_SAVED = ("not saved: the server could not write to its disk; the change is kept in memory and saving "
+NOT_SAVED = N_("not saved: the server could not write to its disk; the change is kept in memory and saving "
              "is retried")
 
 log = logging.getLogger("stepwise.sessions")
@@ -48,17 +49,27 @@ T = TypeVar("T")
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
-PLAY_WHILE_DIVERGED = ("Play refused: training has diverged (see the red box under the output plot). Go back "
-                       "or reset first, or choose a smaller learning rate.")
+UNKNOWN = N_("unknown session")  # no run has this id (never made, deleted, or its id mistyped)
+PLAY_WHILE_DIVERGED = N_("Play refused: training has diverged (see the red box under the output plot). "
+                         "Go back or reset first, or choose a smaller learning rate.")
 
 
 class SessionError(Exception):
-    """A request the manager refuses; routes turn it into JSON {"detail": ...} with this status."""
+    """A request the app refuses; routes turn it into JSON {"detail": ...} with this status.
 
-    def __init__(self, status_code: int, detail: Any) -> None:
-        super().__init__(detail)
+    `detail` is the English words, a template marked N_ (app/i18n.py), or a dict with the `field` to
+    blame and such a template as its `message`; `values` fill the template's {names}. `detail` as kept
+    here is those words in English (logs, str()); where the refusal is answered it is said in the
+    request's language (app/refusals.py `detail_said`: the template translated, then the same values
+    filled in, so the numbers are the same in every language)."""
+
+    def __init__(self, status_code: int, detail: str | dict[str, Any], **values: object) -> None:
         self.status_code = status_code
-        self.detail = detail
+        self.template: str = str(detail.get("message") or "") if isinstance(detail, dict) else detail
+        self.values = values
+        words = self.template.format_map(values) if values else self.template
+        self.detail: Any = {**detail, "message": words} if isinstance(detail, dict) else words
+        super().__init__(self.detail)
 
 
 @dataclass
@@ -185,29 +196,29 @@ class SessionManager:
         try:
             return await acquire(self.leases, session_id, anyio.to_thread.run_sync)
         except RunHeldElsewhereError as error:
-            raise SessionError(503, {"field": None, "message": "this run is busy on another server process; "
-                                     "try again in a few seconds"}) from error
+            raise SessionError(503, {"field": None, "message": N_(
+                "this run is busy on another server process; try again in a few seconds")}) from error
 
     # ---- lookup and creation ---------------------------------------------------------------------
     async def get(self, session_id: str) -> Session:
         """The session with this id, loaded from the store if it was evicted or the server restarted."""
         if not SESSION_ID_RE.match(session_id) or session_id in self._deleted:
-            raise SessionError(404, "unknown session")
+            raise SessionError(404, UNKNOWN)
         session = self.sessions.get(session_id)
         if session is None:
             play = await self._lease(session_id)
             document = await anyio.to_thread.run_sync(self.store.load, session_id)
             if document is None:
                 await anyio.to_thread.run_sync(self.leases.release, session_id)
-                raise SessionError(404, "unknown session")
+                raise SessionError(404, UNKNOWN)
             if session_id in self._deleted:  # deleted while this request read the store
-                raise SessionError(404, "unknown session")
+                raise SessionError(404, UNKNOWN)
             session = self.sessions.get(session_id)  # another request may have loaded it meanwhile
             if session is None:
                 await self._make_room()
                 run = await anyio.to_thread.run_sync(serialize.import_run, json.loads(document))
                 if session_id in self._deleted:
-                    raise SessionError(404, "unknown session")
+                    raise SessionError(404, UNKNOWN)
                 now = self.clock.time()
                 loaded = Session(session_id, run, last_used=now, last_saved=now, saved_step_id=run.step_id)
                 # two requests may have loaded it at once: the first one in wins, both use it
@@ -223,7 +234,7 @@ class SessionManager:
     async def create(self, build: Callable[[], Run], client: str) -> Session:
         """Add a new session whose Run `build` makes (in a worker thread; its ValueErrors become 422)."""
         if self._created.take(client) > 0:
-            raise SessionError(429, "too many sessions created from this address; wait a minute")
+            raise SessionError(429, N_("too many sessions created from this address; wait a minute"))
         await self._make_room()
         run = await anyio.to_thread.run_sync(build, limiter=self._building)
         session = Session(secrets.token_urlsafe(24), run, last_used=self.clock.time())
@@ -240,13 +251,14 @@ class SessionManager:
         session = await self.get(session_id)
         async with session.lock:
             if session.gone == "deleted":
-                raise SessionError(404, "unknown session")
+                raise SessionError(404, UNKNOWN)
             try:
                 await anyio.to_thread.run_sync(self.store.delete, session_id)
             except (sqlite3.Error, OSError) as error:
                 self._store_failed(f"delete: {error}")
-                raise SessionError(503, {"field": None, "message": "the server cannot write to its disk "
-                                         "now, so the session was not deleted; try again later"}) from error
+                raise SessionError(503, {"field": None, "message": N_(
+                    "the server cannot write to its disk now, so the session was not deleted; try again "
+                    "later")}) from error
             await self._stop_play(session)
             session.gone = "deleted"
             self._deleted[session_id] = None
@@ -266,7 +278,7 @@ class SessionManager:
                 if await self._evict(candidate, candidate.last_used):
                     break
             else:
-                raise SessionError(429, "the server is full; try again in a few minutes")
+                raise SessionError(429, N_("the server is full; try again in a few minutes"))
 
     async def _evict(self, session: Session, seen_last_used: float) -> bool:
         """Save and drop an idle session; True if it went. It stays when it could not be saved (a full
@@ -345,7 +357,7 @@ class SessionManager:
     def _check_present(self, session: Session) -> None:
         """Under the lock: a change to a deleted session is a 404 (DELETE won the race)."""
         if session.gone == "deleted":
-            raise SessionError(404, "unknown session")
+            raise SessionError(404, UNKNOWN)
 
     def _write(self, session: Session, run: Run) -> bool:
         """Save the run (worker thread or inline, under the session's lock); False if the store refused.
@@ -430,8 +442,8 @@ class SessionManager:
         async with session.lock:
             self._check_present(session)
             if session.gone is not None:
-                raise SessionError(409, {"field": "play", "message": "the session was just saved away; "
-                                         "try again"})
+                raise SessionError(409, {"field": "play", "message": N_("the session was just saved away; "
+                                                               "try again")})
             if session.run.diverged is not None:
                 raise SessionError(409, {"field": "play", "message": PLAY_WHILE_DIVERGED})
             await self._stop_play(session)

@@ -204,7 +204,7 @@ def page_context(run: Run, sid: str, *, playing: bool, share_query: str) -> dict
                    "test": printed.loss(r4(measured.test_loss)),
                    "reg": printed.loss(r4(measured.reg)), "acc": "—" if accuracy is None else accuracy},
         "eta_now": printed.rate(scheduled_rate(run)),
-        "diverged": run.diverged.message if run.diverged is not None else None,
+        "diverged": said(run.diverged) if run.diverged is not None else None,
         "setup_error": None,
         "unit_layers": unit_interval_layers(run),
         "can_back": run.can_back,

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import printed
+from engine.errors import N_, Phrase, Value
 from engine.network import Network
 from engine.trace import Trace
 
@@ -45,12 +46,23 @@ def trace_ok(trace: Trace) -> bool:
     return all(math.isfinite(float(array.sum())) for array in arrays) and math.isfinite(float(trace.loss))
 
 
+# The words for a diverged batch, in English; the app says them in the page's language (app/i18n.py
+# `said` on the run's Divergence, stepwise.js from a frame's `divergence` figures) with the same figures.
+DIVERGED = N_("Training diverged in batch {batch} of epoch {epoch} (loss = {loss}). The steps were too "
+              "large: try a smaller learning rate (e.g. {smaller} instead of {rate}), then step again, or "
+              "go back or reset: the weights just before this are already large. The run was put back to "
+              "the last good state, before this batch.")
+NOT_FINITE = Phrase(N_("not a finite number"))
+
+
+def divergence_values(epoch: int, batch: int, loss: float, learning_rate: float) -> dict[str, Value]:
+    """DIVERGED's figures. `epoch`, `batch` are the run's counters when it started (epochs done, batches
+    done in this epoch), so the batch is written as the inspector writes it: batch + 1 of epoch + 1."""
+    return {"batch": batch + 1, "epoch": epoch + 1,
+            "loss": printed.loss(loss) if math.isfinite(loss) else NOT_FINITE,
+            "smaller": f"{learning_rate / 10:g}", "rate": f"{learning_rate:g}"}
+
+
 def divergence_message(epoch: int, batch: int, loss: float, learning_rate: float) -> str:
-    """Words for a diverged batch. `epoch`, `batch` are the run's counters when it started (epochs done,
-    batches done in this epoch), so the batch is written as the inspector writes it: batch + 1 of
-    epoch + 1."""
-    shown = printed.loss(loss) if math.isfinite(loss) else "not a finite number"
-    return (f"Training diverged in batch {batch + 1} of epoch {epoch + 1} (loss = {shown}). "
-            f"The steps were too large: try a smaller learning rate (e.g. {learning_rate / 10:g} instead of "
-            f"{learning_rate:g}), then step again, or go back or reset: the weights just before this are "
-            "already large. The run was put back to the last good state, before this batch.")
+    """DIVERGED in English with its figures."""
+    return DIVERGED.format_map(divergence_values(epoch, batch, loss, learning_rate))

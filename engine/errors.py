@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["N_", "Phrase", "SetupError", "WordedError"]
+__all__ = ["N_", "Phrase", "SetupError", "Value", "WordedError"]
 
 
 def N_(template: str) -> str:  # noqa: N802 (gettext's own name for a marker)

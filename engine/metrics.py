@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import divergence
+from engine.errors import Value
 from engine.network import Network
 from engine.optim import Regularization, penalty
 
@@ -44,10 +46,25 @@ class Metrics:
 
 @dataclass(frozen=True)
 class Divergence:
+    """Where a run diverged (its counters then, the batch's loss) and why, in English (`message`, as an
+    export keeps it). `template` and `values` are those words to say in another language; a run exported
+    before the learning rate was kept (`learning_rate` None) has only its English words."""
+
     epoch: int
     batch: int
     loss: float
     message: str
+    learning_rate: float | None = None
+
+    @property
+    def template(self) -> str:
+        return self.message if self.learning_rate is None else divergence.DIVERGED
+
+    @property
+    def values(self) -> dict[str, Value]:
+        if self.learning_rate is None:
+            return {}
+        return divergence.divergence_values(self.epoch, self.batch, self.loss, self.learning_rate)
 
 
 @dataclass(frozen=True)

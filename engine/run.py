@@ -310,8 +310,9 @@ class Run:
             self.history.pop()
             self._restore(self.history.top)
             self._trace = self._shown = None
-        self.diverged = Divergence(self.epoch, self.batch, loss, divergence_message(
-            self.epoch, self.batch, loss, self.config.optimizer.learning_rate))
+        rate = self.config.optimizer.learning_rate
+        self.diverged = Divergence(self.epoch, self.batch, loss,
+                                   divergence_message(self.epoch, self.batch, loss, rate), rate)
 
     def _losses_ok(self) -> bool:
         """Train and test loss at the current parameters finite and within the run's bound."""

@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 from app import convert
-from app.i18n import said
+from app.i18n import N_, said
 from app.jsonbody import StrictJSONRoute
 from app.limits import advance_within
 from app.ownership import Key, OwnerOnly, create_owned
-from app.refusals import csv_words, plain
+from app.refusals import detail_said, plain
 from app.schemas import (
     ERROR_RESPONSES,
     ConfigPatch,
@@ -31,7 +31,6 @@ from app.schemas import (
     WeightEdit,
 )
 from app.sessions import SESSION_ID_RE, Session, SessionError, SessionManager
-from engine.csvdata import CSVError
 from engine.errors import SetupError
 
 
@@ -225,7 +224,8 @@ async def upload_csv(file: UploadFile, s: Current, sessions: Manager) -> Session
     while chunk := await file.read(64 * 1024):
         size += len(chunk)
         if size > cap:
-            raise SessionError(413, {"field": "file", "message": f"the file is larger than {cap} bytes"})
+            raise SessionError(413, {"field": "file", "message": N_("the file is larger than {cap} bytes")},
+                               cap=cap)
         chunks.append(chunk)
     data = b"".join(chunks)
     await sessions.replace(s, lambda run: convert.load_csv(run, data, sessions.settings))
@@ -243,10 +243,7 @@ async def regenerate(s: Current, sessions: Manager, body: RegenerateRequest | No
 
 async def session_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SessionError)
-    detail = exc.detail
-    if isinstance(exc.__cause__, CSVError) and isinstance(detail, dict):  # in the request's language
-        detail = {**detail, "message": csv_words(exc.__cause__)}
-    return JSONResponse({"detail": detail}, status_code=exc.status_code)
+    return JSONResponse({"detail": detail_said(exc)}, status_code=exc.status_code)
 
 
 async def request_invalid(request: Request, exc: Exception) -> JSONResponse:

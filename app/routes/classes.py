@@ -156,10 +156,10 @@ async def _teacher_room(request: Request, code: str) -> Any:
     canonical = normalize(code)
     room = await records(request).get_class(canonical) if canonical else None
     if room is None:
-        raise SessionError(404, {"field": "code", "message": "no class has this code"})
+        raise SessionError(404, {"field": "code", "message": N_("no class has this code")})
     if not ClassRecords.is_teacher(room, request.cookies.get(TEACHER_COOKIE + room.code)):
-        raise SessionError(403, {"field": "teacher_key", "message": "only the class's teacher sees this; "
-                                 "open the class with its teacher key first"})
+        raise SessionError(403, {"field": "teacher_key", "message": N_(
+            "only the class's teacher sees this; open the class with its teacher key first")})
     return room
 
 
@@ -224,7 +224,7 @@ async def present_student(code: str, student: str, request: Request) -> HTMLResp
     room = await _teacher_room(request, code)
     member = await records(request).member(room, student[:40])
     if member is None:
-        raise SessionError(404, {"field": "student", "message": "no such student in this class"})
+        raise SessionError(404, {"field": "student", "message": N_("no such student in this class")})
     room.presenting = member.session
     await records(request).save_class(room)
     return HTMLResponse(f'<span id="presenting-now">presenting {escape(member.nickname)}\'s run</span>')
@@ -247,7 +247,8 @@ async def dashboard_stream(code: str, request: Request) -> EventSourceResponse:
     sessions = request.app.state.sessions
     release, refusal = sessions.streams.take(_client(request))
     if release is None:
-        raise SessionError(429, refusal)
+        assert refusal is not None  # take() names the cap it refused at
+        raise SessionError(429, refusal, limit=refusal["limit"])
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         sent_maps: dict[str, int] = {}

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from app import compare
 from app.classes import ClassRecords
 from app.comparisons import Comparisons
+from app.i18n import N_
 from app.ownership import OwnerOnly, create_owned, key_for_new_run
 from app.progress import ProgressBook
 from app.routes.api import Current, Manager
@@ -36,8 +37,8 @@ async def pin(request: Request, s: Current, sessions: Manager) -> Response:
     changes one thing; a lesson followed here carries on there. 409 when the comparison holds 4 runs."""
     found = await comparisons(request).pin(s.id)
     if len(found.sessions) >= compare.MAX_RUNS:
-        raise SessionError(409, {"field": "compare", "message": "a comparison holds up to "
-                                 f"{compare.MAX_RUNS} runs; open it and compare these"})
+        raise SessionError(409, {"field": "compare", "message": N_(
+            "a comparison holds up to {runs} runs; open it and compare these")}, runs=compare.MAX_RUNS)
     copy = await sessions.read(s, compare.copy_from_start)
     answer = Response(status_code=204)
     made = await create_owned(request, answer, lambda: copy, await key_for_new_run(request))
@@ -65,7 +66,7 @@ async def link(request: Request, session_id: str) -> HTMLResponse:
 async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
     found = await comparisons(request).get(comparison_id[:40])
     if found is None:
-        raise SessionError(404, {"field": "comparison", "message": "no such comparison"})
+        raise SessionError(404, {"field": "comparison", "message": N_("no such comparison")})
     sessions: SessionManager = request.app.state.sessions
     reader: compare.StoredRuns = request.app.state.compared_runs
     measured = []
@@ -75,7 +76,7 @@ async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
             measured.append((session_id, seen))
     if not measured:
         raise SessionError(404, {"field": "comparison",
-                                 "message": "the runs of this comparison have expired"})
+                                 "message": N_("the runs of this comparison have expired")})
     return {"cid": found.id, "gone": len(found.sessions[:compare.MAX_RUNS]) - len(measured),
             "max_runs": compare.MAX_RUNS, **compare.view(measured)}
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from app import convert
+from app.i18n import N_
 from app.jsonbody import NotJSONError, parse_off_loop
 from app.ownership import OwnerOnly, create_owned, key_for_new_run
 from app.routes.api import Current, Manager
@@ -30,7 +31,8 @@ IMPORTS_AT_ONCE = anyio.CapacityLimiter(2)  # page imports read, parsed and buil
 async def _upload(file: UploadFile, cap: int) -> bytes:
     data = await file.read(cap + 1)
     if len(data) > cap:
-        raise SessionError(413, {"field": "file", "message": f"The file is larger than {cap} bytes."})
+        raise SessionError(413, {"field": "file", "message": N_("The file is larger than {cap} bytes.")},
+                           cap=cap)
     return data
 
 

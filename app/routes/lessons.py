@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app import convert, curve_view, lessons, tasks
 from app.classes import ClassRecords
-from app.i18n import gettext, said
+from app.i18n import N_, gettext, said
 from app.lesson_shelf import MAX_UPLOADED, LessonShelf
 from app.lessons import Lesson, LessonError, Library
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
@@ -187,7 +187,7 @@ async def panel(request: Request, session_id: str) -> HTMLResponse:
 async def _owned_progress(request: Request, session_id: str) -> tuple[Lesson, Progress]:
     found = await _progress(request, session_id)
     if found is None:
-        raise SessionError(409, {"field": "lesson", "message": "this run is not following a lesson"})
+        raise SessionError(409, {"field": "lesson", "message": N_("this run is not following a lesson")})
     return found
 
 
@@ -197,7 +197,8 @@ async def go_to_step(request: Request, s: Current, step: Annotated[int, Form(ge=
     """Show step `step` (counted from 1) of the lesson; the run is not touched."""
     lesson, progress = await _owned_progress(request, s.id)
     if step > len(lesson.steps):
-        raise SessionError(422, {"field": "step", "message": f"this lesson has {len(lesson.steps)} steps"})
+        raise SessionError(422, {"field": "step", "message": N_("this lesson has {steps} steps")},
+                           steps=len(lesson.steps))
     progress.step = step - 1
     await book(request).save(s.id, progress)
     return await _panel(request, s, lesson, progress)
@@ -230,7 +231,7 @@ async def check(request: Request, s: Current, sessions: Manager,
     lesson, progress = await _owned_progress(request, s.id)
     task = lesson.steps[progress.step].task
     if task is None:
-        raise SessionError(409, {"field": "answer", "message": "this step has no task to check"})
+        raise SessionError(409, {"field": "answer", "message": N_("this step has no task to check")})
     try:
         verdict = await sessions.read(s, lambda run: tasks.check(task, run, answer))
     except tasks.AnswerError as error:

@@ -182,7 +182,7 @@ async def _inspector(jinja: Jinja2Blocks, sessions: SessionManager, session: Ses
     """The inspector fragment; `paused`: a step stopped play, so the play button comes along out of band."""
     # a full disk: the step is shown and "not saved" said
     context = {**await sessions.read(session, views.inspector_context), "sid": session.id,
-               "error": error or session.save_error}
+               "error": error or (gettext(session.save_error) if session.save_error else None)}
     html = jinja.get_template("partials/inspector.html").render(context)
     if paused:
         html += jinja.get_template("partials/play_button.html").render(
@@ -307,9 +307,9 @@ async def _hidden_patch(request: Request, sessions: SessionManager, s: Session,
     change(hidden)
     if len(hidden) > views.PAGE_MAX_LAYERS or any(not 1 <= layer["units"] <= views.PAGE_MAX_UNITS
                                                    for layer in hidden):
-        offer = (f"The page offers up to {views.PAGE_MAX_LAYERS} hidden layers of "
-                 f"{views.PAGE_MAX_UNITS} units.")
-        raise SessionError(422, {"field": "hidden", "message": offer})
+        raise SessionError(422, {"field": "hidden", "message": N_(
+            "The page offers up to {layers} hidden layers of {units} units.")},
+            layers=views.PAGE_MAX_LAYERS, units=views.PAGE_MAX_UNITS)
     return await _apply(request, sessions, s, {"hidden": hidden})
 
 
@@ -333,7 +333,7 @@ UNIT_CHANGES = {"add": 1, "remove": -1}
 async def change_units(request: Request, layer: int, change: str, s: Current,
                        sessions: Manager) -> Response:
     if change not in UNIT_CHANGES:
-        raise HTTPException(404, "change must be add or remove")
+        raise HTTPException(404, gettext("change must be add or remove"))
 
     def apply(hidden: list[dict[str, Any]]) -> None:
         if 1 <= layer <= len(hidden):

@@ -75,8 +75,9 @@ async def share(request: Request, sessions: SessionManager, s: Session, view: Vi
     """Store the snapshot; at most SHARES_PER_MINUTE per address (each one is kept on disk)."""
     client = request.client.host if request.client else "unknown"
     if not request.app.state.shares.allow(client):
-        raise SessionError(429, {"field": "share", "message": f"at most {SHARES_PER_MINUTE} shares a minute "
-                                 "from one address; wait a moment and share again"})
+        raise SessionError(429, {"field": "share", "message": N_(
+            "at most {shares} shares a minute from one address; wait a moment and share again")},
+            shares=SHARES_PER_MINUTE)
     document: dict[str, Any] = await sessions.read(s, convert.export_document)
     code = spelled(await snapshots(request).store(document, view))
     path = f"/s/{code}"
@@ -132,7 +133,7 @@ async def get_snapshot(code: str, request: Request) -> dict[str, Any]:
     """The snapshot: its export document (as GET .../export answers it) and view."""
     snapshot = await _snapshot(request, code)
     if snapshot is None:
-        raise SessionError(404, {"field": "code", "message": "no shared run has this code"})
+        raise SessionError(404, {"field": "code", "message": N_("no shared run has this code")})
     return {"code": spelled(snapshot.code), "view": snapshot.view.__dict__, "document": snapshot.document}
 
 
@@ -141,7 +142,7 @@ async def fork_snapshot(code: str, request: Request, response: Response, session
                         key: Key) -> CreatedSession:
     snapshot = await _snapshot(request, code)
     if snapshot is None:
-        raise SessionError(404, {"field": "code", "message": "no shared run has this code"})
+        raise SessionError(404, {"field": "code", "message": N_("no shared run has this code")})
     copy = await fork_document(request, response, snapshot.document, key)
     return await created(sessions, copy, key)
 

@@ -105,7 +105,8 @@ async def stream(
     settings = sessions.settings
     release, refusal = sessions.streams.take(request.client.host if request.client else "unknown")
     if release is None:
-        raise SessionError(429, refusal)
+        assert refusal is not None  # take() names the cap it refused at
+        raise SessionError(429, refusal, limit=refusal["limit"])
     return Stream(
         frames_for(sessions, s, request, release),
         # the slot is also given back if the stream ends before its generator ever ran

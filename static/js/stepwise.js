@@ -76,6 +76,14 @@
     try { return JSON.parse(document.documentElement.dataset.messages || "{}"); } catch { return {}; }
   })();
   const say = (key, fallback) => WORDS[key] || fallback;
+  // A diverged run's words in the page's language: the server's template filled in with the frame's
+  // figures (app/frames.py divergence_figures); the frame's English words when it carries no figures.
+  function divergedWords(f) {
+    const figures = f.divergence;
+    if (!figures || !WORDS.diverged) return f.diverged;
+    const filled = { ...figures, loss: figures.loss ?? say("not_finite", "not a finite number") };
+    return WORDS.diverged.replace(/\{(\w+)\}/g, (whole, name) => (name in filled ? String(filled[name]) : whole));
+  }
 
   // ---- state ---------------------------------------------------------------------------------------
   const state = {
@@ -246,9 +254,19 @@
     else if (state.lastMaps && (f.point ?? null) !== state.marked) drawBoundary(state.lastMaps);  // move the ring
     state.marked = f.point ?? null;
     const div = el("divergence");
-    if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", f.diverged); }
+    if (div) { div.hidden = !f.diverged; if (f.diverged) setText("divergence-text", divergedWords(f)); }
     if (!f.diverged) setText("play-error", "");  // a refused play's reason is gone once the run recovers
+    else if (!replay) showStopped();
     if (!replay) { state.stats.framesApplied++; state.stats.lastId = f.id; }
+  }
+
+  // Play stops by itself when the run diverges (app/play.py): the owner's pause button asks for the
+  // play button back (pause of a stopped run changes nothing), so the page no longer says it is playing.
+  function showStopped() {
+    const button = document.getElementById("btn-play");
+    if (!button || button.getAttribute("aria-pressed") !== "true") return;
+    if (document.getElementById("page")?.dataset.readonly) return;  // a viewer's controls are not theirs
+    if ((button.getAttribute("hx-post") || "").endsWith("/pause")) button.click();
   }
 
   const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");

@@ -22,7 +22,8 @@ from engine.stepper import Run, RunConfig
 from tests.clock import ManualClock, other_tasks, run_on_clock
 
 FRAME_KEYS = {"id", "epoch", "batch", "sample", "phase", "focus", "act", "delta", "w", "b", "g", "loss",
-              "acc", "chart", "diverged", "can_back", "maps", "lr", "lr_text", "updates", "point"}
+              "acc", "chart", "diverged", "divergence", "can_back", "maps", "lr", "lr_text", "updates",
+              "point"}
 
 
 def numbers(tree: Any) -> list[float]:
