@@ -35,6 +35,7 @@ import anyio.to_thread
 from app.ownership import digest
 from app.snapshots import new_code
 from app.store import RecordStore
+from engine.errors import SetupError
 
 NICKNAME_MAX = 24
 NOTE_MAX = 140
@@ -44,13 +45,15 @@ MAX_MEMBERS = 200
 
 def clean_text(value: Any, field_name: str, limit: int, *, required: bool) -> str:
     """One line of plain text: control characters dropped, spaces collapsed, at most `limit` characters;
-    ValueError naming the field (the routes answer it 422) when too long or missing."""
+    SetupError (a ValueError) naming the field when too long or missing: the routes answer it 422, said in
+    the page's language (app/i18n.py `said`)."""
     text = "".join(ch for ch in str(value or "") if unicodedata.category(ch)[0] != "C")
     text = " ".join(text.split())
     if required and not text:
-        raise ValueError(f"{field_name}: must not be empty")
+        raise SetupError(field_name, "must not be empty")
     if len(text) > limit:
-        raise ValueError(f"{field_name}: at most {limit} characters, got {len(text)}")
+        raise SetupError(field_name, "at most {limit} characters, got {length}", limit=limit,
+                         length=len(text))
     return text
 
 

@@ -21,24 +21,41 @@ import anyio.to_thread
 from app.classes import ClassRecords, ClassRoom, HandIn, Member
 from app.convert import config_dict
 from app.dashboard_fanout import RemoteTiles
+from app.i18n import N_, gettext
 from app.sessions import Session, SessionError, SessionManager
+from engine.vocabulary import DATASETS
 
 CSV_WAIT_SECONDS = 3.0  # for the figures of runs other processes hold (app/dashboard_fanout.py)
 CSV_COLUMNS = ("nickname", "joined", "setup", "epoch", "train_loss", "test_loss", "train_accuracy",
                "test_accuracy", "hand_ins", "last_hand_in", "last_note", "last_snapshot", "lesson",
                "lesson_step", "tasks_solved", "tasks_tried", "tasks")
 # run ids -> the lesson summary of each run that follows one (app/progress.py ProgressBook.summaries)
+NO_HIDDEN = N_("no hidden layer")
 Lessons = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
 
-def setup_words(config: dict[str, Any]) -> str:
-    """circle · 4-2 tanh · sgd η 0.03 (what a teacher reads on a tile)."""
+def setup_words(config: dict[str, Any], say: Callable[[str], str] | None = None) -> str:
+    """circle · 4-2 tanh · sgd η 0.03 (what a teacher reads on a tile); with `say` (gettext) the dataset's
+    title and "no hidden layer" in the request's language (圆环 · 4-2 tanh · sgd η 0.03). Activation and
+    optimizer names are the lecture's own, written the same in both languages."""
     hidden = config.get("hidden", [])
-    units = "-".join(str(layer["units"]) for layer in hidden) or "no hidden layer"
+    units = "-".join(str(layer["units"]) for layer in hidden) or (say or str)(NO_HIDDEN)
     activations = sorted({layer["activation"] for layer in hidden})
     optimizer = config.get("optimizer", {})
-    return (f"{config['dataset']['name']} · {units} {'/'.join(activations)} · "
+    name = config["dataset"]["name"]
+    dataset = say(DATASETS[name].title) if say is not None and name in DATASETS else name
+    return (f"{dataset} · {units} {'/'.join(activations)} · "
             f"{optimizer.get('kind', 'sgd')} η {optimizer.get('learning_rate', '?')}")
+
+
+def setup_of(config: dict[str, Any]) -> dict[str, Any]:
+    """What setup_words reads of a config: a tile carries it (JSON, from whichever process holds the run)
+    and is said in its viewer's language where it is shown (`tile`)."""
+    return {"dataset": {"name": config["dataset"]["name"]},
+            "hidden": [{"units": layer["units"], "activation": layer["activation"]}
+                       for layer in config.get("hidden", [])],
+            "optimizer": {key: value for key, value in config.get("optimizer", {}).items()
+                          if key in ("kind", "learning_rate")}}
 
 
 def _round(value: Any, digits: int = 4) -> float | None:
@@ -55,7 +72,8 @@ async def figures(sessions: SessionManager, session: Session) -> dict[str, Any]:
     config = await sessions.read(session, config_dict)
     loss, acc = frame.get("loss") or {}, frame.get("acc") or {}
     out: dict[str, Any] = {
-        "setup": setup_words(config), "epoch": frame.get("epoch"), "batch": frame.get("batch"),
+        "setup": setup_words(config), "setup_of": setup_of(config),
+        "epoch": frame.get("epoch"), "batch": frame.get("batch"),
         "train_loss": _round(loss.get("train")), "test_loss": _round(loss.get("test")),
         "train_accuracy": _round(acc.get("train")), "test_accuracy": _round(acc.get("test")),
         "playing": session.playing, "diverged": frame.get("diverged") is not None,
@@ -84,6 +102,8 @@ async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, in
     picture = found.pop("map", None)
     version = found.pop("maps_version", None)
     out = {**base, **found}
+    if "setup_of" in out:  # the setup in the words of whoever reads the tile (teacher, CSV)
+        out["setup"] = setup_words(out.pop("setup_of"), gettext)
     if picture is not None and sent_maps.get(member.student) != version:
         sent_maps[member.student] = version
         out["map"] = picture

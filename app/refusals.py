@@ -15,11 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from app.i18n import gettext, said
+from app.i18n import N_, gettext, said
 from app.sessions import SessionError
 from engine.csvdata import CSVError
 from engine.errors import SetupError, WordedError
 
+# starlette's words for the statuses a page's fragment can get (a mistyped /ui path, a wrong method)
+STATUS_WORDS = (N_("Not Found"), N_("Method Not Allowed"))
 SHOWN_INPUT = 20  # characters of a refused value quoted back ("'ten' is not a whole number")
 
 
@@ -115,7 +117,7 @@ def refusal(error: Exception) -> Refusal:
         if isinstance(error.detail, dict):
             field = error.detail.get("field")
             return Refusal(error.status_code, field, f"{field}: {error.detail.get('message')}")
-        return Refusal(error.status_code, None, str(error.detail))
+        return Refusal(error.status_code, None, gettext(str(error.detail)))  # STATUS_WORDS translated
     if isinstance(error, WordedError):
         return Refusal(422, None, said(error))
     return Refusal(422, None, str(error))  # another ValueError of the engine (a document's field)

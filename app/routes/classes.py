@@ -35,7 +35,7 @@ from app.classes import (
 )
 from app.dashboard import hand_in_row, results_csv, tile
 from app.dashboard import tiles as all_tiles
-from app.i18n import N_, gettext
+from app.i18n import N_, gettext, said
 from app.jsonbody import StrictJSONRoute
 from app.ownership import OwnerOnly, create_owned, is_owner, key_for_new_run, presented_key
 from app.routes.api import Current
@@ -43,6 +43,7 @@ from app.schemas import ERROR_RESPONSES
 from app.sessions import SessionError
 from app.snapshots import View, normalize, spelled
 from app.urlstate import setup_from_query
+from engine.errors import SetupError
 
 router = APIRouter(responses=ERROR_RESPONSES, route_class=StrictJSONRoute)
 # no max_length here: a too long nickname or note gets the page's own message (clean_text), not JSON
@@ -179,9 +180,9 @@ async def create_class(request: Request, name: FormText = "") -> HTMLResponse:
         return render(request, "class_new.html", {"error": gettext(
             "Too many classes made from this address in a minute: wait a moment.")}, 429)
     try:
-        title = clean_text(name, "name", CLASS_NAME_MAX, required=False) or "My class"
-    except ValueError as error:
-        return render(request, "class_new.html", {"error": str(error)}, 422)
+        title = clean_text(name, "name", CLASS_NAME_MAX, required=False) or gettext("My class")
+    except SetupError as error:
+        return render(request, "class_new.html", {"error": f"{error.field}: {said(error)}"}, 422)
     room, key = await records(request).create_class(title)
     response = render(request, "class_created.html", {"room": room, "code": spelled(room.code), "key": key,
                                                       "base": str(request.base_url).rstrip("/")}, 201)
@@ -227,7 +228,8 @@ async def present_student(code: str, student: str, request: Request) -> HTMLResp
         raise SessionError(404, {"field": "student", "message": N_("no such student in this class")})
     room.presenting = member.session
     await records(request).save_class(room)
-    return HTMLResponse(f'<span id="presenting-now">presenting {escape(member.nickname)}\'s run</span>')
+    words = gettext("presenting %(nickname)s's run") % {"nickname": member.nickname}
+    return HTMLResponse(f'<span id="presenting-now">{escape(words)}</span>')
 
 
 @router.get("/class/{code}/results.csv", include_in_schema=False)
@@ -300,9 +302,10 @@ async def join(code: str, request: Request, nickname: FormText = "") -> Response
             "Too many joins from this address in a minute: wait a moment and press join again.")}, 429)
     try:
         name = clean_text(nickname, "nickname", NICKNAME_MAX, required=True)
-    except ValueError as error:
-        said = gettext("Nickname not taken: %(reason)s") % {"reason": error}
-        return render(request, "class_join.html", {**context, "error": said}, 422)
+    except SetupError as error:
+        reason = f"{error.field}: {said(error)}"
+        said_here = gettext("Nickname not taken: %(reason)s") % {"reason": reason}
+        return render(request, "class_join.html", {**context, "error": said_here}, 422)
     members = await records(request).members(room)
     if len(members) >= MAX_MEMBERS:
         return render(request, "class_join.html", {**context, "error": gettext("This class is full.")}, 409)
@@ -353,14 +356,14 @@ async def class_bar(session_id: str, request: Request) -> HTMLResponse:
 async def hand_in(s: Current, request: Request, note: FormText = "") -> HTMLResponse:
     found = await records(request).member_of_run(s.id)
     if found is None:
-        return HTMLResponse('<span class="error-text">This run is not part of a class.</span>',
-                            status_code=409)
+        words = escape(gettext("This run is not part of a class."))
+        return HTMLResponse(f'<span class="error-text">{words}</span>', status_code=409)
     room, member = found
     try:
         text = clean_text(note, "note", NOTE_MAX, required=False)
-    except ValueError as error:
-        return HTMLResponse(f'<span class="error-text">Not handed in: {escape(str(error))}</span>',
-                            status_code=422)
+    except SetupError as error:
+        words = gettext("Not handed in: %(reason)s") % {"reason": f"{error.field}: {said(error)}"}
+        return HTMLResponse(f'<span class="error-text">{escape(words)}</span>', status_code=422)
     sessions = request.app.state.sessions
     document = await sessions.read(s, convert.export_document)
     snapshot = await request.app.state.snapshots.store(document, View())
@@ -368,8 +371,9 @@ async def hand_in(s: Current, request: Request, note: FormText = "") -> HTMLResp
                if key in ("epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "setup")}
     item = HandIn(member.student, member.nickname, text, spelled(snapshot), time.time(), figures)
     await records(request).hand_in(room, item)
-    return HTMLResponse(f'<span id="handed-in">Handed in at {time.strftime("%H:%M", time.localtime(item.at))}'
-                        f' (snapshot {spelled(snapshot)}).</span>')
+    words = gettext("Handed in at %(time)s (snapshot %(code)s).") % {
+        "time": time.strftime("%H:%M", time.localtime(item.at)), "code": spelled(snapshot)}
+    return HTMLResponse(f'<span id="handed-in">{escape(words)}</span>')
 
 
 async def class_target(request: Request, typed: str) -> str | None:

@@ -7,6 +7,7 @@ over from the process that holds it."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +17,10 @@ from fastapi.responses import HTMLResponse, Response
 from app import compare
 from app.classes import ClassRecords
 from app.comparisons import Comparisons
-from app.i18n import N_
+from app.i18n import N_, ngettext
 from app.ownership import OwnerOnly, create_owned, key_for_new_run
 from app.progress import ProgressBook
+from app.refusals import detail_said
 from app.routes.api import Current, Manager
 from app.sessions import SessionError, SessionManager
 
@@ -59,8 +61,10 @@ async def link(request: Request, session_id: str) -> HTMLResponse:
     found = await comparisons(request).of(session_id)
     if found is None:
         return HTMLResponse("")
+    words = ngettext("compare %(num)d run", "compare %(num)d runs", len(found.sessions)) % {
+        "num": len(found.sessions)}
     return HTMLResponse(f'<a class="button small" id="compare-link" href="/compare/{found.id}">'
-                        f'compare {len(found.sessions)} runs</a>')
+                        f'{escape(words)}</a>')
 
 
 async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
@@ -83,8 +87,18 @@ async def _context(request: Request, comparison_id: str) -> dict[str, Any]:
 
 @router.get("/compare/{comparison_id}", response_class=HTMLResponse)
 async def page(request: Request, comparison_id: str) -> HTMLResponse:
-    context = {**await _context(request, comparison_id), "active_page": "compare"}
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(request, "compare.html", context)
+    """The comparison's page; a link to one that is gone (never made, or its runs expired) is a page
+    saying so in the reader's words, not the API's JSON."""
+    templates = request.app.state.templates
+    try:
+        context = {**await _context(request, comparison_id), "active_page": "compare"}
+    except SessionError as error:
+        reason = detail_said(error)
+        missing: HTMLResponse = templates.TemplateResponse(
+            request, "compare_missing.html", {"reason": reason["message"], "active_page": "compare"},
+            status_code=error.status_code)
+        return missing
+    response: HTMLResponse = templates.TemplateResponse(request, "compare.html", context)
     return response
 
 
