@@ -21,7 +21,7 @@ import anyio.to_thread
 from app.classes import ClassRecords, ClassRoom, HandIn, Member
 from app.convert import config_dict
 from app.dashboard_fanout import RemoteTiles
-from app.i18n import N_, gettext
+from app.i18n import N_, gettext, lesson_words
 from app.sessions import Session, SessionError, SessionManager
 from engine.vocabulary import DATASETS
 
@@ -44,8 +44,8 @@ def setup_words(config: dict[str, Any], say: Callable[[str], str] | None = None)
     optimizer = config.get("optimizer", {})
     name = config["dataset"]["name"]
     dataset = say(DATASETS[name].title) if say is not None and name in DATASETS else name
-    return (f"{dataset} · {units} {'/'.join(activations)} · "
-            f"{optimizer.get('kind', 'sgd')} η {optimizer.get('learning_rate', '?')}")
+    network = f"{units} {'/'.join(activations)}" if activations else units
+    return f"{dataset} · {network} · {optimizer.get('kind', 'sgd')} η {optimizer.get('learning_rate', '?')}"
 
 
 def setup_of(config: dict[str, Any]) -> dict[str, Any]:
@@ -131,8 +131,16 @@ async def tiles(sessions: SessionManager, members: list[Member], sent_maps: dict
     return [{**await tile(sessions, member, sent_maps,
                           (remote.figures.get(member.session, {}) if remote is not None else {})
                           if member.session in elsewhere else None),
-             "lesson": followed.get(member.session)}
+             "lesson": _lesson_said(followed.get(member.session))}
             for member in members]
+
+
+def _lesson_said(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A lesson summary (app/progress.py) with its title in the reader's language (a built-in lesson's;
+    an uploaded one's as written)."""
+    if summary is None:
+        return None
+    return {**summary, "title": lesson_words(str(summary["title"]), str(summary["slug"]))}
 
 
 def hand_in_row(item: HandIn) -> dict[str, Any]:

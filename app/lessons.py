@@ -44,12 +44,15 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 Panel = Literal["setup", "controls", "data", "network", "inspector", "output", "graph", "compare"]
 # Where each is on the page (the element the player outlines) and how the panel names it.
 PANELS: dict[str, tuple[str, str]] = {
-    "setup": ("#setup", "the setup row (data set, features, layers, output unit)"),
-    "controls": ("#topbar", "the controls at the top (step, play, learning rate)"),
-    "data": ("#data-panel", "the data panel on the left"),
+    # what each part holds, not where it is: the panels move with the screen (side by side on a desktop,
+    # one under the other on a phone, static/css/screens.css)
+    "setup": ("#setup", "the training setup (learning rate, optimizer, batch size, output unit, "
+                        "activations)"),
+    "controls": ("#topbar", "the step controls (step, back, play, step unit and speed)"),
+    "data": ("#data-panel", "the data panel (data sets, noise, features, points)"),
     "network": ("#network-panel", "the network drawing"),
-    "inspector": ("#inspector", "the inspector under the network (the formula of this step)"),
-    "output": ("#output-panel", "the output panel on the right (losses, accuracy, loss chart)"),
+    "inspector": ("#inspector", "the inspector (the formula of this step)"),
+    "output": ("#output-panel", "the output panel (decision boundary, losses, accuracy, loss chart)"),
     "graph": ("", "the computation graph page (the link below)"),
     "compare": ("", "the comparison of runs (the link below)"),
 }

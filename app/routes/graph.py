@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field
 from app.graph_view import PRESETS, kind_of, label_of, page_context
 from app.i18n import said
 from app.jsonbody import StrictJSONRoute
-from app.presentation import Presentation
+from app.presentation import PROJECTOR, Presentation
 from app.routes.api import Current, Manager
 from app.schemas import ERROR_RESPONSES
 from app.views import current_graph_url
@@ -138,12 +139,15 @@ def graph_page(request: Request, expression: TextParam | None = None, values: Te
 
 
 @router.get("/ui/{session_id}/graph", include_in_schema=False)
-async def neuron_graph(s: Current, sessions: Manager) -> RedirectResponse:
+async def neuron_graph(s: Current, sessions: Manager, view: str | None = None) -> RedirectResponse:
     """The inspector's "show this neuron as a computation graph": the run's current forward step's neuron,
     built now rather than on every step, on the graph page (the plain page when there is none to draw,
-    e.g. the run moved on to a backward step since)."""
-    url = await sessions.read(s, current_graph_url)
-    return RedirectResponse(url or "/graph", status_code=303)
+    e.g. the run moved on to a backward step since). `view=projector` (stepwise.js adds the page's own)
+    opens the graph in the projector's view too."""
+    url = await sessions.read(s, current_graph_url) or "/graph"
+    if view == PROJECTOR:
+        url += ("&" if "?" in url else "?") + urlencode({"view": PROJECTOR})
+    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/graph/view", response_class=HTMLResponse, include_in_schema=False)

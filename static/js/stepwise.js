@@ -132,7 +132,7 @@
       if (source.readyState !== EventSource.CLOSED) { streamStatus(say("interrupted", "Live updates interrupted; reconnecting…")); return; }
       const abort = new AbortController();
       fetch(url, { signal: abort.signal, headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? null : r.json().then((body) => (body.detail && body.detail.message) || `status ${r.status}`)))
+        .then((r) => (r.ok ? null : r.json().then((body) => (body.detail && body.detail.message) || say("status", "status {status}").replace("{status}", String(r.status)))))
         .catch(() => "the server cannot be reached")
         .then((reason) => {
           abort.abort();
@@ -579,13 +579,18 @@
     if (delta != null) text += `, δ = ${delta}`;
     // the frame's gradient is the whole batch's (the mean over its samples), not this sample's one the
     // inspector prints while a sample is being worked on: say so
-    if (grad != null) text += `, the batch's ∂L/∂w (mean over its samples) = ${grad}`;
+    if (grad != null) text += say("batch_gradient", ", the batch's ∂L/∂w (mean over its samples) = {value}")
+      .replace("{value}", grad);
     out.textContent = text;
   }
   document.addEventListener("mouseover", showValue);
 
   document.addEventListener("click", (ev) => {
     showValue(ev);
+    const graph = ev.target.closest && ev.target.closest("#show-graph");
+    const view = new URLSearchParams(window.location.search).get("view");
+    // the neuron's graph opens in the page's own view (the projector's: app/routes/graph.py)
+    if (graph && view) graph.href = `${graph.pathname}?view=${encodeURIComponent(view)}`;
     if (el("page")?.dataset.readonly) return;  // someone else's run: clicks edit nothing
     const form = document.getElementById("edit-weight");
     const target = ev.target.closest && ev.target.closest("#net .link, #net .bias");

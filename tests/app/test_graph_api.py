@@ -252,6 +252,10 @@ def test_the_inspectors_link_opens_the_current_neuron_on_the_graph_page_with_its
     assert weight is not None and values["w1"] == pytest.approx(float(weight[1]), abs=5e-5)
     graph_page = client.get(followed.headers["location"]).text
     assert "hidden neuron" in graph_page and 'id="graph-note"' in graph_page
+    # from the projector's view (stepwise.js adds the page's view): the graph opens in it too, same neuron
+    projected = client.get(f"/ui/{sid[1]}/graph?view=projector", follow_redirects=False).headers["location"]
+    assert dict(parse_qsl(urlsplit(projected).query)) == {**query, "view": "projector"}
+    assert "projector" in client.get(projected).text.split("<body", 1)[1].split(">", 1)[0]
     while 'data-phase="forward"' in client.post(f"/ui/{sid[1]}/step", data={"unit": "micro"}).text:
         pass  # on to the error step: no neuron to draw
     assert client.get(f"/ui/{sid[1]}/graph", follow_redirects=False).headers["location"] == "/graph"

@@ -71,3 +71,17 @@ def test_a_comparison_link_and_a_gone_comparison_are_said_in_chinese(client: Tes
     assert section is not None
     shown = _text(section.group(0))
     assert "没有这个比较" in shown and CJK.search(shown) and _english(shown) == []
+
+
+def test_a_lesson_a_student_follows_is_titled_in_chinese_on_the_teachers_tile(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path))
+    with TestClient(app, headers=ZH) as teacher, TestClient(app, headers=ZH) as student:
+        code, _key = _new_class(teacher)
+        _join(student, code, "小红")
+        opened = student.get("/lessons/01-perceptron", follow_redirects=False)
+        assert opened.status_code == 303
+        tile = dict(_first_events(teacher, f"/class/{code}/stream", 1))["tiles"]["tiles"][0]
+        title = tile["lesson"]["title"]
+        assert CJK.search(title) and "f = Wx" in title  # the lecture's formula as written
+        assert _english(title, "Wx") == []
+        assert tile["setup"].startswith("异或 · 没有隐藏层 · sgd η ")  # xor, no hidden layer
