@@ -41,7 +41,7 @@ def test_divergence_while_playing_is_said_in_chinese_with_the_engines_numbers(
         assert page.get_attribute("#btn-play", "aria-label") == "播放"
         page.locator("#btn-play").click()  # play again: refused, and said why in Chinese
         page.wait_for_function("() => document.getElementById('play-error').textContent !== ''",
-                               timeout=5000)
+                               timeout=15000)
         assert "请先后退或重置" in (page.text_content("#play-error") or "")
         assert _english(page.text_content("#play-error") or "") == ["play"]  # the field it names
     finally:
