@@ -146,7 +146,9 @@ def loss_chart(points: Sequence[Any], batches_per_epoch: int, *, regularized: bo
         y_ticks = [Tick(y_of(10.0 ** p), printed.tick(10.0 ** p)) for p in range(low_power, high_power + 1)]
     else:
         low = min([0.0, *finite])  # from 0, unless a loss is below it (a Gaussian NLL can be)
-        high = max([*finite, low + 1e-9])
+        # nothing to draw yet (a fresh run, or one put back to its start after diverging): a plain 0 to 1
+        # axis, not 0 to 10⁻⁹
+        high = max([*finite, low + 1e-9]) if finite else low + 1.0
         step = nice_step(high - low, 3)
         top_value = math.ceil(high / step - 1e-9) * step
         low_value = math.floor(low / step + 1e-9) * step
