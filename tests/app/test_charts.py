@@ -41,7 +41,7 @@ def test_a_linear_chart_starts_at_zero_and_puts_each_loss_at_its_height() -> Non
 def test_an_empty_chart_has_a_plain_zero_to_one_axis() -> None:
     chart = loss_chart([], 25, regularized=False)  # a fresh run, or one put back after diverging
     assert chart.points == 0 and all(path == "" for path in chart.paths.values())
-    assert [t.label for t in chart.axes.y_ticks][0] == "0" and chart.axes.y_ticks[-1].label == "1"
+    assert (chart.axes.y_ticks[0].label, chart.axes.y_ticks[-1].label) == ("0", "1")
 
 
 def test_losses_spanning_two_decades_go_on_a_log_axis_with_power_of_ten_ticks() -> None:

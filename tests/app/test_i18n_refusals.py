@@ -17,16 +17,11 @@ from app.main import create_app
 from app.settings import Settings
 from engine import divergence
 from tests.clock import ManualClock
+from tests.i18n_messages import english_words
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.]+")
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _english(text: str, *kept: str) -> list[str]:
-    """Latin words of two letters or more in `text`, but the names in `kept` (a field, an HTTP header)."""
-    return sorted({w for w in WORD.findall(text) if w not in kept})
 
 
 def _both(client: TestClient, method: str, url: str, headers: dict[str, str] | None = None,
@@ -43,9 +38,10 @@ def _both(client: TestClient, method: str, url: str, headers: dict[str, str] | N
 
 
 def _said_alike(english: str, chinese: str, *kept: str) -> None:
-    """Chinese words, no English left but `kept`, and the same numbers in the same order."""
+    """Chinese words, no English left but the names in `kept` (a field, an HTTP header), and the same
+    numbers in the same order."""
     assert CJK.search(chinese), chinese
-    assert _english(chinese, *kept) == [], chinese
+    assert english_words(chinese, kept) == [], chinese
     assert NUMBER.findall(chinese) == NUMBER.findall(english), (english, chinese)
 
 
@@ -81,7 +77,7 @@ def test_the_pages_layer_cap_is_said_in_chinese_next_to_the_control(client: Test
     assert "Not changed: hidden: The page offers up to 6 hidden layers of 16 units." in english
     words = re.search(r'data-field="hidden">([^<]*)<', chinese).group(1)  # type: ignore[union-attr]
     assert words.endswith("hidden: 页面最多提供 6 个隐藏层，每层 16 个单元。")
-    assert _english(words, "hidden") == []
+    assert english_words(words, ("hidden",)) == []
 
 
 def test_a_class_code_and_a_share_code_nobody_has_are_refused_in_chinese(client: TestClient) -> None:
@@ -90,7 +86,7 @@ def test_a_class_code_and_a_share_code_nobody_has_are_refused_in_chinese(client:
         assert isinstance(english, dict) and isinstance(chinese, dict)
         assert english["field"] == chinese["field"] == field
         assert english["message"].startswith("no ") and CJK.search(chinese["message"])
-        assert _english(chinese["message"]) == []
+        assert english_words(chinese["message"]) == []
 
 
 def test_someone_elses_run_is_refused_in_chinese_on_the_page_and_in_the_api(client: TestClient,
@@ -100,13 +96,13 @@ def test_someone_elses_run_is_refused_in_chinese_on_the_page_and_in_the_api(clie
         english, chinese = _both(stranger, "POST", f"/ui/{sid}/step", data={"unit": "micro"})
         assert isinstance(english, str) and isinstance(chinese, str)
         assert "belongs to someone else" in english and "属于别人" in chinese
-        assert _english(re.sub(r"<[^>]+>", "", chinese)) == []
+        assert english_words(re.sub(r"<[^>]+>", "", chinese)) == []
         english_api, chinese_api = _both(stranger, "POST", f"/api/sessions/{sid}/step",
                                          json={"unit": "micro"})
         assert isinstance(chinese_api, dict) and chinese_api["field"] == "token"
         # what the API client must send is spelled as it is sent; the rest is Chinese
-        kept = ("Authorization", "Bearer", "token", "Stepwise", "Token", "POST", "api", "sessions", "id",
-                "fork")
+        kept = ("'Authorization: Bearer <token>'", "'X-Stepwise-Token: <token>'",
+                "POST /api/sessions/{id}/fork", "POST /api/sessions", "'token'")
         _said_alike(english_api["message"], chinese_api["message"], *kept)  # type: ignore[index]
 
 

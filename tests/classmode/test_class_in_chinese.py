@@ -13,18 +13,14 @@ from app.classes import NOTE_MAX
 from app.main import create_app
 from app.settings import Settings
 from tests.classmode.test_classes import _first_events, _join, _new_class
+from tests.i18n_messages import english_words
 
 ZH = {"Accept-Language": "zh-CN"}
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _text(fragment: str) -> str:
     return re.sub(r"<[^>]+>", "", fragment)
-
-
-def _english(text: str, *kept: str) -> list[str]:
-    return sorted({w for w in WORD.findall(text) if w not in kept})
 
 
 def test_a_chinese_class_hands_in_presents_and_refuses_in_chinese(tmp_path: Path) -> None:
@@ -70,7 +66,7 @@ def test_a_comparison_link_and_a_gone_comparison_are_said_in_chinese(client: Tes
     section = re.search(r'<section[^>]*id="compare-missing".*?</section>', gone.text, re.S)
     assert section is not None
     shown = _text(section.group(0))
-    assert "没有这个比较" in shown and CJK.search(shown) and _english(shown) == []
+    assert "没有这个比较" in shown and CJK.search(shown) and english_words(shown) == []
 
 
 def test_a_lesson_a_student_follows_is_titled_in_chinese_on_the_teachers_tile(tmp_path: Path) -> None:
@@ -83,5 +79,5 @@ def test_a_lesson_a_student_follows_is_titled_in_chinese_on_the_teachers_tile(tm
         tile = dict(_first_events(teacher, f"/class/{code}/stream", 1))["tiles"]["tiles"][0]
         title = tile["lesson"]["title"]
         assert CJK.search(title) and "f = Wx" in title  # the lecture's formula as written
-        assert _english(title, "Wx") == []
+        assert english_words(title, ("f = Wx",)) == []
         assert tile["setup"].startswith("异或 · 没有隐藏层 · sgd η ")  # xor, no hidden layer
