@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine.errors import N_, Phrase, WordedError
+from engine.errors import N_, Phrase, SetupError, WordedError
 
 # Bodies over this many bytes are parsed in a worker thread: measured, json.loads of 2 MB of numbers
 # takes ~20 ms, a turn of the event loop every other request waits for; 64 KB is ~0.5 ms.
@@ -57,8 +57,11 @@ class NotJSONError(WordedError):
         super().__init__(self.message)
 
 
-def _refused(loc: tuple[str | int, ...], kind: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"type": kind, "loc": ("body", *loc), "msg": message, "input": None}])
+def _refused(loc: tuple[str | int, ...], kind: str, words: WordedError) -> RequestValidationError:
+    """A 422 as pydantic words one; `words` rides in ctx, so the API says it in the request's language
+    (app/refusals.py plain), and is `msg` in English."""
+    return RequestValidationError([{"type": kind, "loc": ("body", *loc), "msg": str(words), "input": None,
+                                    "ctx": {"error": words}}])
 
 
 def parse(body: bytes) -> Any:
@@ -118,13 +121,15 @@ def strict_types(value: Any, schema: Schema, defs: dict[str, Schema],
         raise errors[0]
     kind = schema.get("type")
     if kind in ("integer", "number") and isinstance(value, bool | str):
-        words = "a whole number" if kind == "integer" else "a number"
-        raise _refused(loc, f"{'int' if kind == 'integer' else 'float'}_type",
-                       f"must be {words} (a JSON number, not text or true/false)")
+        if kind == "integer":
+            whole = SetupError(None, "must be a whole number (a JSON number, not text or true/false)")
+            raise _refused(loc, "int_type", whole)
+        number = SetupError(None, "must be a number (a JSON number, not text or true/false)")
+        raise _refused(loc, "float_type", number)
     if kind == "boolean" and not isinstance(value, bool):
-        raise _refused(loc, "bool_type", "must be true or false")
+        raise _refused(loc, "bool_type", SetupError(None, "must be true or false"))
     if kind == "null" and value is not None:
-        raise _refused(loc, "none_required", "must be null")
+        raise _refused(loc, "none_required", SetupError(None, "must be null"))
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for key, item in value.items():
@@ -153,15 +158,16 @@ class StrictJSONRoute(APIRoute):
                 except HTTPException as error:  # Starlette's undocumented 400 for a broken upload
                     if error.status_code != 400:
                         raise  # a 413 from the body cap stays a 413
-                    raise _refused((), "value_error", "not a valid file upload (multipart form data): "
-                                   f"{error.detail}") from None
+                    broken = SetupError(None, "not a valid file upload (multipart form data): {detail}",
+                                        detail=error.detail)  # (Starlette's own words)
+                    raise _refused((), "value_error", broken) from None
             if self.body_field is not None and "json" in content_type.split(";")[0]:
                 body = await request.body()
                 if body:
                     try:
                         value = await parse_off_loop(body)
                     except NotJSONError as error:
-                        raise _refused((), "json_invalid", str(error)) from None
+                        raise _refused((), "json_invalid", error) from None
                     if schema is not None:
                         strict_types(value, schema, defs)
                     request._json = value  # Request.json() returns it: FastAPI does not parse again

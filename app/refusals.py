@@ -42,8 +42,11 @@ def _words(error: Any) -> str:
 def plain(error: Any) -> str:
     """What is wrong with one pydantic error's value, in words ('must be a whole number 1 or more');
     the JSON API's 422 says this as each error's `msg` (pydantic's own: 'Input should be greater than
-    or equal to 1')."""
+    or equal to 1'). A refusal of ours inside (a validator's SetupError, app/jsonbody.py's) is said as
+    itself, in the page's language."""
     ctx = error.get("ctx") or {}
+    if isinstance(ctx.get("error"), WordedError):
+        return said(ctx["error"])
     shown = repr(str(error.get("input", ""))[:SHOWN_INPUT])
     kind = error.get("type")
     whole = "a whole number " if isinstance(ctx.get("ge", ctx.get("le")), int) else ""
@@ -69,7 +72,7 @@ def plain(error: Any) -> str:
         "too_short": gettext("must have at least %(n)s items") % {"n": ctx.get("min_length")},
         "too_long": gettext("must have at most %(n)s items") % {"n": ctx.get("max_length")},
         "list_type": gettext("must be a list"),
-        "int_type": gettext("must be a whole number"),
+        "int_type": gettext("must be a whole number"),  # (app/jsonbody.py's say more: a refusal inside)
         "float_type": gettext("must be a number"),
         "bool_parsing": gettext("must be true or false"),
         "union_tag_invalid": gettext("must be one of %(choices)s") % {"choices": ctx.get("expected_tags")},
@@ -80,7 +83,7 @@ def plain(error: Any) -> str:
 class Invalid:
     """One pydantic error kept as a value of a refusal's template (a lesson file's, app/lessons.py, whose
     parse is shared by readers of every language): said where it is shown, in the reader's words
-    (`plain`; a refusal a validator raised is said as itself); str() is pydantic's own message."""
+    (`plain`); str() is pydantic's own message."""
 
     def __init__(self, error: Mapping[str, Any]) -> None:
         self.error = dict(error)
@@ -89,8 +92,7 @@ class Invalid:
         return str(self.error.get("msg", "is not valid")).removeprefix("Value error, ")
 
     def said(self) -> str:
-        inner = (self.error.get("ctx") or {}).get("error")
-        return said(inner) if isinstance(inner, WordedError) else plain(self.error)
+        return plain(self.error)
 
 
 def _field(errors: Sequence[Any]) -> str | None:

@@ -113,3 +113,23 @@ def test_a_refused_import_keeps_its_english_message_for_callers_that_read_it() -
     error = RunFormatError("config", "{name}: {reason}", name=inner.field, reason=inner)
     assert str(error) == "config: units: every hidden layer needs at least one unit"
     assert error.field == "config" and isinstance(error, ValueError)
+
+
+def test_the_json_api_says_a_body_that_is_not_json_or_has_text_for_a_number_in_the_language_asked_for(
+    client: TestClient,
+) -> None:
+    broken = b'{"format": "stepwise-run",, }'
+    english = client.post("/api/sessions/import", content=broken,
+                          headers={"Content-Type": "application/json"}).json()["detail"][0]
+    chinese = client.post("/api/sessions/import", content=broken,
+                          headers={"Content-Type": "application/json", **ZH}).json()["detail"][0]
+    assert english["msg"] == "not JSON (Expecting property name enclosed in double quotes at line 1)"
+    assert chinese["msg"] == "不是 JSON（第 1 行：此处应有用双引号括起的属性名）"
+    assert chinese["loc"] == english["loc"] == ["body"]
+    assert chinese["type"] == english["type"] == "json_invalid"
+    body = {"batch_size": "ten"}
+    english = client.post("/api/sessions", json=body).json()["detail"][0]
+    chinese = client.post("/api/sessions", json=body, headers=ZH).json()["detail"][0]
+    assert english["msg"] == "must be a whole number (a JSON number, not text or true/false)"
+    assert chinese["msg"] == "必须是整数（JSON 数，不能是文本或 true/false）"
+    assert chinese["loc"] == english["loc"] == ["body", "batch_size"]
