@@ -34,16 +34,16 @@ NO_HIDDEN = N_("no hidden layer")
 Lessons = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
 
-def setup_words(config: dict[str, Any], say: Callable[[str], str] | None = None) -> str:
-    """circle · 4-2 tanh · sgd η 0.03 (what a teacher reads on a tile); with `say` (gettext) the dataset's
-    title and "no hidden layer" in the request's language (圆环 · 4-2 tanh · sgd η 0.03). Activation and
-    optimizer names are the lecture's own, written the same in both languages."""
+def setup_words(config: dict[str, Any]) -> str:
+    """circle · 4-2 tanh · sgd η 0.03 (what a teacher reads on a tile): the dataset's title and "no hidden
+    layer" in the request's language (圆环 · 4-2 tanh · sgd η 0.03). Activation and optimizer names are
+    the lecture's own, written the same in both languages."""
     hidden = config.get("hidden", [])
-    units = "-".join(str(layer["units"]) for layer in hidden) or (say or str)(NO_HIDDEN)
+    units = "-".join(str(layer["units"]) for layer in hidden) or gettext(NO_HIDDEN)
     activations = sorted({layer["activation"] for layer in hidden})
     optimizer = config.get("optimizer", {})
     name = config["dataset"]["name"]
-    dataset = say(DATASETS[name].title) if say is not None and name in DATASETS else name
+    dataset = gettext(DATASETS[name].title) if name in DATASETS else name
     network = f"{units} {'/'.join(activations)}" if activations else units
     return f"{dataset} · {network} · {optimizer.get('kind', 'sgd')} η {optimizer.get('learning_rate', '?')}"
 
@@ -72,7 +72,7 @@ async def figures(sessions: SessionManager, session: Session) -> dict[str, Any]:
     config = await sessions.read(session, config_dict)
     loss, acc = frame.get("loss") or {}, frame.get("acc") or {}
     out: dict[str, Any] = {
-        "setup": setup_words(config), "setup_of": setup_of(config),
+        "setup_of": setup_of(config),  # worded by `tile`, in its reader's language
         "epoch": frame.get("epoch"), "batch": frame.get("batch"),
         "train_loss": _round(loss.get("train")), "test_loss": _round(loss.get("test")),
         "train_accuracy": _round(acc.get("train")), "test_accuracy": _round(acc.get("test")),
@@ -103,7 +103,7 @@ async def tile(sessions: SessionManager, member: Member, sent_maps: dict[str, in
     version = found.pop("maps_version", None)
     out = {**base, **found}
     if "setup_of" in out:  # the setup in the words of whoever reads the tile (teacher, CSV)
-        out["setup"] = setup_words(out.pop("setup_of"), gettext)
+        out["setup"] = setup_words(out.pop("setup_of"))
     if picture is not None and sent_maps.get(member.student) != version:
         sent_maps[member.student] = version
         out["map"] = picture

@@ -4,7 +4,6 @@ the field path and every number as in English, and import nothing."""
 
 from __future__ import annotations
 
-import copy
 import html
 import json
 import re
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.engine.test_serialize import changed
 from tests.i18n_messages import english_words
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
@@ -28,15 +28,7 @@ def _exported(client: TestClient) -> tuple[str, dict[str, Any]]:
 
 
 def _tampered(document: dict[str, Any], path: list[Any], value: Any) -> bytes:
-    changed = copy.deepcopy(document)
-    target = changed
-    for key in path[:-1]:
-        target = target[key]
-    if value is KeyError:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return json.dumps(changed).encode()
+    return json.dumps(changed(document, path, value)).encode()
 
 
 # (what is changed in the document, what is put there, the field the refusal names, words it says in

@@ -86,18 +86,23 @@ def test_the_default_runs_document_stays_small() -> None:
     assert size < 150_000, size
 
 
-def tamper(path: list[Any], value: Any) -> dict[str, Any]:
-    run = make_run()
-    run.step("batch", 3)
-    document = through_json(run)
-    target = document
+def changed(document: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    """A copy of `document` with the item at `path` set to `value` (KeyError: taken out)."""
+    copied = copy.deepcopy(document)
+    target = copied
     for key in path[:-1]:
         target = target[key]
     if value is KeyError:
         del target[path[-1]]
     else:
         target[path[-1]] = value
-    return copy.deepcopy(document)
+    return copied
+
+
+def tamper(path: list[Any], value: Any) -> dict[str, Any]:
+    run = make_run()
+    run.step("batch", 3)
+    return changed(through_json(run), path, value)
 
 
 @pytest.mark.parametrize(("path", "value", "field"), [
