@@ -262,10 +262,14 @@
 
   // Play stops by itself when the run diverges (app/play.py): the owner's pause button asks for the
   // play button back (pause of a stopped run changes nothing), so the page no longer says it is playing.
+  // The diverged frame can arrive on the stream before the answer to the play click is swapped in (a
+  // busy server): setup() asks again after every swap, so a pause button that came late turns back too.
   function showStopped() {
     const button = document.getElementById("btn-play");
     if (!button || button.getAttribute("aria-pressed") !== "true") return;
     if (document.getElementById("page")?.dataset.readonly) return;  // a viewer's controls are not theirs
+    // a diverged frame from before this play began (a Back whose frame is still on its way) is not its end
+    if (state.frame && state.frame.id <= Number(button.dataset.since ?? -1)) return;
     if ((button.getAttribute("hx-post") || "").endsWith("/pause")) button.click();
   }
 
@@ -553,6 +557,7 @@
     if (state.lastMaps) drawBoundary(state.lastMaps);
     else { const c = document.getElementById("boundary"); if (c) drawPoints(c, c.getContext("2d"), null); }
     if (state.frame) followInspector(state.frame);
+    if (state.frame?.diverged) showStopped();
     if (page.dataset.stream) connect(page.dataset.stream);
   }
 

@@ -77,3 +77,31 @@ def test_play_while_diverged_is_refused_with_a_message_and_the_button_stays_play
     page.keyboard.press("ArrowLeft")  # back: the run recovers and the refusal's reason goes away
     page.wait_for_function("() => document.getElementById('play-error').textContent === ''", timeout=5000)
     assert not page.is_visible("#divergence")
+
+
+def test_play_that_diverges_before_the_page_hears_back_still_ends_as_a_play_button(
+    page: Any, live_server: str
+) -> None:
+    """On a busy server the diverged frame can come on the stream before the answer to the play click
+    (the pause button): the answer is held here until the red box shows, then let through."""
+    config = {"output_unit": "linear_mse", "optimizer": {"learning_rate": 10},
+              "hidden": [{"units": 8, "activation": "relu"}, {"units": 8, "activation": "relu"}]}
+    sid = page.request.post(f"{live_server}/api/sessions", data=config).json()["id"]
+    page.goto(f"{live_server}/?session={sid}")
+    page.wait_for_function(READY)
+    held: list[tuple[Any, Any]] = []
+    page.route("**/ui/*/play", lambda route: held.append((route, route.fetch())))  # reaches the server
+    page.locator("#step-unit").select_option("epoch")
+    page.locator("#btn-play").click()
+    page.wait_for_selector("#divergence", state="visible", timeout=20000)
+    assert page.get_attribute("#btn-play", "aria-pressed") == "false"  # the answer is still held
+    route, answer = held[0]
+    assert 'aria-pressed="true"' in answer.text()  # it brings a pause button: play had begun
+    page.evaluate("() => { document.getElementById('btn-play').dataset.held = 'yes'; }")
+    route.fulfill(response=answer)
+    # the held answer's pause button is swapped in, and turns back into a (new) play button
+    page.wait_for_function("() => { const b = document.getElementById('btn-play');"
+                           " return !b.dataset.held && b.ariaPressed === 'false'"
+                           " && b.getAttribute('hx-post').endsWith('/play'); }")
+    assert page.request.get(f"{live_server}/api/sessions/{sid}").json()["playing"] is False
+
