@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gettext as stdlib_gettext
 import io
+import re
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -222,6 +223,10 @@ def js_messages() -> dict[str, str]:
     }
 
 
+# a word of two letters or more in a formula that is not a function's name (max, tanh, log, sign)
+_PROSE = re.compile(r"\b(?!(?:max|tanh|log|sign)\b)[a-z]{2,}\b")
+
+
 def vocabulary_messages() -> list[str]:
     """The engine's titles and hints the page shows (engine/vocabulary.py; the engine imports nothing of
     the app, so they are marked here): the catalogue must translate each one."""
@@ -232,6 +237,9 @@ def vocabulary_messages() -> list[str]:
         *vocabulary.REGULARIZATIONS.values(), *vocabulary.DATASETS.values()]
     found = [t.title for t in terms] + [t.hint for t in terms if t.hint]
     found += [a.title for a in vocabulary.ACTIVATIONS.values()]
+    # formulas are math, but some say "if", "else", "at" in words: those are translated as any sentence
+    formulas = [t for a in vocabulary.ACTIVATIONS.values() for t in (a.formula, a.derivative)]
+    found += [t for t in formulas if _PROSE.search(t)]
     found += [o.title for o in vocabulary.OUTPUT_UNITS.values()]
     found += [o.loss_name for o in vocabulary.OUTPUT_UNITS.values()]  # the inspector's error step
     parameters = [p for a in vocabulary.ACTIVATIONS.values() for p in a.parameters]

@@ -193,7 +193,7 @@ def forward_view(terms: dict[str, Any], event: Any, names: NetNames) -> Inspecto
                  for p in term.parameters if p.name == "alpha"]
         notes.append((gettext("f here is %(name)s: %(formula)s, with %(alpha)s (%(code)s in the line above).")
                       if shown else gettext("f here is %(name)s: %(formula)s (%(code)s in the line above)."))
-                     % {"name": gettext(term.title), "formula": term.formula,
+                     % {"name": gettext(term.title), "formula": gettext(term.formula),
                         "alpha": shown[0] if shown else "", "code": act})
     if maxout:
         notes.append(gettext("Maxout: the unit computes one sum per piece (one line each) and keeps the "

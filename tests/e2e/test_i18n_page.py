@@ -175,3 +175,40 @@ def test_every_lessons_panel_in_chinese_has_no_english_at_any_step(browser: Any,
         assert found == {}
     finally:
         context.close()
+
+
+# What a tooltip, a screen reader or a confirm dialog says: the page's words outside its visible text.
+SAID_ATTRIBUTES = ("title", "aria-label", "aria-description", "placeholder", "alt", "hx-confirm")
+ATTRIBUTE_TEXTS = """(names) => [...document.querySelectorAll('*')].flatMap((e) =>
+  names.filter((n) => e.getAttribute(n)).map((n) => [e.id || e.tagName.toLowerCase(), n, e.getAttribute(n)]))"""
+CLASS_CODE = re.compile(r"\b[2-9A-Z]{4}-[2-9A-Z]{4}\b")  # a class or snapshot code, the same in any language
+
+
+def test_tooltips_labels_and_confirmations_are_chinese_on_every_page(browser: Any, live_server: str) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/class")
+        page.locator("#page, body").first.wait_for()
+        made = page.request.post(f"{live_server}/class", form={"name": "第六讲"})
+        code = re.search(r'id="class-code">([2-9A-Z]{4}-[2-9A-Z]{4})<', made.text())
+        assert made.status == 201 and code
+        pages = ["/?data=xor&hidden=3&batch=2", "/?data=spiral&hidden=4,4&act=elu,maxout&out=softmax_ce",
+                 "/lessons", "/lessons/03-activations", "/class", f"/class/{code.group(1)}",
+                 f"/c/{code.group(1)}", "/graph"]
+        found: dict[str, list[str]] = {}
+        for path in pages:
+            page.goto(f"{live_server}{path}")
+            page.wait_for_load_state("networkidle") if path.startswith("/graph") else page.wait_for_timeout(300)
+            texts = page.evaluate(ATTRIBUTE_TEXTS, list(SAID_ATTRIBUTES))
+            assert len(texts) > 3, path  # the page really has its labels
+            for where, name, text in texts:
+                words = _english(CLASS_CODE.sub(" ", text).replace("K7Q2-9FXA", " "))
+                if words:
+                    found.setdefault(path, []).append(f"{where} {name}: {' '.join(words)}")
+            if "act=" in path:  # and the formula shown beside each layer's activation (ELU's says "if")
+                assert "α(eᶻ − 1)" in page.locator("#setup").inner_text()
+                assert _english(page.locator("#setup").inner_text()) == []
+        assert found == {}
+    finally:
+        context.close()
