@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from engine import vocabulary
+
 PROJECTOR = [{"width": 1280, "height": 720}, {"width": 1024, "height": 768}]
 TOUCH = [{"width": 768, "height": 1024}, {"width": 390, "height": 844}]
 READY = "() => window.Stepwise && window.Stepwise.stats.framesApplied > 0"
@@ -109,6 +111,23 @@ def test_on_a_tablet_or_phone_nothing_scrolls_sideways_and_every_panel_is_within
     assert page.evaluate("() => { const p = document.getElementById('network-panel');"
                          " return p.scrollWidth <= p.clientWidth; }")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_on_a_phone_every_activation_with_its_parameter_and_formula_fits_the_width(
+    browser: Any, live_server: str, locale: str
+) -> None:
+    """Each layer's activation, its α or k and its formula sit on one row at a desk; on a phone they wrap
+    (ELU's formula beside its α was 15-32 px wider than 390 px, the page scrolled sideways)."""
+    context = browser.new_context(locale=locale, viewport=TOUCH[1], has_touch=True)
+    try:
+        page = context.new_page()
+        for name in vocabulary.ACTIVATIONS:
+            _open(page, live_server, f"hidden=4,4&act={name},{name}")
+            assert page.locator(".act-formula").first.inner_text() != ""
+            _no_sideways_scroll(page)
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("size", TOUCH, ids=lambda s: f"{s['width']}x{s['height']}")
