@@ -179,8 +179,8 @@ def test_every_lessons_panel_in_chinese_has_no_english_at_any_step(browser: Any,
 
 # What a tooltip, a screen reader or a confirm dialog says: the page's words outside its visible text.
 SAID_ATTRIBUTES = ("title", "aria-label", "aria-description", "placeholder", "alt", "hx-confirm")
-ATTRIBUTE_TEXTS = """(names) => [...document.querySelectorAll('*')].flatMap((e) =>
-  names.filter((n) => e.getAttribute(n)).map((n) => [e.id || e.tagName.toLowerCase(), n, e.getAttribute(n)]))"""
+ATTRIBUTE_TEXTS = """(names) => [...document.querySelectorAll('*')].flatMap((e) => names
+  .filter((n) => e.getAttribute(n)).map((n) => [e.id || e.tagName.toLowerCase(), n, e.getAttribute(n)]))"""
 CLASS_CODE = re.compile(r"\b[2-9A-Z]{4}-[2-9A-Z]{4}\b")  # a class or snapshot code, the same in any language
 
 
@@ -199,7 +199,10 @@ def test_tooltips_labels_and_confirmations_are_chinese_on_every_page(browser: An
         found: dict[str, list[str]] = {}
         for path in pages:
             page.goto(f"{live_server}{path}")
-            page.wait_for_load_state("networkidle") if path.startswith("/graph") else page.wait_for_timeout(300)
+            if path.startswith("/?") or path.startswith("/lessons/"):
+                page.wait_for_function(READY)  # the script's own titles (Back's) are written by then
+            else:
+                page.wait_for_load_state("load")
             texts = page.evaluate(ATTRIBUTE_TEXTS, list(SAID_ATTRIBUTES))
             assert len(texts) > 3, path  # the page really has its labels
             for where, name, text in texts:
