@@ -273,6 +273,17 @@
     if ((button.getAttribute("hx-post") || "").endsWith("/pause")) button.click();
   }
 
+  // A play refused while diverged says "see the red box under the output plot"; on a projector that box
+  // is below the fold, so a new refusal brings it into view (the run controls stay, they are sticky).
+  let refusalShown = "";
+  function showRefusedWhy() {
+    const refused = document.getElementById("play-error")?.textContent || "";
+    if (refused && refused !== refusalShown && state.frame?.diverged) {
+      document.getElementById("divergence")?.scrollIntoView({ block: "nearest" });
+    }
+    refusalShown = refused;
+  }
+
   const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
 
   /** The drawing as text (#net-values, while it is open): each layer's neurons and their values at the
@@ -707,6 +718,7 @@
       setup(document);
       const form = document.getElementById("edit-weight");
       if (form) form.hidden = true;  // an edit was answered (or the page re-rendered): close the editor
+      showRefusedWhy();
     },
   });
   if (document.readyState !== "loading") setup(document);

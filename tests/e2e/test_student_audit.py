@@ -72,6 +72,12 @@ def test_play_while_diverged_is_refused_with_a_message_and_the_button_stays_play
                            timeout=5000)
     assert page.get_attribute("#btn-play", "aria-label") == "Play"
     assert "Playing" not in page.text_content("#inspector-title")
+    # the refusal points at the red box, which is brought into view under the (sticky) run controls
+    box, controls = page.locator("#divergence").bounding_box(), page.locator("#topbar").bounding_box()
+    assert box is not None and controls is not None
+    assert controls["y"] + controls["height"] <= box["y"]
+    assert box["y"] + box["height"] <= SMALL["height"] + 0.5
+    assert page.locator("#play-error").is_visible()
     assert page.request.get(f"{live_server}/api/sessions/{sid}").json()["playing"] is False
 
     page.keyboard.press("ArrowLeft")  # back: the run recovers and the refusal's reason goes away
