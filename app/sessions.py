@@ -435,10 +435,11 @@ class SessionManager:
             await self._publish(session)
 
     # ---- play ------------------------------------------------------------------------------------
-    async def play(self, session: Session, unit: str, speed: float) -> None:
+    async def play(self, session: Session, unit: str, speed: float) -> int:
         """Start play, replacing any loop already running: under the session's lock, so two play
         requests at once (two tabs) leave exactly one loop, and pause/delete/eviction (same lock) always
-        find the one to stop. Refused (409) while the run is diverged: it could not advance."""
+        find the one to stop. Refused (409) while the run is diverged: it could not advance.
+        Returns the step id play began after: every frame of this play is newer."""
         async with session.lock:
             self._check_present(session)
             if session.gone is not None:
@@ -452,6 +453,7 @@ class SessionManager:
             session.play_task = asyncio.create_task(play_loop(session, self))
             play = {"unit": unit, "speed": speed}
             await anyio.to_thread.run_sync(self.leases.note_play, session.id, play)
+            return session.run.step_id
 
     async def pause(self, session: Session) -> None:
         async with session.lock:

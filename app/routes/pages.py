@@ -218,14 +218,10 @@ async def back(form: Annotated[StepForm, Form()], s: Current, sessions: Manager,
     return await _inspector(jinja, sessions, s, paused=was_playing, error=nothing)
 
 
-def _play_button(jinja: Jinja2Blocks, sid: str, playing: bool, since: int = -1) -> str:
+def _play_button(jinja: Jinja2Blocks, sid: str, playing: bool, since: int | None = None) -> str:
     """`since`: the step id play began after (its frames are newer), for the page's end-of-play check."""
     return str(jinja.get_template("partials/play_button.html").render(
         {"sid": sid, "playing": playing, "since": since}))
-
-
-def _step_id(run: Run) -> int:
-    return run.step_id
 
 
 async def _inspector_while(sessions: SessionManager, s: Session) -> dict[str, Any]:
@@ -255,8 +251,7 @@ async def _with_inspector(jinja: Jinja2Blocks, sessions: SessionManager, s: Sess
 async def play(form: Annotated[PlayRequest, Form()], s: Current, sessions: Manager,
                jinja: Templates) -> Response:
     """While diverged the manager refuses (409): the button stays a play button, the message says why."""
-    since = await sessions.read(s, _step_id)
-    await sessions.play(s, form.unit, form.speed)
+    since = await sessions.play(s, form.unit, form.speed)
     return await _with_inspector(jinja, sessions, s, _play_button(jinja, s.id, True, since))
 
 
